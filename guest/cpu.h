@@ -1,0 +1,43 @@
+/*
+ * Guest stub: descriptor tables and exception handling
+ *
+ * SPDX-License-Identifier: GPL-2.0-or-later
+ */
+
+#ifndef GUEST_CPU_H
+#define GUEST_CPU_H
+
+#include <stdint.h>
+
+#define VECTOR_UD   6
+#define VECTOR_GP   13
+#define NO_FAULT    0xff
+
+/* As pushed by exception_common in entry.S */
+struct exception_frame {
+    uint64_t r15, r14, r13, r12, r11, r10, r9, r8;
+    uint64_t rdi, rsi, rbp, rbx, rdx, rcx, rax;
+    uint64_t vector, error_code;
+    uint64_t rip, cs, rflags, rsp, ss;
+};
+
+/* What the last expected fault was */
+struct fault_record {
+    uint64_t vector;
+    uint64_t error_code;
+    uint64_t rip;
+};
+
+void cpu_init(void);
+
+/*
+ * Run @fn expecting a fault at CPL 0 on the instruction at @insn, @len bytes
+ * long, which is then skipped. Returns the vector (NO_FAULT if none).
+ */
+uint8_t run_expecting_fault(void (*fn)(void), uintptr_t insn, unsigned len,
+                            struct fault_record *rec);
+
+/* Run @fn at CPL 3 until it faults; returns the vector */
+uint8_t run_at_cpl3(void (*fn)(void), struct fault_record *rec);
+
+#endif

@@ -1,0 +1,222 @@
+/*
+ * Guest stub: executes TDCALL leaves as a TD would and checks the answers
+ *
+ * Prints through TDG.VP.VMCALL<Instruction.IO> to COM1, records its
+ * result at GUEST_RESULT_GPA and leaves through isa-debug-exit.
+ *
+ * SPDX-License-Identifier: GPL-2.0-or-later
+ */
+
+#include "cpu.h"
+#include "tdx.h"
+
+#define SENTINEL(n)     (0x5e5e000000000000ULL | ((uint64_t)(n) << 32) | 0xd00d)
+
+/* GPR bits for "which registers a TDCALL may change" */
+enum {
+    RAX = 1 << 0, RCX = 1 << 1, RDX = 1 << 2, RBX = 1 << 3, RBP = 1 << 4,
+    RSI = 1 << 5, RDI = 1 << 6, R8 = 1 << 7, R9 = 1 << 8, R10 = 1 << 9,
+    R11 = 1 << 10, R12 = 1 << 11, R13 = 1 << 12, R14 = 1 << 13,
+    R15 = 1 << 14, NR_REGS = 15,
+};
+
+static void check(int ok, const char *name)
+{
+    struct guest_result *res = guest_result();
+
+    if (ok) {
+        res->passed++;
+        guest_printf("ok - %s\n", name);
+    } else {
+        res->failed++;
+        guest_printf("FAIL - %s\n", name);
+    }
+}
+
+static void fill_sentinels(struct tdx_regs *r)
+{
+    uint64_t *reg = (uint64_t *)r;
+    int i;
+
+    for (i = 0; i < NR_REGS; i++) {
+        reg[i] = SENTINEL(i);
+    }
+}
+
+/* True if no GPR outside @outputs differs between @before and @after */
+static int only_outputs_changed(const struct tdx_regs *before,
+                                const struct tdx_regs *after,
+                                unsigned outputs)
+{
+    const uint64_t *a = (const uint64_t *)before, *b = (const uint64_t *)after;
+    int i;
+
+    for (i = 0; i < NR_REGS; i++) {
+        if (!(outputs & (1u << i)) && a[i] != b[i]) {
+            guest_printf("  register #%d changed: 0x%lx -> 0x%lx\n",
+                         i, a[i], b[i]);
+            return 0;
+        }
+    }
+    return 1;
+}
+
+/* TDCALL on sentinels + @leaf; returns the outputs in @r */
+static int tdcall_checked(struct tdx_regs *r, unsigned outputs)
+{
+    struct tdx_regs before = *r;
+
+    tdcall(r);
+    return only_outputs_changed(&before, r, outputs);
+}
+
+static void check_vp_info(void)
+{
+    struct tdx_regs r;
+    int preserved;
+
+    fill_sentinels(&r);
+    r.rax = TDG_VP_INFO;
+    preserved = tdcall_checked(&r, RAX | RCX | RDX | R8 | R9 | R10 | R11);
+    guest_printf("  TDG.VP.INFO: gpaw %lu, vcpus %lu, index %lu\n",
+                 r.rcx, r.r8 & 0xffffffff, r.r9);
+    check(r.rax == TDX_SUCCESS, "TDG.VP.INFO succeeds");
+    check(r.rcx == 48 || r.rcx == 52, "TDG.VP.INFO: GPAW is 48 or 52");
+    check((uint32_t)r.r8 >= 1 && (r.r8 >> 32) >= (uint32_t)r.r8,
+          "TDG.VP.INFO: NUM_VCPUS <= MAX_VCPUS");
+    check(r.r9 == 0 && r.r11 == 0, "TDG.VP.INFO: BSP index 0, R11 zero");
+    check(preserved, "TDG.VP.INFO changes only its outputs (R12-R15 kept)");
+}
+
+static void check_bad_leaves(void)
+{
+    struct tdx_regs r;
+    int preserved;
+
+    fill_sentinels(&r);
+    r.rax = 0x7f;
+    preserved = tdcall_checked(&r, RAX);
+    check(r.rax == TDX_OPERAND_INVALID && preserved,
+          "unknown leaf: TDX_OPERAND_INVALID, nothing else changed");
+
+    fill_sentinels(&r);
+    r.rax = TDG_VP_INFO | (1 << 16);
+    tdcall(&r);
+    check(r.rax == TDX_OPERAND_INVALID, "TDG.VP.INFO version 1: invalid");
+}
+
+static void vmcall_regs(struct tdx_regs *r, uint64_t subfn)
+{
+    fill_sentinels(r);
+    r->rax = TDG_VP_VMCALL;
+    r->rcx = TDVMCALL_EXPOSE_R10_R15;
+    r->r10 = 0;
+    r->r11 = subfn;
+}
+
+#define VMCALL_OUTPUTS  (RAX | R10 | R11 | R12 | R13 | R14 | R15)
+
+static void check_vmcalls(void)
+{
+    struct tdx_regs r;
+    int preserved;
+
+    vmcall_regs(&r, 0x7777);
+    preserved = tdcall_checked(&r, VMCALL_OUTPUTS);
+    check(r.rax == TDX_SUCCESS && r.r10 == TDVMCALL_INVALID_OPERAND &&
+          preserved, "unknown TDG.VP.VMCALL: R10 = INVALID_OPERAND");
+
+    vmcall_regs(&r, TDVMCALL_GET_TD_VM_CALL_INFO);
+    r.r12 = 0;
+    tdcall(&r);
+    check(r.rax == TDX_SUCCESS && r.r10 == TDVMCALL_SUCCESS && !r.r11 &&
+          !r.r12 && !r.r13 && !r.r14, "GetTdVmCallInfo leaf 0");
+
+    vmcall_regs(&r, TDVMCALL_GET_TD_VM_CALL_INFO);
+    r.rcx |= 1 << 4;                            /* RSP may not be exposed */
+    preserved = tdcall_checked(&r, RAX);
+    check(r.rax == TDX_OPERAND_INVALID_RCX && preserved,
+          "TDG.VP.VMCALL exposing RSP: operand invalid (RCX)");
+
+    vmcall_regs(&r, TDVMCALL_GET_TD_VM_CALL_INFO);
+    r.rcx = (1 << 10) | (1 << 12);              /* R10 and R12 only */
+    preserved = tdcall_checked(&r, RAX | R10);
+    check(r.r10 == TDVMCALL_INVALID_OPERAND && preserved,
+          "TDG.VP.VMCALL: hidden R11 reads as 0 to the VMM");
+}
+
+static void check_io(void)
+{
+    uint64_t lsr = 0, scratch = 0x5a, bad = 0;
+
+    check(tdvmcall_io(1, 0, 0x3fd, &lsr) == TDVMCALL_SUCCESS &&
+          (lsr & 0x60) == 0x60, "Instruction.IO read: COM1 LSR idle");
+    tdvmcall_io(1, 1, 0x3ff, &scratch);
+    scratch = 0;
+    check(tdvmcall_io(1, 0, 0x3ff, &scratch) == TDVMCALL_SUCCESS &&
+          scratch == 0x5a, "Instruction.IO write/read COM1 scratch");
+    check(tdvmcall_io(3, 0, 0x3ff, &bad) == TDVMCALL_INVALID_OPERAND,
+          "Instruction.IO size 3: INVALID_OPERAND");
+}
+
+extern const char user_tdcall_insn[], tdcall_no_prefix_insn[];
+void user_tdcall(void);
+void tdcall_no_prefix(void);
+
+static void check_faults(void)
+{
+    struct fault_record rec;
+
+    run_at_cpl3(user_tdcall, &rec);
+    check(rec.vector == VECTOR_GP && rec.error_code == 0 &&
+          rec.rip == (uintptr_t)user_tdcall_insn, "TDCALL at CPL 3: #GP(0)");
+
+    run_expecting_fault(tdcall_no_prefix, (uintptr_t)tdcall_no_prefix_insn, 3,
+                        &rec);
+    check(rec.vector == VECTOR_UD, "0F 01 CC without the 66 prefix: #UD");
+}
+
+/* The first TDCALL tells whether this VM is a TD (tdx-emu present) */
+static struct tdx_regs probe_regs;
+
+static void probe_tdcall(void)
+{
+    probe_regs = (struct tdx_regs) { .rax = TDG_VP_INFO };
+    tdcall_regs(&probe_regs);
+}
+
+static int tdcall_works(void)
+{
+    struct fault_record rec;
+
+    if (run_expecting_fault(probe_tdcall, (uintptr_t)tdcall_insn, 4,
+                            &rec) == VECTOR_UD) {
+        return 0;
+    }
+    guest_result()->tdcalls++;
+    return 1;
+}
+
+void guest_main(void)
+{
+    struct guest_result *res = guest_result();
+
+    *res = (struct guest_result) { .magic = GUEST_RESULT_MAGIC };
+    cpu_init();
+    if (!tdcall_works()) {
+        guest_printf("tdx-emu guest: TDCALL raised #UD: not a TD "
+                     "(no tdx-emu device)\n");
+        guest_finish(GUEST_STATE_NO_TDCALL);
+    }
+    guest_set_tdcall_available(1);
+    guest_printf("tdx-emu guest: long mode, CPL 0, TDCALL available\n");
+    check_vp_info();
+    check_bad_leaves();
+    check_vmcalls();
+    check_io();
+    check_faults();
+    guest_printf("tdx-emu guest: %lu passed, %lu failed, %lu TDCALLs\n",
+                 res->passed, res->failed, res->tdcalls);
+    guest_printf("RESULT: %s\n", res->failed ? "FAIL" : "PASS");
+    guest_finish(res->failed ? GUEST_STATE_FAIL : GUEST_STATE_PASS);
+}

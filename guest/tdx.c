@@ -1,0 +1,154 @@
+/*
+ * Guest stub: TDCALL, TDG.VP.VMCALL and the console
+ *
+ * SPDX-License-Identifier: GPL-2.0-or-later
+ */
+
+#include <stdarg.h>
+#include "tdx.h"
+
+#define COM1            0x3f8
+
+static int tdcall_available;
+
+struct guest_result *guest_result(void)
+{
+    return (struct guest_result *)GUEST_RESULT_GPA;
+}
+
+void tdcall(struct tdx_regs *r)
+{
+    tdcall_regs(r);
+    guest_result()->tdcalls++;
+}
+
+uint64_t tdvmcall_io(unsigned size, int write, uint16_t port,
+                     uint64_t *data)
+{
+    struct tdx_regs r = {
+        .rax = TDG_VP_VMCALL,
+        .rcx = TDVMCALL_EXPOSE_R10_R15,
+        .r11 = TDVMCALL_IO,
+        .r12 = size,
+        .r13 = write,
+        .r14 = port,
+        .r15 = write ? *data : 0,
+    };
+
+    tdcall(&r);
+    if (!write && r.r10 == TDVMCALL_SUCCESS) {
+        *data = r.r11;
+    }
+    return r.r10;
+}
+
+static void outb(uint16_t port, uint8_t value)
+{
+    asm volatile("outb %0, %1" : : "a"(value), "Nd"(port));
+}
+
+static void port_write8(uint16_t port, uint8_t value)
+{
+    uint64_t data = value;
+
+    if (tdcall_available) {
+        tdvmcall_io(1, 1, port, &data);
+    } else {
+        outb(port, value);
+    }
+}
+
+void guest_set_tdcall_available(int available)
+{
+    tdcall_available = available;
+}
+
+static void put_char(char c)
+{
+    if (c == '\n') {
+        port_write8(COM1, '\r');
+    }
+    port_write8(COM1, c);
+}
+
+static void put_string(const char *s)
+{
+    while (*s) {
+        put_char(*s++);
+    }
+}
+
+static void put_number(uint64_t value, unsigned base)
+{
+    char buf[24];
+    int i = 0;
+
+    do {
+        buf[i++] = "0123456789abcdef"[value % base];
+        value /= base;
+    } while (value);
+    while (i) {
+        put_char(buf[--i]);
+    }
+}
+
+/* A printf with %s, %c, %d, %u, %x and an 'l' modifier */
+void guest_printf(const char *fmt, ...)
+{
+    va_list ap;
+
+    va_start(ap, fmt);
+    for (; *fmt; fmt++) {
+        int is_long = 0;
+
+        if (*fmt != '%') {
+            put_char(*fmt);
+            continue;
+        }
+        if (*++fmt == 'l') {
+            is_long = 1;
+            fmt++;
+        }
+        switch (*fmt) {
+        case 's':
+            put_string(va_arg(ap, const char *));
+            break;
+        case 'c':
+            put_char(va_arg(ap, int));
+            break;
+        case 'd':
+        case 'u':
+            put_number(is_long ? va_arg(ap, uint64_t) : va_arg(ap, unsigned),
+                       10);
+            break;
+        case 'x':
+            put_number(is_long ? va_arg(ap, uint64_t) : va_arg(ap, unsigned),
+                       16);
+            break;
+        default:
+            put_char(*fmt);
+            break;
+        }
+    }
+    va_end(ap);
+}
+
+static const uint8_t exit_codes[] = {
+    [GUEST_STATE_PASS] = GUEST_EXIT_PASS,
+    [GUEST_STATE_FAIL] = GUEST_EXIT_FAIL,
+    [GUEST_STATE_NO_TDCALL] = GUEST_EXIT_NO_TDCALL,
+};
+
+/*
+ * Publish the result, then leave through isa-debug-exit. Without that
+ * device (as under qtest, which reads the result block) the write goes
+ * nowhere and the vCPU halts.
+ */
+void guest_finish(enum guest_state state)
+{
+    guest_result()->state = state;
+    port_write8(GUEST_EXIT_PORT, exit_codes[state]);
+    for (;;) {
+        asm volatile("cli; hlt");
+    }
+}

@@ -1,0 +1,50 @@
+/*
+ * Guest stub: TDCALL, TDG.VP.VMCALL and the console
+ *
+ * SPDX-License-Identifier: GPL-2.0-or-later
+ */
+
+#ifndef GUEST_TDX_H
+#define GUEST_TDX_H
+
+#include <stdint.h>
+#include "result.h"
+
+/* TDCALL leaves and status codes (shared/spec/migtd-interface.md §2, §3) */
+#define TDG_VP_VMCALL               0
+#define TDG_VP_INFO                 1
+#define TDX_SUCCESS                 0ULL
+#define TDX_OPERAND_INVALID         0xC000010000000000ULL
+#define TDX_OPERAND_INVALID_RCX     0xC000010000000001ULL
+
+#define TDVMCALL_EXPOSE_R10_R15     0xfc00ULL
+#define TDVMCALL_IO                 0x1e
+#define TDVMCALL_GET_TD_VM_CALL_INFO 0x10000
+#define TDVMCALL_SUCCESS            0ULL
+#define TDVMCALL_INVALID_OPERAND    0x8000000000000000ULL
+
+/* Every GPR but RSP, in the order entry.S expects */
+struct tdx_regs {
+    uint64_t rax, rcx, rdx, rbx, rbp, rsi, rdi;
+    uint64_t r8, r9, r10, r11, r12, r13, r14, r15;
+};
+
+/* entry.S */
+void tdcall_regs(struct tdx_regs *r);
+extern const char tdcall_insn[];
+
+/* Run one TDCALL and count it (it reached the TDX module) */
+void tdcall(struct tdx_regs *r);
+
+/* TDG.VP.VMCALL<Instruction.IO>; returns the R10 status */
+uint64_t tdvmcall_io(unsigned size, int write, uint16_t port,
+                     uint64_t *data);
+
+/* The console and the result: TDVMCALL<IO> when TDCALL works, else OUT */
+void guest_set_tdcall_available(int available);
+void guest_printf(const char *fmt, ...)
+    __attribute__((format(printf, 1, 2)));
+struct guest_result *guest_result(void);
+void guest_finish(enum guest_state state) __attribute__((noreturn));
+
+#endif

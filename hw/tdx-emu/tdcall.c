@@ -1,0 +1,95 @@
+/*
+ * tdx-emu: the TDCALL leaf dispatcher and the TDX module's simple leaves
+ *
+ * SPDX-License-Identifier: GPL-2.0-or-later
+ */
+
+#include "qemu/osdep.h"
+#include "qemu/log.h"
+#include "hw/boards.h"
+#include "tdx-emu.h"
+#include "tdx-abi.h"
+#include "trace.h"
+
+/*
+ * A leaf returns the completion status for RAX and writes only the output
+ * registers it defines: the td-shim reset vector keeps its loop counters in
+ * R14/R15 across TDCALL (spec §2, "An emulator must change only the
+ * documented outputs").
+ */
+typedef uint64_t TdxLeafFn(TdxEmuState *s, X86CPU *cpu, uint64_t *regs);
+
+typedef struct TdxLeaf {
+    const char *name;
+    TdxLeafFn *fn;
+    uint8_t max_version;
+} TdxLeaf;
+
+/* TDG.VP.INFO (spec §2, leaf 1): TD execution environment information */
+static uint64_t tdg_vp_info(TdxEmuState *s, X86CPU *cpu, uint64_t *regs)
+{
+    MachineState *ms = MACHINE(qdev_get_machine());
+
+    regs[R_ECX] = s->gpaw;
+    regs[R_EDX] = s->attributes;
+    regs[R_R8] = (uint64_t)ms->smp.cpus | ((uint64_t)ms->smp.max_cpus << 32);
+    regs[R_R9] = CPU(cpu)->cpu_index;
+    regs[R_R10] = tdx_emu_tdcall_leaf_exists(TDG_SYS_RD) ?
+                  TDG_VP_INFO_SYS_RD_AVAILABLE : 0;
+    regs[R_R11] = 0;
+    return TDX_SUCCESS;
+}
+
+static const TdxLeaf tdcall_leaves[] = {
+    [TDG_VP_VMCALL] = { "TDG.VP.VMCALL", tdx_emu_vmcall, 0 },
+    [TDG_VP_INFO]   = { "TDG.VP.INFO",   tdg_vp_info,    0 },
+};
+
+static const TdxLeaf *tdcall_find_leaf(uint64_t leaf)
+{
+    if (leaf >= ARRAY_SIZE(tdcall_leaves) || !tdcall_leaves[leaf].fn) {
+        return NULL;
+    }
+    return &tdcall_leaves[leaf];
+}
+
+bool tdx_emu_tdcall_leaf_exists(uint64_t leaf)
+{
+    return tdcall_find_leaf(leaf) != NULL;
+}
+
+/*
+ * RAX[15:0] is the leaf, RAX[23:16] its version and RAX[63:24] must be
+ * zero; anything else, like a leaf the module does not have, completes
+ * with TDX_OPERAND_INVALID (spec §2, "General ABI").
+ */
+static const TdxLeaf *tdcall_decode(uint64_t rax)
+{
+    const TdxLeaf *leaf = tdcall_find_leaf(rax & TDCALL_LEAF_MASK);
+    uint64_t version = (rax >> TDCALL_VERSION_SHIFT) & TDCALL_VERSION_MASK;
+
+    if (!leaf || (rax >> TDCALL_RESERVED_SHIFT) || version > leaf->max_version) {
+        return NULL;
+    }
+    return leaf;
+}
+
+void tdx_emu_tdcall(TdxEmuState *s, X86CPU *cpu, uint64_t *regs)
+{
+    int cpu_index = CPU(cpu)->cpu_index;
+    const TdxLeaf *leaf = tdcall_decode(regs[R_EAX]);
+    const char *name = leaf ? leaf->name : "unknown";
+
+    s->tdcall_count++;
+    trace_tdx_emu_tdcall(cpu_index, name, regs[R_EAX], regs[R_ECX],
+                         regs[R_EDX], regs[R_R8]);
+    if (leaf) {
+        regs[R_EAX] = leaf->fn(s, cpu, regs);
+    } else {
+        qemu_log_mask(LOG_GUEST_ERROR,
+                      "tdx-emu: cpu %d: TDCALL with unsupported RAX 0x%"
+                      PRIx64 "\n", cpu_index, regs[R_EAX]);
+        regs[R_EAX] = TDX_OPERAND_INVALID;
+    }
+    trace_tdx_emu_tdcall_done(cpu_index, name, regs[R_EAX]);
+}

@@ -1,0 +1,62 @@
+/*
+ * tdx-emu: TDX module and GHCI ABI constants
+ *
+ * Values are from the Intel TDX Module ABI and the GHCI specification, as
+ * collected in shared/spec/migtd-interface.md (cited below as "spec §N").
+ *
+ * SPDX-License-Identifier: GPL-2.0-or-later
+ */
+
+#ifndef HW_TDX_EMU_TDX_ABI_H
+#define HW_TDX_EMU_TDX_ABI_H
+
+/* TDCALL leaf numbers, RAX[15:0]; RAX[23:16] is the leaf version (spec §2) */
+#define TDG_VP_VMCALL               0
+#define TDG_VP_INFO                 1
+#define TDG_SYS_RD                  11
+
+#define TDCALL_LEAF_MASK            0xffffULL
+#define TDCALL_VERSION_SHIFT        16
+#define TDCALL_VERSION_MASK         0xffULL
+#define TDCALL_RESERVED_SHIFT       24
+
+/* TDX module completion status in RAX (spec §2: upper 32 bits = class) */
+#define TDX_SUCCESS                 0x0000000000000000ULL
+#define TDX_OPERAND_INVALID         0xC000010000000000ULL
+/* The module ORs the offending operand's GPR number into the low bits */
+#define TDX_OPERAND_ID_RCX          1
+
+/* TDG.VP.INFO outputs (spec §2, leaf 1) */
+#define TDX_GPAW_48                 48
+#define TDX_GPAW_52                 52
+#define TDG_VP_INFO_SYS_RD_AVAILABLE (1ULL << 0)   /* R10 bit 0 */
+
+/*
+ * TDG.VP.VMCALL control in RCX (spec §3.1): bits 15:0 select the GPRs the
+ * VMM sees, bits 31:16 the XMM registers; bits 63:32 are reserved. RAX, RCX
+ * and RSP can never be exposed.
+ */
+#define TDVMCALL_GPR_SELECT_MASK    0xffffULL
+#define TDVMCALL_RESERVED_MASK      0xffffffff00000000ULL
+#define TDVMCALL_GPR_FORBIDDEN      ((1ULL << R_EAX) | (1ULL << R_ECX) | \
+                                     (1ULL << R_ESP))
+
+/* TDG.VP.VMCALL sub-functions in R11 (spec §3.2) */
+#define TDVMCALL_IO                 0x1e
+#define TDVMCALL_GET_TD_VM_CALL_INFO 0x10000
+#define TDVMCALL_GET_QUOTE          0x10002
+#define TDVMCALL_SETUP_EVENT_NOTIFY 0x10004
+
+/* TDG.VP.VMCALL status in R10 (spec §3.1) */
+#define TDVMCALL_SUCCESS            0x0000000000000000ULL
+#define TDVMCALL_INVALID_OPERAND    0x8000000000000000ULL
+
+/* GetTdVmCallInfo leaf 1, R11 bitmap of optional sub-functions (GHCI 1.5) */
+#define TDVMCALL_INFO_GET_QUOTE             (1ULL << 0)
+#define TDVMCALL_INFO_SETUP_EVENT_NOTIFY    (1ULL << 1)
+
+/* Instruction.IO direction in R13 */
+#define TDVMCALL_IO_READ            0
+#define TDVMCALL_IO_WRITE           1
+
+#endif

@@ -1,0 +1,134 @@
+/*
+ * tdx-emu: a TDX module and TD-aware VMM for TCG guests
+ *
+ * "-device tdx-emu" makes the TCG vCPUs execute TDCALL and answers every
+ * leaf the way the TDX module (and, for TDG.VP.VMCALL, the VMM) would.
+ * This file holds the QOM device: properties, the checks that the machine
+ * can host a TD, and the hook into the CPU's TDCALL instruction.
+ *
+ * SPDX-License-Identifier: GPL-2.0-or-later
+ */
+
+#include "qemu/osdep.h"
+#include "qapi/error.h"
+#include "qemu/module.h"
+#include "qemu/units.h"
+#include "hw/qdev-properties.h"
+#include "system/qtest.h"
+#include "system/reset.h"
+#include "system/tcg.h"
+#include "target/i386/tdcall.h"
+#include "tdx-emu.h"
+#include "tdx-abi.h"
+
+static void tdx_emu_handle_tdcall(void *opaque, X86CPU *cpu, uint64_t *regs)
+{
+    tdx_emu_tdcall(TDX_EMU(opaque), cpu, regs);
+}
+
+static bool tdx_emu_check_machine(TdxEmuState *s, Error **errp)
+{
+    X86CPU *cpu = X86_CPU(first_cpu);
+
+    if (!tcg_enabled() && !qtest_enabled()) {
+        error_setg(errp, "%s needs the TCG accelerator", TYPE_TDX_EMU);
+        error_append_hint(errp, "Use -accel tcg: the device emulates the "
+                          "TDX module, which KVM TDX guests get from the "
+                          "CPU.\n");
+        return false;
+    }
+    if (!(cpu->env.features[FEAT_8000_0001_EDX] & CPUID_EXT2_LM)) {
+        error_setg(errp, "%s needs an x86_64 CPU model with long mode",
+                   TYPE_TDX_EMU);
+        error_append_hint(errp, "A TD runs in 64-bit mode; use e.g. "
+                          "-cpu max,phys-bits=%u.\n", s->gpaw);
+        return false;
+    }
+    if (s->gpaw != TDX_GPAW_48 && s->gpaw != TDX_GPAW_52) {
+        error_setg(errp, "%s: gpaw=%u is not a TD guest physical address "
+                   "width", TYPE_TDX_EMU, s->gpaw);
+        error_append_hint(errp, "A TD's GPAW is 48 or 52.\n");
+        return false;
+    }
+    if (cpu->phys_bits < s->gpaw) {
+        error_setg(errp, "%s: gpaw=%u needs at least %u physical address "
+                   "bits, but the CPU has phys-bits=%u", TYPE_TDX_EMU,
+                   s->gpaw, s->gpaw, cpu->phys_bits);
+        error_append_hint(errp, "Add phys-bits=%u to the CPU model, e.g. "
+                          "-cpu max,phys-bits=%u.\n", s->gpaw, s->gpaw);
+        return false;
+    }
+    return true;
+}
+
+static bool tdx_emu_check_mailbox(TdxEmuState *s, Error **errp)
+{
+    X86CPU *cpu = X86_CPU(first_cpu);
+
+    if (s->mailbox_gpa == TDX_EMU_MAILBOX_OFF) {
+        return true;
+    }
+    if (!QEMU_IS_ALIGNED(s->mailbox_gpa, 4 * KiB) ||
+        s->mailbox_gpa >> cpu->phys_bits) {
+        error_setg(errp, "%s: mailbox=0x%" PRIx64 " must be a page-aligned "
+                   "guest physical address below 2^%u", TYPE_TDX_EMU,
+                   s->mailbox_gpa, cpu->phys_bits);
+        return false;
+    }
+    return true;
+}
+
+static void tdx_emu_realize(DeviceState *dev, Error **errp)
+{
+    TdxEmuState *s = TDX_EMU(dev);
+
+    if (x86_tdcall_has_handler()) {
+        error_setg(errp, "at most one %s device is permitted", TYPE_TDX_EMU);
+        return;
+    }
+    if (!tdx_emu_check_machine(s, errp) || !tdx_emu_check_mailbox(s, errp)) {
+        return;
+    }
+    if (s->mailbox_gpa != TDX_EMU_MAILBOX_OFF) {
+        tdx_emu_mailbox_realize(s);
+    }
+    /* No bus resets this device: register with the system reset. */
+    qemu_register_resettable(OBJECT(s));
+    x86_tdcall_set_handler(tdx_emu_handle_tdcall, s);
+}
+
+static void tdx_emu_reset_hold(Object *obj, ResetType type)
+{
+    tdx_emu_mailbox_reset(TDX_EMU(obj));
+}
+
+static const Property tdx_emu_properties[] = {
+    DEFINE_PROP_UINT32("gpaw", TdxEmuState, gpaw, TDX_GPAW_48),
+    DEFINE_PROP_UINT64("attributes", TdxEmuState, attributes, 0),
+    DEFINE_PROP_UINT64("mailbox", TdxEmuState, mailbox_gpa,
+                       TDX_EMU_MAILBOX_OFF),
+};
+
+static void tdx_emu_class_init(ObjectClass *klass, void *data)
+{
+    DeviceClass *dc = DEVICE_CLASS(klass);
+    ResettableClass *rc = RESETTABLE_CLASS(klass);
+
+    dc->desc = "TDX module and TD-aware VMM for TCG guests";
+    dc->realize = tdx_emu_realize;
+    dc->hotpluggable = false;
+    device_class_set_props(dc, tdx_emu_properties);
+    set_bit(DEVICE_CATEGORY_MISC, dc->categories);
+    rc->phases.hold = tdx_emu_reset_hold;
+}
+
+static const TypeInfo tdx_emu_types[] = {
+    {
+        .name           = TYPE_TDX_EMU,
+        .parent         = TYPE_DEVICE,
+        .instance_size  = sizeof(TdxEmuState),
+        .class_init     = tdx_emu_class_init,
+    },
+};
+
+DEFINE_TYPES(tdx_emu_types)

@@ -1,0 +1,186 @@
+/*
+ * tdx-emu: TDG.VP.VMCALL, the TD's calls into the VMM (GHCI)
+ *
+ * SPDX-License-Identifier: GPL-2.0-or-later
+ */
+
+#include "qemu/osdep.h"
+#include "qemu/log.h"
+#include "exec/address-spaces.h"
+#include "tdx-emu.h"
+#include "tdx-abi.h"
+#include "trace.h"
+
+/*
+ * A sub-function sees the VMM's view of the registers (only those the guest
+ * exposed, the rest zero), returns the GHCI status for R10 and writes its
+ * other outputs into @vmm.
+ */
+typedef uint64_t TdvmcallFn(TdxEmuState *s, X86CPU *cpu, uint64_t *vmm);
+
+typedef struct Tdvmcall {
+    uint64_t subfn;
+    const char *name;
+    TdvmcallFn *fn;
+} Tdvmcall;
+
+/*
+ * Instruction.IO (spec §3.2, R11 = 0x1E): R12 = size 1/2/4, R13 = 0 read or
+ * 1 write, R14 = port, R15 = data to write; R11 = data read.
+ */
+static uint64_t tdvmcall_io(TdxEmuState *s, X86CPU *cpu, uint64_t *vmm)
+{
+    uint64_t size = vmm[R_R12], dir = vmm[R_R13], port = vmm[R_R14];
+    MemTxAttrs attrs = MEMTXATTRS_UNSPECIFIED;
+
+    if ((size != 1 && size != 2 && size != 4) ||
+        (dir != TDVMCALL_IO_READ && dir != TDVMCALL_IO_WRITE) ||
+        port > 0x10000 - size) {
+        qemu_log_mask(LOG_GUEST_ERROR,
+                      "tdx-emu: Instruction.IO: bad operands size=%" PRIu64
+                      " direction=%" PRIu64 " port=0x%" PRIx64 "\n",
+                      size, dir, port);
+        return TDVMCALL_INVALID_OPERAND;
+    }
+    if (dir == TDVMCALL_IO_WRITE) {
+        uint64_t data = vmm[R_R15];
+
+        switch (size) {
+        case 1:
+            address_space_stb(&address_space_io, port, data, attrs, NULL);
+            break;
+        case 2:
+            address_space_stw(&address_space_io, port, data, attrs, NULL);
+            break;
+        default:
+            address_space_stl(&address_space_io, port, data, attrs, NULL);
+            break;
+        }
+    } else {
+        switch (size) {
+        case 1:
+            vmm[R_R11] = address_space_ldub(&address_space_io, port, attrs,
+                                            NULL);
+            break;
+        case 2:
+            vmm[R_R11] = address_space_lduw(&address_space_io, port, attrs,
+                                            NULL);
+            break;
+        default:
+            vmm[R_R11] = address_space_ldl(&address_space_io, port, attrs,
+                                           NULL);
+            break;
+        }
+    }
+    return TDVMCALL_SUCCESS;
+}
+
+static const Tdvmcall *tdvmcall_find(uint64_t subfn);
+
+/*
+ * GetTdVmCallInfo (GHCI, R11 = 0x10000): R12 = 0 asks whether the base GHCI
+ * sub-functions are there (R11..R14 = 0 means yes); R12 = 1 returns in R11
+ * the bitmap of the optional ones this VMM implements.
+ */
+static uint64_t tdvmcall_get_info(TdxEmuState *s, X86CPU *cpu, uint64_t *vmm)
+{
+    uint64_t optional = 0;
+
+    switch (vmm[R_R12]) {
+    case 0:
+        break;
+    case 1:
+        if (tdvmcall_find(TDVMCALL_GET_QUOTE)) {
+            optional |= TDVMCALL_INFO_GET_QUOTE;
+        }
+        if (tdvmcall_find(TDVMCALL_SETUP_EVENT_NOTIFY)) {
+            optional |= TDVMCALL_INFO_SETUP_EVENT_NOTIFY;
+        }
+        break;
+    default:
+        qemu_log_mask(LOG_GUEST_ERROR,
+                      "tdx-emu: GetTdVmCallInfo: unknown leaf %" PRIu64 "\n",
+                      vmm[R_R12]);
+        return TDVMCALL_INVALID_OPERAND;
+    }
+    vmm[R_R11] = optional;
+    vmm[R_R12] = 0;
+    vmm[R_R13] = 0;
+    vmm[R_R14] = 0;
+    return TDVMCALL_SUCCESS;
+}
+
+static const Tdvmcall tdvmcalls[] = {
+    { TDVMCALL_IO, "Instruction.IO", tdvmcall_io },
+    { TDVMCALL_GET_TD_VM_CALL_INFO, "GetTdVmCallInfo", tdvmcall_get_info },
+};
+
+static const Tdvmcall *tdvmcall_find(uint64_t subfn)
+{
+    size_t i;
+
+    for (i = 0; i < ARRAY_SIZE(tdvmcalls); i++) {
+        if (tdvmcalls[i].subfn == subfn) {
+            return &tdvmcalls[i];
+        }
+    }
+    return NULL;
+}
+
+/*
+ * The VMM side: R10 = 0 selects a standard GHCI call, numbered by R11
+ * (spec §3.1). Anything else is unknown to this VMM.
+ */
+static void tdvmcall_dispatch(TdxEmuState *s, X86CPU *cpu, uint64_t *vmm)
+{
+    int cpu_index = CPU(cpu)->cpu_index;
+    const Tdvmcall *call = vmm[R_R10] ? NULL : tdvmcall_find(vmm[R_R11]);
+    const char *name = call ? call->name : "unknown";
+
+    trace_tdx_emu_vmcall(cpu_index, name, vmm[R_R11], vmm[R_R12], vmm[R_R13],
+                         vmm[R_R14], vmm[R_R15]);
+    if (call) {
+        vmm[R_R10] = call->fn(s, cpu, vmm);
+    } else {
+        qemu_log_mask(LOG_UNIMP,
+                      "tdx-emu: cpu %d: unsupported TDG.VP.VMCALL R10=0x%"
+                      PRIx64 " R11=0x%" PRIx64 "\n",
+                      cpu_index, vmm[R_R10], vmm[R_R11]);
+        vmm[R_R10] = TDVMCALL_INVALID_OPERAND;
+    }
+    trace_tdx_emu_vmcall_done(cpu_index, name, vmm[R_R10], vmm[R_R11]);
+}
+
+/*
+ * TDG.VP.VMCALL (TDCALL leaf 0, spec §3.1), as the TDX module runs it: RCX
+ * selects the GPRs the VMM may see and change; RAX, RCX and RSP can never
+ * be exposed and RCX[63:32] is reserved. The VMM gets the selected GPRs and
+ * zeroes elsewhere; on return only the selected GPRs take the VMM's values.
+ */
+uint64_t tdx_emu_vmcall(TdxEmuState *s, X86CPU *cpu, uint64_t *regs)
+{
+    uint64_t control = regs[R_ECX];
+    uint64_t select = control & TDVMCALL_GPR_SELECT_MASK;
+    uint64_t vmm[TDX_EMU_NR_GPRS] = { 0 };
+    int i;
+
+    if ((control & TDVMCALL_RESERVED_MASK) ||
+        (select & TDVMCALL_GPR_FORBIDDEN)) {
+        qemu_log_mask(LOG_GUEST_ERROR,
+                      "tdx-emu: TDG.VP.VMCALL: invalid GPR select RCX=0x%"
+                      PRIx64 "\n", control);
+        return TDX_OPERAND_INVALID | TDX_OPERAND_ID_RCX;
+    }
+    for (i = 0; i < TDX_EMU_NR_GPRS; i++) {
+        if (select & (1ULL << i)) {
+            vmm[i] = regs[i];
+        }
+    }
+    tdvmcall_dispatch(s, cpu, vmm);
+    for (i = 0; i < TDX_EMU_NR_GPRS; i++) {
+        if (select & (1ULL << i)) {
+            regs[i] = vmm[i];
+        }
+    }
+    return TDX_SUCCESS;
+}

@@ -1,0 +1,510 @@
+/*
+ * QTest cases for the tdx-emu device
+ *
+ * Two ways in: the test mailbox (register interface, runs under -accel
+ * qtest) and a guest image that executes TDCALL itself under -accel tcg
+ * (its path comes from TDX_EMU_GUEST_IMAGE, set by ./tdx-emu test).
+ *
+ * SPDX-License-Identifier: GPL-2.0-or-later
+ */
+
+#include "qemu/osdep.h"
+#include "libqtest.h"
+
+#define MAILBOX_GPA         0xfe000000ULL
+#define MAILBOX_DOORBELL    0x80
+#define MAILBOX_COUNT       0x88
+
+/* GPR numbers, in mailbox order */
+enum { RAX, RCX, RDX, RBX, RSP, RBP, RSI, RDI,
+       R8, R9, R10, R11, R12, R13, R14, R15, NR_GPRS };
+
+#define TDX_SUCCESS                 0ULL
+#define TDX_OPERAND_INVALID         0xC000010000000000ULL
+#define TDX_OPERAND_INVALID_RCX     0xC000010000000001ULL
+#define TDVMCALL_SUCCESS            0ULL
+#define TDVMCALL_INVALID_OPERAND    0x8000000000000000ULL
+
+/* The guest image's result block (guest/result.h) */
+#define GUEST_RESULT_GPA        0x7000ULL
+#define GUEST_RESULT_MAGIC      0x5453455547584454ULL   /* "TDXGUEST" */
+#define GUEST_STATE_RUNNING     0
+#define GUEST_STATE_PASS        1
+#define GUEST_STATE_NO_TDCALL   3
+
+typedef struct GuestResult {
+    uint64_t magic;
+    uint64_t state;
+    uint64_t passed;
+    uint64_t failed;
+    uint64_t tdcalls;
+} GuestResult;
+
+/* ------------------------------------------------------------------ */
+/* Mailbox helpers                                                    */
+
+static QTestState *mailbox_init(const char *extra)
+{
+    return qtest_initf("-machine q35 -cpu max,phys-bits=52 -smp 2 "
+                       "-nodefaults -serial null "
+                       "-device tdx-emu,mailbox=0x%llx%s",
+                       MAILBOX_GPA, extra ? extra : "");
+}
+
+static void set_regs(QTestState *qts, const uint64_t *regs)
+{
+    int i;
+
+    for (i = 0; i < NR_GPRS; i++) {
+        qtest_writeq(qts, MAILBOX_GPA + i * 8, regs[i]);
+    }
+}
+
+static void get_regs(QTestState *qts, uint64_t *regs)
+{
+    int i;
+
+    for (i = 0; i < NR_GPRS; i++) {
+        regs[i] = qtest_readq(qts, MAILBOX_GPA + i * 8);
+    }
+}
+
+static uint64_t tdcall_count(QTestState *qts)
+{
+    return qtest_readq(qts, MAILBOX_GPA + MAILBOX_COUNT);
+}
+
+/* A register file with a distinct sentinel in every GPR */
+static void sentinel_regs(uint64_t *regs)
+{
+    int i;
+
+    for (i = 0; i < NR_GPRS; i++) {
+        regs[i] = 0x5e5e000000000000ULL | ((uint64_t)i << 32) | 0xdead;
+    }
+}
+
+/*
+ * Run one TDCALL on @in as @vcpu; @out gets every register back. Asserts
+ * that no register outside @outputs (a mask of GPR numbers) changed.
+ */
+static void tdcall(QTestState *qts, int vcpu, const uint64_t *in,
+                   uint64_t *out, uint32_t outputs)
+{
+    int i;
+
+    set_regs(qts, in);
+    qtest_writeq(qts, MAILBOX_GPA + MAILBOX_DOORBELL, vcpu);
+    get_regs(qts, out);
+    for (i = 0; i < NR_GPRS; i++) {
+        if (!(outputs & (1u << i))) {
+            g_assert_cmphex(out[i], ==, in[i]);
+        }
+    }
+}
+
+#define OUT(r) (1u << (r))
+
+/* ------------------------------------------------------------------ */
+/* Mailbox cases                                                      */
+
+static void test_vp_info(void)
+{
+    QTestState *qts = mailbox_init(",gpaw=52,attributes=0x10000000");
+    uint64_t in[NR_GPRS], out[NR_GPRS];
+    uint32_t info_outputs = OUT(RAX) | OUT(RCX) | OUT(RDX) | OUT(R8) |
+                            OUT(R9) | OUT(R10) | OUT(R11);
+
+    g_assert_cmpuint(tdcall_count(qts), ==, 0);
+    sentinel_regs(in);
+    in[RAX] = 1;                                /* TDG.VP.INFO */
+    tdcall(qts, 1, in, out, info_outputs);
+    g_assert_cmphex(out[RAX], ==, TDX_SUCCESS);
+    g_assert_cmpuint(out[RCX], ==, 52);         /* GPAW */
+    g_assert_cmphex(out[RDX], ==, 0x10000000);  /* ATTRIBUTES */
+    g_assert_cmphex(out[R8], ==, 2 | (2ULL << 32)); /* NUM | MAX << 32 */
+    g_assert_cmpuint(out[R9], ==, 1);           /* VCPU_INDEX */
+    g_assert_cmphex(out[R10], ==, 0);           /* no TDG.SYS.RD yet */
+    g_assert_cmphex(out[R11], ==, 0);
+    g_assert_cmpuint(tdcall_count(qts), ==, 1);
+
+    tdcall(qts, 0, in, out, info_outputs);
+    g_assert_cmpuint(out[R9], ==, 0);
+    g_assert_cmpuint(tdcall_count(qts), ==, 2);
+    qtest_quit(qts);
+}
+
+static void test_vp_info_default_gpaw(void)
+{
+    QTestState *qts = qtest_initf("-machine q35 -cpu max,phys-bits=48 "
+                                  "-nodefaults -device tdx-emu,mailbox=0x%llx",
+                                  MAILBOX_GPA);
+    uint64_t in[NR_GPRS] = { [RAX] = 1 }, out[NR_GPRS];
+
+    tdcall(qts, 0, in, out, ~0u);
+    g_assert_cmphex(out[RAX], ==, TDX_SUCCESS);
+    g_assert_cmpuint(out[RCX], ==, 48);
+    g_assert_cmphex(out[RDX], ==, 0);
+    g_assert_cmphex(out[R8], ==, 1 | (1ULL << 32));
+    qtest_quit(qts);
+}
+
+static void test_unknown_leaf(void)
+{
+    static const uint64_t bad_rax[] = {
+        0x7f,                   /* no such leaf */
+        0xffff,
+        1 | (1ULL << 16),       /* TDG.VP.INFO has no version 1 */
+        1 | (1ULL << 24),       /* RAX[63:24] are reserved */
+        1ULL << 63,
+    };
+    QTestState *qts = mailbox_init(NULL);
+    uint64_t in[NR_GPRS], out[NR_GPRS];
+    size_t i;
+
+    for (i = 0; i < ARRAY_SIZE(bad_rax); i++) {
+        sentinel_regs(in);
+        in[RAX] = bad_rax[i];
+        tdcall(qts, 0, in, out, OUT(RAX));
+        g_assert_cmphex(out[RAX], ==, TDX_OPERAND_INVALID);
+    }
+    g_assert_cmpuint(tdcall_count(qts), ==, ARRAY_SIZE(bad_rax));
+    qtest_quit(qts);
+}
+
+/* TDG.VP.VMCALL exposing R10-R15 (mask 0xFC00), as td-shim does */
+static void vmcall_regs(uint64_t *regs, uint64_t subfn)
+{
+    sentinel_regs(regs);
+    regs[RAX] = 0;
+    regs[RCX] = 0xfc00;
+    regs[R10] = 0;
+    regs[R11] = subfn;
+}
+
+#define VMCALL_OUTPUTS (OUT(RAX) | OUT(R10) | OUT(R11) | OUT(R12) | \
+                        OUT(R13) | OUT(R14) | OUT(R15))
+
+static void test_vmcall_unknown(void)
+{
+    QTestState *qts = mailbox_init(NULL);
+    uint64_t in[NR_GPRS], out[NR_GPRS];
+
+    vmcall_regs(in, 0x7777);
+    tdcall(qts, 0, in, out, VMCALL_OUTPUTS);
+    g_assert_cmphex(out[RAX], ==, TDX_SUCCESS);
+    g_assert_cmphex(out[R10], ==, TDVMCALL_INVALID_OPERAND);
+
+    /* R10 != 0 is a vendor-specific call this VMM does not have */
+    vmcall_regs(in, 0x1e);
+    in[R10] = 1;
+    tdcall(qts, 0, in, out, VMCALL_OUTPUTS);
+    g_assert_cmphex(out[RAX], ==, TDX_SUCCESS);
+    g_assert_cmphex(out[R10], ==, TDVMCALL_INVALID_OPERAND);
+    qtest_quit(qts);
+}
+
+static void test_vmcall_gpr_select(void)
+{
+    static const uint64_t bad_select[] = {
+        0xfc00 | (1 << RSP),    /* RSP can never be exposed */
+        0xfc00 | (1 << RAX),
+        0xfc00 | (1 << RCX),
+        0xfc00 | (1ULL << 32),  /* RCX[63:32] reserved */
+    };
+    QTestState *qts = mailbox_init(NULL);
+    uint64_t in[NR_GPRS], out[NR_GPRS];
+    size_t i;
+
+    for (i = 0; i < ARRAY_SIZE(bad_select); i++) {
+        vmcall_regs(in, 0x10000);
+        in[RCX] = bad_select[i];
+        tdcall(qts, 0, in, out, OUT(RAX));
+        g_assert_cmphex(out[RAX], ==, TDX_OPERAND_INVALID_RCX);
+    }
+
+    /*
+     * Expose R10 and R12 only: the VMM sees R11 = 0, an unknown
+     * sub-function, and its answer reaches R10 but nothing else.
+     */
+    vmcall_regs(in, 0x10000);
+    in[RCX] = (1 << R10) | (1 << R12);
+    tdcall(qts, 0, in, out, OUT(RAX) | OUT(R10) | OUT(R12));
+    g_assert_cmphex(out[RAX], ==, TDX_SUCCESS);
+    g_assert_cmphex(out[R10], ==, TDVMCALL_INVALID_OPERAND);
+    g_assert_cmphex(out[R12], ==, in[R12]);
+    qtest_quit(qts);
+}
+
+static void test_get_td_vmcall_info(void)
+{
+    QTestState *qts = mailbox_init(NULL);
+    uint64_t in[NR_GPRS], out[NR_GPRS];
+
+    vmcall_regs(in, 0x10000);
+    in[R12] = 0;
+    tdcall(qts, 0, in, out, VMCALL_OUTPUTS);
+    g_assert_cmphex(out[RAX], ==, TDX_SUCCESS);
+    g_assert_cmphex(out[R10], ==, TDVMCALL_SUCCESS);
+    g_assert_cmphex(out[R11], ==, 0);
+    g_assert_cmphex(out[R12], ==, 0);
+    g_assert_cmphex(out[R13], ==, 0);
+    g_assert_cmphex(out[R14], ==, 0);
+    g_assert_cmphex(out[R15], ==, in[R15]);
+
+    /* Leaf 1: no optional sub-function (GetQuote, event notify) yet */
+    in[R12] = 1;
+    tdcall(qts, 0, in, out, VMCALL_OUTPUTS);
+    g_assert_cmphex(out[R10], ==, TDVMCALL_SUCCESS);
+    g_assert_cmphex(out[R11], ==, 0);
+
+    in[R12] = 2;
+    tdcall(qts, 0, in, out, VMCALL_OUTPUTS);
+    g_assert_cmphex(out[R10], ==, TDVMCALL_INVALID_OPERAND);
+    g_assert_cmphex(out[R11], ==, in[R11]);
+    qtest_quit(qts);
+}
+
+static uint64_t vmcall_io(QTestState *qts, uint64_t size, uint64_t dir,
+                          uint64_t port, uint64_t data, uint64_t *r11)
+{
+    uint64_t in[NR_GPRS], out[NR_GPRS];
+
+    vmcall_regs(in, 0x1e);
+    in[R12] = size;
+    in[R13] = dir;
+    in[R14] = port;
+    in[R15] = data;
+    tdcall(qts, 0, in, out, VMCALL_OUTPUTS);
+    g_assert_cmphex(out[RAX], ==, TDX_SUCCESS);
+    g_assert_cmphex(out[R12], ==, size);
+    g_assert_cmphex(out[R15], ==, data);
+    *r11 = out[R11];
+    return out[R10];
+}
+
+static void test_vmcall_io(void)
+{
+    QTestState *qts = mailbox_init(NULL);
+    uint64_t r11;
+
+    /* The 16550's scratch register (0x3FF) keeps what is written to it */
+    g_assert_cmphex(vmcall_io(qts, 1, 1, 0x3ff, 0x1a5, &r11), ==, 0);
+    g_assert_cmphex(r11, ==, 0x1e);             /* a write leaves R11 */
+    g_assert_cmphex(qtest_inb(qts, 0x3ff), ==, 0xa5);
+    qtest_outb(qts, 0x3ff, 0x5c);
+    g_assert_cmphex(vmcall_io(qts, 1, 0, 0x3ff, 0, &r11), ==, 0);
+    g_assert_cmphex(r11, ==, 0x5c);
+
+    /* Bad size, direction or port range */
+    g_assert_cmphex(vmcall_io(qts, 3, 0, 0x3ff, 0, &r11), ==,
+                    TDVMCALL_INVALID_OPERAND);
+    g_assert_cmphex(vmcall_io(qts, 8, 1, 0x3ff, 0, &r11), ==,
+                    TDVMCALL_INVALID_OPERAND);
+    g_assert_cmphex(vmcall_io(qts, 1, 2, 0x3ff, 0, &r11), ==,
+                    TDVMCALL_INVALID_OPERAND);
+    g_assert_cmphex(vmcall_io(qts, 2, 0, 0xffff, 0, &r11), ==,
+                    TDVMCALL_INVALID_OPERAND);
+    g_assert_cmphex(vmcall_io(qts, 1, 0, 0x10000, 0, &r11), ==,
+                    TDVMCALL_INVALID_OPERAND);
+    qtest_quit(qts);
+}
+
+static void test_mailbox_bad_vcpu(void)
+{
+    QTestState *qts = mailbox_init(NULL);
+    uint64_t in[NR_GPRS] = { [RAX] = 1 }, out[NR_GPRS];
+
+    set_regs(qts, in);
+    qtest_writeq(qts, MAILBOX_GPA + MAILBOX_DOORBELL, 2);
+    qtest_writeq(qts, MAILBOX_GPA + MAILBOX_DOORBELL, UINT64_MAX);
+    get_regs(qts, out);
+    g_assert_cmpmem(in, sizeof(in), out, sizeof(out));
+    g_assert_cmpuint(tdcall_count(qts), ==, 0);
+    qtest_quit(qts);
+}
+
+/* ------------------------------------------------------------------ */
+/* Realize checks: QEMU must refuse to start, with a helpful message  */
+
+static void expect_refusal(const char *args, const char *const *needles)
+{
+    const char *qemu = g_getenv("QTEST_QEMU_BINARY");
+    g_autofree char *cmd = NULL;
+    g_autofree char *out = NULL;
+    g_autofree char *err = NULL;
+    g_autoptr(GError) error = NULL;
+    int status;
+
+    g_assert(qemu);
+    cmd = g_strdup_printf("%s -machine q35 -accel qtest -nodefaults "
+                          "-display none -S %s", qemu, args);
+    g_assert(g_spawn_command_line_sync(cmd, &out, &err, &status, &error));
+    g_assert_false(g_spawn_check_wait_status(status, NULL));
+    for (; *needles; needles++) {
+        if (!strstr(err, *needles)) {
+            g_test_message("stderr of '%s':\n%s", cmd, err);
+        }
+        g_assert_nonnull(strstr(err, *needles));
+    }
+}
+
+static void test_realize_phys_bits(void)
+{
+    static const char *const needles[] = {
+        "phys-bits=40", "-cpu max,phys-bits=48", NULL
+    };
+    static const char *const needles52[] = {
+        "gpaw=52", "-cpu max,phys-bits=52", NULL
+    };
+    QTestState *qts;
+
+    expect_refusal("-cpu max -device tdx-emu", needles);
+    expect_refusal("-cpu max,phys-bits=48 -device tdx-emu,gpaw=52",
+                   needles52);
+
+    /* With enough physical address bits it starts */
+    qts = qtest_init("-machine q35 -cpu max,phys-bits=48 -nodefaults "
+                     "-device tdx-emu");
+    qtest_quit(qts);
+}
+
+static void test_realize_errors(void)
+{
+    static const char *const gpaw[] = { "gpaw=50", "48 or 52", NULL };
+    static const char *const two[] = { "at most one tdx-emu", NULL };
+    static const char *const lm[] = { "long mode", NULL };
+    static const char *const mailbox[] = { "page-aligned", NULL };
+
+    expect_refusal("-cpu max,phys-bits=52 -device tdx-emu,gpaw=50", gpaw);
+    expect_refusal("-cpu max,phys-bits=48 -device tdx-emu -device tdx-emu",
+                   two);
+    expect_refusal("-cpu qemu32 -device tdx-emu", lm);
+    expect_refusal("-cpu max,phys-bits=48 -device tdx-emu,mailbox=0x1234",
+                   mailbox);
+}
+
+/* ------------------------------------------------------------------ */
+/* The guest image, executing TDCALL itself under TCG                 */
+
+static const char *guest_image(void)
+{
+    const char *image = g_getenv("TDX_EMU_GUEST_IMAGE");
+
+    if (!image) {
+        g_test_skip("TDX_EMU_GUEST_IMAGE is not set (./tdx-emu test sets it)");
+    }
+    return image;
+}
+
+/* Boot the guest under TCG and wait for it to finish its checks */
+static QTestState *guest_run(const char *image, const char *device,
+                             const char *serial_log, GuestResult *res)
+{
+    QTestState *qts = qtest_initf("-accel tcg -machine q35 "
+                                  "-cpu max,phys-bits=48 -m 64M -nodefaults "
+                                  "-global apic-common.vapic=off "
+                                  "-serial file:%s -bios %s %s",
+                                  serial_log, image, device);
+    gint64 deadline = g_get_monotonic_time() + 60 * G_TIME_SPAN_SECOND;
+
+    do {
+        g_usleep(10 * 1000);
+        qtest_memread(qts, GUEST_RESULT_GPA, res, sizeof(*res));
+    } while ((res->magic != GUEST_RESULT_MAGIC ||
+              res->state == GUEST_STATE_RUNNING) &&
+             g_get_monotonic_time() < deadline);
+    g_assert_cmphex(res->magic, ==, GUEST_RESULT_MAGIC);
+    return qts;
+}
+
+static char *read_log(const char *path)
+{
+    char *text = NULL;
+
+    g_assert(g_file_get_contents(path, &text, NULL, NULL));
+    return text;
+}
+
+static void test_guest_tdcall(void)
+{
+    const char *image = guest_image();
+    g_autofree char *dev = NULL;
+    g_autofree char *log_path = NULL;
+    g_autofree char *log = NULL;
+    GuestResult res;
+    QTestState *qts;
+    int fd;
+
+    if (!image) {
+        return;
+    }
+    fd = g_file_open_tmp("tdx-emu-serial-XXXXXX", &log_path, NULL);
+    g_assert(fd >= 0);
+    close(fd);
+    dev = g_strdup_printf("-device tdx-emu,mailbox=0x%llx", MAILBOX_GPA);
+    qts = guest_run(image, dev, log_path, &res);
+
+    g_assert_cmpuint(res.state, ==, GUEST_STATE_PASS);
+    g_assert_cmpuint(res.failed, ==, 0);
+    g_assert_cmpuint(res.passed, >=, 10);
+    /* Every TDCALL the guest made reached the device, and nothing else */
+    g_assert_cmpuint(tdcall_count(qts), ==, res.tdcalls);
+    qtest_quit(qts);
+
+    /* What it printed went through TDG.VP.VMCALL<Instruction.IO> */
+    log = read_log(log_path);
+    g_assert_nonnull(strstr(log, "tdx-emu guest: long mode"));
+    g_assert_nonnull(strstr(log, "RESULT: PASS"));
+    unlink(log_path);
+}
+
+static void test_guest_no_device_ud(void)
+{
+    const char *image = guest_image();
+    g_autofree char *log_path = NULL;
+    g_autofree char *log = NULL;
+    GuestResult res;
+    QTestState *qts;
+    int fd;
+
+    if (!image) {
+        return;
+    }
+    fd = g_file_open_tmp("tdx-emu-serial-XXXXXX", &log_path, NULL);
+    g_assert(fd >= 0);
+    close(fd);
+    qts = guest_run(image, "", log_path, &res);
+    g_assert_cmpuint(res.state, ==, GUEST_STATE_NO_TDCALL);
+    g_assert_cmpuint(res.tdcalls, ==, 0);
+    qtest_quit(qts);
+
+    log = read_log(log_path);
+    g_assert_nonnull(strstr(log, "TDCALL raised #UD"));
+    unlink(log_path);
+}
+
+int main(int argc, char **argv)
+{
+    g_test_init(&argc, &argv, NULL);
+
+    if (!qtest_has_device("tdx-emu")) {
+        return 0;
+    }
+    qtest_add_func("/tdx-emu/mailbox/vp-info", test_vp_info);
+    qtest_add_func("/tdx-emu/mailbox/vp-info-default-gpaw",
+                   test_vp_info_default_gpaw);
+    qtest_add_func("/tdx-emu/mailbox/unknown-leaf", test_unknown_leaf);
+    qtest_add_func("/tdx-emu/mailbox/vmcall-unknown", test_vmcall_unknown);
+    qtest_add_func("/tdx-emu/mailbox/vmcall-gpr-select",
+                   test_vmcall_gpr_select);
+    qtest_add_func("/tdx-emu/mailbox/get-td-vmcall-info",
+                   test_get_td_vmcall_info);
+    qtest_add_func("/tdx-emu/mailbox/vmcall-io", test_vmcall_io);
+    qtest_add_func("/tdx-emu/mailbox/bad-vcpu", test_mailbox_bad_vcpu);
+    qtest_add_func("/tdx-emu/realize/phys-bits", test_realize_phys_bits);
+    qtest_add_func("/tdx-emu/realize/errors", test_realize_errors);
+    qtest_add_func("/tdx-emu/guest/tdcall", test_guest_tdcall);
+    qtest_add_func("/tdx-emu/guest/no-device-ud", test_guest_no_device_ud);
+    return g_test_run();
+}
