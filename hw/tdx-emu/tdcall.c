@@ -68,7 +68,8 @@ static const TdxLeaf *tdcall_decode(uint64_t rax)
     const TdxLeaf *leaf = tdcall_find_leaf(rax & TDCALL_LEAF_MASK);
     uint64_t version = (rax >> TDCALL_VERSION_SHIFT) & TDCALL_VERSION_MASK;
 
-    if (!leaf || (rax >> TDCALL_RESERVED_SHIFT) || version > leaf->max_version) {
+    if (!leaf || (rax >> TDCALL_RESERVED_SHIFT) ||
+        version > leaf->max_version) {
         return NULL;
     }
     return leaf;
