@@ -39,6 +39,8 @@ pristine_tree() {
         rm -rf "$dir"
         dpkg-source --no-check -x "$CACHE/dl/qemu_${version#1:}.dsc" "$dir" >&2 ||
             die "dpkg-source failed on qemu $version"
+        # dpkg-source leaves a copy of the upstream tarball next to $dir
+        rm -f "$CACHE/qemu_${upstream}.orig.tar."*
         touch "$dir/.tdx-emu-unpacked"
     fi
     echo "$dir"
