@@ -10,6 +10,13 @@
 #define SEL_KERNEL_CS   0x08
 #define SEL_TSS         0x28
 #define NR_EXCEPTIONS   32
+#define NR_VECTORS      256
+
+#define MSR_APIC_BASE       0x1b
+#define APIC_BASE_EXTD      (1ULL << 10)
+#define APIC_BASE_EN        (1ULL << 11)
+#define MSR_X2APIC_SVR      0x80f
+#define SVR_ENABLE_SPURIOUS 0x1ff
 
 struct tss64 {
     uint32_t reserved0;
@@ -32,10 +39,11 @@ struct table_desc {
 
 extern void (*const exception_stubs[NR_EXCEPTIONS])(void);
 extern void run_user(void (*fn)(void), void *stack_top);
+extern void event_irq(void);
 
 static uint64_t gdt[7];
 static struct tss64 tss;
-static struct idt_gate idt[NR_EXCEPTIONS];
+static struct idt_gate idt[NR_VECTORS];
 static uint8_t kernel_fault_stack[8192] __attribute__((aligned(16)));
 static uint8_t user_stack[4096] __attribute__((aligned(16)));
 
@@ -76,23 +84,52 @@ static void gdt_init(void)
                  : "rax", "memory");
 }
 
+static void idt_set_gate(int vector, void (*fn)(void))
+{
+    uint64_t handler = (uint64_t)fn;
+
+    idt[vector] = (struct idt_gate) {
+        .offset_low = handler & 0xffff,
+        .selector = SEL_KERNEL_CS,
+        .type = 0x8e,                       /* present, 64-bit int gate */
+        .offset_mid = (handler >> 16) & 0xffff,
+        .offset_high = handler >> 32,
+    };
+}
+
 static void idt_init(void)
 {
     struct table_desc desc = { sizeof(idt) - 1, (uint64_t)idt };
     int i;
 
     for (i = 0; i < NR_EXCEPTIONS; i++) {
-        uint64_t handler = (uint64_t)exception_stubs[i];
-
-        idt[i] = (struct idt_gate) {
-            .offset_low = handler & 0xffff,
-            .selector = SEL_KERNEL_CS,
-            .type = 0x8e,                   /* present, 64-bit int gate */
-            .offset_mid = (handler >> 16) & 0xffff,
-            .offset_high = handler >> 32,
-        };
+        idt_set_gate(i, exception_stubs[i]);
     }
+    idt_set_gate(EVENT_VECTOR, event_irq);
     asm volatile("lidt %0" : : "m"(desc));
+}
+
+static uint64_t rdmsr(uint32_t msr)
+{
+    uint32_t lo, hi;
+
+    asm volatile("rdmsr" : "=a"(lo), "=d"(hi) : "c"(msr));
+    return lo | ((uint64_t)hi << 32);
+}
+
+static void wrmsr(uint32_t msr, uint64_t value)
+{
+    asm volatile("wrmsr" : : "c"(msr), "a"((uint32_t)value),
+                 "d"((uint32_t)(value >> 32)));
+}
+
+void x2apic_enable(void)
+{
+    uint64_t base = rdmsr(MSR_APIC_BASE);
+
+    wrmsr(MSR_APIC_BASE, base | APIC_BASE_EN);
+    wrmsr(MSR_APIC_BASE, base | APIC_BASE_EN | APIC_BASE_EXTD);
+    wrmsr(MSR_X2APIC_SVR, SVR_ENABLE_SPURIOUS);
 }
 
 void cpu_init(void)

@@ -28,7 +28,13 @@ struct fault_record {
     uint64_t rip;
 };
 
+/* The vector the event-notify check registers (MigTD uses 0x51 too) */
+#define EVENT_VECTOR 0x51
+
 void cpu_init(void);
+
+/* Enable the local APIC in x2APIC mode; EOI is done by the IRQ stub */
+void x2apic_enable(void);
 
 /*
  * Run @fn expecting a fault at CPL 0 on the instruction at @insn, @len bytes

@@ -133,6 +133,12 @@ static void check_vmcalls(void)
           !r.r12 && !r.r13 && !r.r14, "GetTdVmCallInfo leaf 0");
 
     vmcall_regs(&r, TDVMCALL_GET_TD_VM_CALL_INFO);
+    r.r12 = 1;
+    tdcall(&r);
+    check(r.r10 == TDVMCALL_SUCCESS && (r.r11 & 2),
+          "GetTdVmCallInfo leaf 1: SetupEventNotifyInterrupt offered");
+
+    vmcall_regs(&r, TDVMCALL_GET_TD_VM_CALL_INFO);
     r.rcx |= 1 << 4;                            /* RSP may not be exposed */
     preserved = tdcall_checked(&r, RAX);
     check(r.rax == TDX_OPERAND_INVALID_RCX && preserved,
@@ -157,6 +163,50 @@ static void check_io(void)
           scratch == 0x5a, "Instruction.IO write/read COM1 scratch");
     check(tdvmcall_io(3, 0, 0x3ff, &bad) == TDVMCALL_INVALID_OPERAND,
           "Instruction.IO size 3: INVALID_OPERAND");
+}
+
+static uint64_t setup_event_notify(uint64_t vector)
+{
+    struct tdx_regs r;
+
+    vmcall_regs(&r, TDVMCALL_SETUP_EVENT_NOTIFY);
+    r.r12 = vector;
+    tdcall(&r);
+    return r.r10;
+}
+
+/* Called by event_irq in entry.S */
+void event_interrupt(void)
+{
+    guest_result()->events++;
+}
+
+/*
+ * Register EVENT_VECTOR, then (when the test mailbox is there to let the
+ * host raise the event) halt with interrupts on until it arrives.
+ */
+static void check_event_notify(void)
+{
+    volatile uint64_t *registered =
+        (volatile uint64_t *)(GUEST_MAILBOX_GPA + MAILBOX_NOTIFY_VECTOR);
+    struct guest_result *res = guest_result();
+
+    check(setup_event_notify(31) == TDVMCALL_INVALID_OPERAND &&
+          setup_event_notify(256) == TDVMCALL_INVALID_OPERAND,
+          "SetupEventNotifyInterrupt: vectors 31 and 256 rejected");
+    check(setup_event_notify(EVENT_VECTOR) == TDVMCALL_SUCCESS,
+          "SetupEventNotifyInterrupt: vector 0x51 accepted");
+    if (*registered != EVENT_VECTOR) {
+        guest_printf("  (no test mailbox: event delivery not checked)\n");
+        return;
+    }
+    x2apic_enable();
+    res->event_wait = 1;
+    while (!res->events) {
+        asm volatile("sti; hlt; cli" ::: "memory");
+    }
+    res->event_wait = 0;
+    check(res->events == 1, "event-notify interrupt reached its handler");
 }
 
 extern const char user_tdcall_insn[], tdcall_no_prefix_insn[];
@@ -215,6 +265,7 @@ void guest_main(void)
     check_vmcalls();
     check_io();
     check_faults();
+    check_event_notify();
     guest_printf("tdx-emu guest: %lu passed, %lu failed, %lu TDCALLs\n",
                  res->passed, res->failed, res->tdcalls);
     guest_printf("RESULT: %s\n", res->failed ? "FAIL" : "PASS");

@@ -25,8 +25,17 @@ struct guest_result {
     uint64_t state;
     uint64_t passed;
     uint64_t failed;
-    uint64_t tdcalls;   /* TDCALLs that reached the TDX module */
+    uint64_t tdcalls;       /* TDCALLs that reached the TDX module */
+    uint64_t event_wait;    /* 1: halted, waiting for the host's event */
+    uint64_t events;        /* event-notify interrupts taken */
 };
+
+/*
+ * Host-driven checks run when the tdx-emu test mailbox is here
+ * (-device tdx-emu,mailbox=0xfe000000); see docs/mailbox.md.
+ */
+#define GUEST_MAILBOX_GPA           0xfe000000UL
+#define MAILBOX_NOTIFY_VECTOR       0x98
 
 /* isa-debug-exit (port 0xF4) codes; QEMU exits with (code << 1) | 1 */
 #define GUEST_EXIT_PORT         0xf4

@@ -8,6 +8,9 @@
  *   0x80       write a vCPU index: run one TDCALL as that vCPU (CPL 0,
  *              64-bit mode) on the registers above, which take its outputs
  *   0x88       read: the number of TDCALLs executed so far
+ *   0x90       write: raise the event-notify interrupt the TD registered
+ *              with SetupEventNotifyInterrupt (as a completion would)
+ *   0x98       read: the registered event-notify vector (0: none)
  *
  * SPDX-License-Identifier: GPL-2.0-or-later
  */
@@ -22,6 +25,8 @@
 #define MAILBOX_REG_GPRS        0x00
 #define MAILBOX_REG_DOORBELL    0x80
 #define MAILBOX_REG_COUNT       0x88
+#define MAILBOX_REG_NOTIFY      0x90
+#define MAILBOX_REG_NOTIFY_VEC  0x98
 #define MAILBOX_SIZE            0x1000
 
 /* Registers are 8 bytes; 4-byte accesses reach either half of one. */
@@ -30,10 +35,14 @@ static uint64_t mailbox_reg_read(TdxEmuState *s, hwaddr reg)
     if (reg < MAILBOX_REG_DOORBELL) {
         return s->mailbox.regs[reg / 8];
     }
-    if (reg == MAILBOX_REG_COUNT) {
+    switch (reg) {
+    case MAILBOX_REG_COUNT:
         return s->tdcall_count;
+    case MAILBOX_REG_NOTIFY_VEC:
+        return s->event_notify.vector;
+    default:
+        return 0;
     }
-    return 0;
 }
 
 static uint64_t mailbox_read(void *opaque, hwaddr addr, unsigned size)
@@ -71,6 +80,8 @@ static void mailbox_write(void *opaque, hwaddr addr, uint64_t value,
         *gpr = deposit64(*gpr, shift, size * 8, value);
     } else if (addr == MAILBOX_REG_DOORBELL) {
         mailbox_ring(s, value);
+    } else if (addr == MAILBOX_REG_NOTIFY) {
+        tdx_emu_notify_event(s);
     } else {
         qemu_log_mask(LOG_GUEST_ERROR,
                       "tdx-emu: mailbox: write to offset 0x%" HWADDR_PRIx

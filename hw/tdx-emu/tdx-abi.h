@@ -55,6 +55,9 @@
 #define TDVMCALL_INFO_GET_QUOTE             (1ULL << 0)
 #define TDVMCALL_INFO_SETUP_EVENT_NOTIFY    (1ULL << 1)
 
+/* SetupEventNotifyInterrupt: vectors below 32 are exceptions */
+#define TDX_EVENT_NOTIFY_MIN_VECTOR 32
+
 /* Instruction.IO direction in R13 */
 #define TDVMCALL_IO_READ            0
 #define TDVMCALL_IO_WRITE           1

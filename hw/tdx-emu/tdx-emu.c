@@ -99,7 +99,10 @@ static void tdx_emu_realize(DeviceState *dev, Error **errp)
 
 static void tdx_emu_reset_hold(Object *obj, ResetType type)
 {
-    tdx_emu_mailbox_reset(TDX_EMU(obj));
+    TdxEmuState *s = TDX_EMU(obj);
+
+    memset(&s->event_notify, 0, sizeof(s->event_notify));
+    tdx_emu_mailbox_reset(s);
 }
 
 static const Property tdx_emu_properties[] = {

@@ -21,6 +21,12 @@ OBJECT_DECLARE_SIMPLE_TYPE(TdxEmuState, TDX_EMU)
 /* The mailbox property's value when the mailbox is off */
 #define TDX_EMU_MAILBOX_OFF UINT64_MAX
 
+/* SetupEventNotifyInterrupt: where asynchronous completions are signalled */
+typedef struct TdxEmuEventNotify {
+    uint8_t vector;             /* 0: not registered */
+    uint32_t apic_id;
+} TdxEmuEventNotify;
+
 typedef struct TdxEmuMailbox {
     MemoryRegion mmio;
     uint64_t regs[TDX_EMU_NR_GPRS];
@@ -36,6 +42,7 @@ struct TdxEmuState {
 
     /* state */
     uint64_t tdcall_count;
+    TdxEmuEventNotify event_notify;
     TdxEmuMailbox mailbox;
 };
 
@@ -45,6 +52,13 @@ bool tdx_emu_tdcall_leaf_exists(uint64_t leaf);
 
 /* vmcall.c: TDG.VP.VMCALL (TDCALL leaf 0) */
 uint64_t tdx_emu_vmcall(TdxEmuState *s, X86CPU *cpu, uint64_t *regs);
+
+/* interrupt.c: event notification and interrupt injection */
+uint64_t tdx_emu_vmcall_setup_event_notify(TdxEmuState *s, X86CPU *cpu,
+                                           uint64_t *vmm);
+void tdx_emu_inject_interrupt(TdxEmuState *s, uint32_t apic_id,
+                              uint8_t vector);
+void tdx_emu_notify_event(TdxEmuState *s);
 
 /* mailbox.c: the qtest register interface */
 void tdx_emu_mailbox_realize(TdxEmuState *s);

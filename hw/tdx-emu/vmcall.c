@@ -113,6 +113,8 @@ static uint64_t tdvmcall_get_info(TdxEmuState *s, X86CPU *cpu, uint64_t *vmm)
 static const Tdvmcall tdvmcalls[] = {
     { TDVMCALL_IO, "Instruction.IO", tdvmcall_io },
     { TDVMCALL_GET_TD_VM_CALL_INFO, "GetTdVmCallInfo", tdvmcall_get_info },
+    { TDVMCALL_SETUP_EVENT_NOTIFY, "SetupEventNotifyInterrupt",
+      tdx_emu_vmcall_setup_event_notify },
 };
 
 static const Tdvmcall *tdvmcall_find(uint64_t subfn)

@@ -14,6 +14,8 @@
 #define MAILBOX_GPA         0xfe000000ULL
 #define MAILBOX_DOORBELL    0x80
 #define MAILBOX_COUNT       0x88
+#define MAILBOX_NOTIFY      0x90
+#define MAILBOX_NOTIFY_VEC  0x98
 
 /* GPR numbers, in mailbox order */
 enum { RAX, RCX, RDX, RBX, RSP, RBP, RSI, RDI,
@@ -38,6 +40,8 @@ typedef struct GuestResult {
     uint64_t passed;
     uint64_t failed;
     uint64_t tdcalls;
+    uint64_t event_wait;
+    uint64_t events;
 } GuestResult;
 
 /* ------------------------------------------------------------------ */
@@ -252,11 +256,11 @@ static void test_get_td_vmcall_info(void)
     g_assert_cmphex(out[R14], ==, 0);
     g_assert_cmphex(out[R15], ==, in[R15]);
 
-    /* Leaf 1: no optional sub-function (GetQuote, event notify) yet */
+    /* Leaf 1: SetupEventNotifyInterrupt (bit 1), no GetQuote (bit 0) yet */
     in[R12] = 1;
     tdcall(qts, 0, in, out, VMCALL_OUTPUTS);
     g_assert_cmphex(out[R10], ==, TDVMCALL_SUCCESS);
-    g_assert_cmphex(out[R11], ==, 0);
+    g_assert_cmphex(out[R11], ==, 2);
 
     in[R12] = 2;
     tdcall(qts, 0, in, out, VMCALL_OUTPUTS);
@@ -307,6 +311,47 @@ static void test_vmcall_io(void)
                     TDVMCALL_INVALID_OPERAND);
     g_assert_cmphex(vmcall_io(qts, 1, 0, 0x10000, 0, &r11), ==,
                     TDVMCALL_INVALID_OPERAND);
+    qtest_quit(qts);
+}
+
+static uint64_t setup_event_notify(QTestState *qts, int vcpu,
+                                   uint64_t vector)
+{
+    uint64_t in[NR_GPRS], out[NR_GPRS];
+
+    vmcall_regs(in, 0x10004);
+    in[R12] = vector;
+    tdcall(qts, vcpu, in, out, VMCALL_OUTPUTS);
+    g_assert_cmphex(out[RAX], ==, TDX_SUCCESS);
+    g_assert_cmphex(out[R12], ==, vector);
+    return out[R10];
+}
+
+static void test_setup_event_notify(void)
+{
+    QTestState *qts = mailbox_init(NULL);
+
+    g_assert_cmpuint(qtest_readq(qts, MAILBOX_GPA + MAILBOX_NOTIFY_VEC), ==,
+                     0);
+    g_assert_cmphex(setup_event_notify(qts, 0, 0), ==,
+                    TDVMCALL_INVALID_OPERAND);
+    g_assert_cmphex(setup_event_notify(qts, 0, 31), ==,
+                    TDVMCALL_INVALID_OPERAND);
+    g_assert_cmphex(setup_event_notify(qts, 0, 256), ==,
+                    TDVMCALL_INVALID_OPERAND);
+    g_assert_cmphex(setup_event_notify(qts, 0, 1ULL << 32 | 0x40), ==,
+                    TDVMCALL_INVALID_OPERAND);
+    g_assert_cmpuint(qtest_readq(qts, MAILBOX_GPA + MAILBOX_NOTIFY_VEC), ==,
+                     0);
+    g_assert_cmphex(setup_event_notify(qts, 1, 32), ==, TDVMCALL_SUCCESS);
+    g_assert_cmphex(setup_event_notify(qts, 1, 0x51), ==, TDVMCALL_SUCCESS);
+    g_assert_cmpuint(qtest_readq(qts, MAILBOX_GPA + MAILBOX_NOTIFY_VEC), ==,
+                     0x51);
+
+    /* A system reset forgets the registration */
+    qtest_system_reset(qts);
+    g_assert_cmpuint(qtest_readq(qts, MAILBOX_GPA + MAILBOX_NOTIFY_VEC), ==,
+                     0);
     qtest_quit(qts);
 }
 
@@ -408,10 +453,16 @@ static QTestState *guest_run(const char *image, const char *device,
                                   "-serial file:%s -bios %s %s",
                                   serial_log, image, device);
     gint64 deadline = g_get_monotonic_time() + 60 * G_TIME_SPAN_SECOND;
+    bool notified = false;
 
     do {
         g_usleep(10 * 1000);
         qtest_memread(qts, GUEST_RESULT_GPA, res, sizeof(*res));
+        /* The guest halts waiting for an event only if it has a mailbox */
+        if (res->event_wait && !notified) {
+            qtest_writeq(qts, MAILBOX_GPA + MAILBOX_NOTIFY, 1);
+            notified = true;
+        }
     } while ((res->magic != GUEST_RESULT_MAGIC ||
               res->state == GUEST_STATE_RUNNING) &&
              g_get_monotonic_time() < deadline);
@@ -448,7 +499,9 @@ static void test_guest_tdcall(void)
 
     g_assert_cmpuint(res.state, ==, GUEST_STATE_PASS);
     g_assert_cmpuint(res.failed, ==, 0);
-    g_assert_cmpuint(res.passed, >=, 10);
+    g_assert_cmpuint(res.passed, >=, 18);
+    /* The host raised the event once; the guest's handler took it once */
+    g_assert_cmpuint(res.events, ==, 1);
     /* Every TDCALL the guest made reached the device, and nothing else */
     g_assert_cmpuint(tdcall_count(qts), ==, res.tdcalls);
     qtest_quit(qts);
@@ -502,6 +555,8 @@ int main(int argc, char **argv)
     qtest_add_func("/tdx-emu/mailbox/get-td-vmcall-info",
                    test_get_td_vmcall_info);
     qtest_add_func("/tdx-emu/mailbox/vmcall-io", test_vmcall_io);
+    qtest_add_func("/tdx-emu/mailbox/setup-event-notify",
+                   test_setup_event_notify);
     qtest_add_func("/tdx-emu/mailbox/bad-vcpu", test_mailbox_bad_vcpu);
     qtest_add_func("/tdx-emu/realize/phys-bits", test_realize_phys_bits);
     qtest_add_func("/tdx-emu/realize/errors", test_realize_errors);
