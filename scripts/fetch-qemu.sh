@@ -8,8 +8,9 @@
 #    dpkg-source -x, which applies Debian's own patch series.
 # 2. That pristine tree is copied to the destination and the project's
 #    qemu-patches/ series is applied with no fuzz.
-# 3. The project's own QEMU-side files (hw/tdx-emu/, tests/qtest/*) are linked
-#    in, so that editing them needs no re-fetch.
+# 3. The project's own QEMU-side files (hw/tdx-emu/, its QAPI schema
+#    qapi/tdx-emu-target.json, tests/qtest/*) are linked in, so that editing
+#    them needs no re-fetch.
 #
 # Re-running is cheap: the destination is rebuilt only when the patch series
 # or this script changed (recorded in a stamp file).
@@ -65,9 +66,11 @@ apply_series() {
 
 link_project_files() {
     ln -sfn "$ROOT/hw/tdx-emu" "$DEST/hw/tdx-emu"
+    ln -sf "$ROOT/hw/tdx-emu/tdx-emu-target.json" \
+        "$DEST/qapi/tdx-emu-target.json"
     local f
     shopt -s nullglob
-    for f in "$ROOT"/tests/qtest/*.c; do
+    for f in "$ROOT"/tests/qtest/*.[ch]; do
         ln -sf "$f" "$DEST/tests/qtest/$(basename "$f")"
     done
     shopt -u nullglob

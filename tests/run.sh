@@ -11,7 +11,6 @@ ROOT=$(cd "$(dirname "$0")/.." && pwd)
 QEMU_BUILD=$1
 GUEST_BUILD=$2
 QEMU=$QEMU_BUILD/qemu-system-x86_64
-QTEST=$QEMU_BUILD/tests/qtest/tdx-emu-test
 GUEST=$GUEST_BUILD/guest/tdx-emu-guest.bin
 WORK=$(mktemp -d)
 trap 'rm -rf "$WORK"' EXIT
@@ -24,20 +23,22 @@ fail() { failed=$((failed + 1)); echo "FAIL: $1"; }
 
 # --- qtest: one result per TAP line -------------------------------------
 run_qtest() {
-    local tap=$WORK/qtest.tap line planned=0 seen=0
+    local bin=$1 name tap line planned=0 seen=0
+    name=$(basename "$bin")
+    tap=$WORK/$name.tap
     QTEST_QEMU_BINARY=$QEMU TDX_EMU_GUEST_IMAGE=$GUEST \
-        "$QTEST" --tap -k >"$tap" 2>"$WORK/qtest.err"
+        "$bin" --tap -k >"$tap" 2>"$WORK/$name.err"
     while IFS= read -r line; do
         case "$line" in
         1..*) planned=${line#1..} ;;
-        "ok "*"# SKIP"*) seen=$((seen + 1)); fail "qtest ${line#ok } (skipped)" ;;
-        "ok "*) seen=$((seen + 1)); pass "qtest ${line#ok }" ;;
-        "not ok "*) seen=$((seen + 1)); fail "qtest ${line#not ok }" ;;
+        "ok "*"# SKIP"*) seen=$((seen + 1)); fail "$name ${line#ok } (skipped)" ;;
+        "ok "*) seen=$((seen + 1)); pass "$name ${line#ok }" ;;
+        "not ok "*) seen=$((seen + 1)); fail "$name ${line#not ok }" ;;
         esac
     done <"$tap"
     if [ "$seen" -lt "$planned" ] || [ "$planned" -eq 0 ]; then
-        fail "qtest: ran $seen of $planned planned cases (crashed?)"
-        tail -n 20 "$WORK/qtest.err"
+        fail "$name: ran $seen of $planned planned cases (crashed?)"
+        tail -n 20 "$WORK/$name.err"
     fi
 }
 
@@ -113,7 +114,9 @@ check_cli() {
     fi
 }
 
-run_qtest
+for bin in "$QEMU_BUILD"/tests/qtest/tdx-emu-*test; do
+    run_qtest "$bin"
+done
 check_guest_exit "guest stub passes its TDCALL checks (isa-debug-exit)" \
     33 "RESULT: PASS" -cpu max,phys-bits=48 -device tdx-emu
 check_guest_exit "guest stub without tdx-emu: TDCALL raises #UD" \

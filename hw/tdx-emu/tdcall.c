@@ -40,9 +40,35 @@ static uint64_t tdg_vp_info(TdxEmuState *s, X86CPU *cpu, uint64_t *regs)
     return TDX_SUCCESS;
 }
 
+/*
+ * TDG.VP.VEINFO.GET (spec §2, leaf 3): under TCG every exit is emulated in
+ * place, so no #VE is ever pending and there is never valid #VE info.
+ */
+static uint64_t tdg_vp_veinfo_get(TdxEmuState *s, X86CPU *cpu,
+                                  uint64_t *regs)
+{
+    regs[R_ECX] = 0;
+    regs[R_EDX] = 0;
+    regs[R_R8] = 0;
+    regs[R_R9] = 0;
+    regs[R_R10] = 0;
+    return TDX_NO_VALID_VE_INFO;
+}
+
 static const TdxLeaf tdcall_leaves[] = {
     [TDG_VP_VMCALL] = { "TDG.VP.VMCALL", tdx_emu_vmcall, 0 },
-    [TDG_VP_INFO]   = { "TDG.VP.INFO",   tdg_vp_info,    0 },
+    [TDG_VP_INFO] = { "TDG.VP.INFO", tdg_vp_info, 0 },
+    [TDG_MR_RTMR_EXTEND] = { "TDG.MR.RTMR.EXTEND", tdx_emu_rtmr_extend, 0 },
+    [TDG_VP_VEINFO_GET] = { "TDG.VP.VEINFO.GET", tdg_vp_veinfo_get, 0 },
+    [TDG_MR_REPORT] = { "TDG.MR.REPORT", tdx_emu_mr_report, 0 },
+    [TDG_VM_WR] = { "TDG.VM.WR", tdx_emu_vm_wr, 0 },
+    [TDG_SYS_RD] = { "TDG.SYS.RD", tdx_emu_sys_rd, 0 },
+    [TDG_SERVTD_RD] = { "TDG.SERVTD.RD", tdx_emu_servtd_rd, 0 },
+    [TDG_SERVTD_WR] = { "TDG.SERVTD.WR", tdx_emu_servtd_wr, 0 },
+    [TDG_MR_VERIFYREPORT] = { "TDG.MR.VERIFYREPORT", tdx_emu_verify_report,
+                              0 },
+    [TDG_SERVTD_REBIND_APPROVE] = { "TDG.SERVTD.REBIND.APPROVE",
+                                    tdx_emu_servtd_rebind_approve, 0 },
 };
 
 static const TdxLeaf *tdcall_find_leaf(uint64_t leaf)

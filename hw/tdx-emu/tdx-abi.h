@@ -13,7 +13,15 @@
 /* TDCALL leaf numbers, RAX[15:0]; RAX[23:16] is the leaf version (spec §2) */
 #define TDG_VP_VMCALL               0
 #define TDG_VP_INFO                 1
+#define TDG_MR_RTMR_EXTEND          2
+#define TDG_VP_VEINFO_GET           3
+#define TDG_MR_REPORT               4
+#define TDG_VM_WR                   8
 #define TDG_SYS_RD                  11
+#define TDG_SERVTD_RD               18
+#define TDG_SERVTD_WR               20
+#define TDG_MR_VERIFYREPORT         22
+#define TDG_SERVTD_REBIND_APPROVE   33
 
 #define TDCALL_LEAF_MASK            0xffffULL
 #define TDCALL_VERSION_SHIFT        16
@@ -23,8 +31,21 @@
 /* TDX module completion status in RAX (spec §2: upper 32 bits = class) */
 #define TDX_SUCCESS                 0x0000000000000000ULL
 #define TDX_OPERAND_INVALID         0xC000010000000000ULL
-/* The module ORs the offending operand's GPR number into the low bits */
+#define TDX_OPERAND_BUSY            0x8000020000000000ULL
+#define TDX_RND_NO_ENTROPY          0x8000020300000000ULL
+#define TDX_NO_VALID_VE_INFO        0xC000070400000000ULL
+#define TDX_METADATA_FIELD_ID_INCORRECT     0xC0000C0000000000ULL
+#define TDX_METADATA_FIELD_NOT_WRITABLE     0xC0000C0100000000ULL
+#define TDX_METADATA_FIELD_NOT_READABLE     0xC0000C0200000000ULL
+#define TDX_METADATA_FIELD_VALUE_NOT_VALID  0xC0000C0300000000ULL
+#define TDX_METADATA_FIRST_FIELD_ID_IN_CONTEXT 0x00000C0B00000000ULL
+#define TDX_TARGET_UUID_MISMATCH    0xC0000D0700000000ULL
+#define TDX_INVALID_REPORTMACSTRUCT 0xC000100100000000ULL
+
+/* The module adds the offending operand's number (its GPR number) */
 #define TDX_OPERAND_ID_RCX          1
+#define TDX_OPERAND_ID_RDX          2
+#define TDX_OPERAND_ID_R8           8
 
 /* TDG.VP.INFO outputs (spec §2, leaf 1) */
 #define TDX_GPAW_48                 48

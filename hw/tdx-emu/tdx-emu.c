@@ -21,6 +21,13 @@
 #include "tdx-emu.h"
 #include "tdx-abi.h"
 
+TdxEmuState *tdx_emu_find(void)
+{
+    Object *obj = object_resolve_path_type("", TYPE_TDX_EMU, NULL);
+
+    return obj ? TDX_EMU(obj) : NULL;
+}
+
 static void tdx_emu_handle_tdcall(void *opaque, X86CPU *cpu, uint64_t *regs)
 {
     tdx_emu_tdcall(TDX_EMU(opaque), cpu, regs);
@@ -78,6 +85,17 @@ static bool tdx_emu_check_mailbox(TdxEmuState *s, Error **errp)
     return true;
 }
 
+static bool tdx_emu_check_versions(TdxEmuState *s, Error **errp)
+{
+    if (s->sys.min_export_version > s->sys.max_export_version ||
+        s->sys.min_import_version > s->sys.max_import_version) {
+        error_setg(errp, "%s: a migration version range has min > max",
+                   TYPE_TDX_EMU);
+        return false;
+    }
+    return true;
+}
+
 static void tdx_emu_realize(DeviceState *dev, Error **errp)
 {
     TdxEmuState *s = TDX_EMU(dev);
@@ -86,7 +104,9 @@ static void tdx_emu_realize(DeviceState *dev, Error **errp)
         error_setg(errp, "at most one %s device is permitted", TYPE_TDX_EMU);
         return;
     }
-    if (!tdx_emu_check_machine(s, errp) || !tdx_emu_check_mailbox(s, errp)) {
+    if (!tdx_emu_check_machine(s, errp) || !tdx_emu_check_mailbox(s, errp) ||
+        !tdx_emu_check_versions(s, errp) ||
+        !tdx_emu_measurements_realize(s, errp)) {
         return;
     }
     if (s->mailbox_gpa != TDX_EMU_MAILBOX_OFF) {
@@ -102,12 +122,37 @@ static void tdx_emu_reset_hold(Object *obj, ResetType type)
     TdxEmuState *s = TDX_EMU(obj);
 
     memset(&s->event_notify, 0, sizeof(s->event_notify));
+    memset(&s->vm, 0, sizeof(s->vm));
+    tdx_emu_measurements_reset(s);
     tdx_emu_mailbox_reset(s);
 }
 
+static void tdx_emu_instance_init(Object *obj)
+{
+    QTAILQ_INIT(&TDX_EMU(obj)->targets);
+}
+
+/*
+ * The migration versions default to the TDX module 1.5's (all 0, spec
+ * §2.2), which any two default devices agree on. XFAM 0x3 (x87, SSE) is
+ * what a real MigTD reported.
+ */
 static const Property tdx_emu_properties[] = {
     DEFINE_PROP_UINT32("gpaw", TdxEmuState, gpaw, TDX_GPAW_48),
     DEFINE_PROP_UINT64("attributes", TdxEmuState, attributes, 0),
+    DEFINE_PROP_UINT64("xfam", TdxEmuState, xfam, 0x3),
+    DEFINE_PROP_STRING("mrconfigid", TdxEmuState, mrconfigid_hex),
+    DEFINE_PROP_STRING("mrowner", TdxEmuState, mrowner_hex),
+    DEFINE_PROP_STRING("mrownerconfig", TdxEmuState, mrownerconfig_hex),
+    DEFINE_PROP_UINT16("min-export-version", TdxEmuState,
+                       sys.min_export_version, 0),
+    DEFINE_PROP_UINT16("max-export-version", TdxEmuState,
+                       sys.max_export_version, 0),
+    DEFINE_PROP_UINT16("min-import-version", TdxEmuState,
+                       sys.min_import_version, 0),
+    DEFINE_PROP_UINT16("max-import-version", TdxEmuState,
+                       sys.max_import_version, 0),
+    DEFINE_PROP_BOOL("expose-keys", TdxEmuState, expose_keys, false),
     DEFINE_PROP_UINT64("mailbox", TdxEmuState, mailbox_gpa,
                        TDX_EMU_MAILBOX_OFF),
 };
@@ -130,6 +175,7 @@ static const TypeInfo tdx_emu_types[] = {
         .name           = TYPE_TDX_EMU,
         .parent         = TYPE_DEVICE,
         .instance_size  = sizeof(TdxEmuState),
+        .instance_init  = tdx_emu_instance_init,
         .class_init     = tdx_emu_class_init,
     },
 };

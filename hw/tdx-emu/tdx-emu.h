@@ -11,6 +11,7 @@
 #include "exec/memory.h"
 #include "cpu.h"
 #include "qom/object.h"
+#include "qemu/queue.h"
 
 #define TYPE_TDX_EMU "tdx-emu"
 OBJECT_DECLARE_SIMPLE_TYPE(TdxEmuState, TDX_EMU)
@@ -20,6 +21,67 @@ OBJECT_DECLARE_SIMPLE_TYPE(TdxEmuState, TDX_EMU)
 
 /* The mailbox property's value when the mailbox is off */
 #define TDX_EMU_MAILBOX_OFF UINT64_MAX
+
+#define TDX_UUID_QWORDS     4       /* a target TD UUID is R10..R13 */
+#define TDX_KEY_QWORDS      4       /* a migration key is 256 bits */
+#define TDX_HASH_QWORDS     6       /* SHA-384 */
+#define TDX_NR_RTMRS        4
+#define TDX_SHA384_SIZE     48
+
+/*
+ * A target TD bound to the MigTD (spec §2.2): the TDCS fields a service TD
+ * reaches through TDG.SERVTD.RD/WR, plus what the host may observe.
+ */
+typedef struct TdxEmuTarget {
+    TdxEmuState *dev;
+    uint64_t handle;
+    uint64_t uuid[TDX_UUID_QWORDS];
+
+    uint64_t mig_enc_key[TDX_KEY_QWORDS];
+    uint64_t mig_dec_key[TDX_KEY_QWORDS];
+    uint16_t mig_version;
+    uint64_t servtd_attr;
+    uint64_t servtd_info_hash[TDX_HASH_QWORDS];
+    uint64_t servtd_init_attr;
+    uint64_t servtd_init_info_hash[TDX_HASH_QWORDS];
+    uint64_t init_cpusvn[2];
+    uint64_t init_tee_tcb_svn[2];
+    uint32_t init_tee_model[3];
+
+    uint64_t enc_key_generations;
+    uint8_t enc_key_read;           /* bitmap of elements read */
+    uint8_t dec_key_written;        /* bitmap of elements written */
+    bool mig_version_written;
+    bool rebind_approved;
+    uint64_t rebind_token[TDX_KEY_QWORDS];
+
+    QTAILQ_ENTRY(TdxEmuTarget) next;
+} TdxEmuTarget;
+
+/* TDX module-global metadata read with TDG.SYS.RD (spec §2.2) */
+typedef struct TdxEmuSysFields {
+    uint16_t min_export_version;
+    uint16_t max_export_version;
+    uint16_t min_import_version;
+    uint16_t max_import_version;
+} TdxEmuSysFields;
+
+/* The TD's own TDCS fields it writes with TDG.VM.WR when rebinding */
+typedef struct TdxEmuVmFields {
+    uint64_t accept_servtd_ext_hash[TDX_HASH_QWORDS];
+    uint64_t rebind_accept_token[TDX_KEY_QWORDS];
+    uint64_t rebind_attr;
+} TdxEmuVmFields;
+
+/* What a TDREPORT's TDINFO carries, and the report MAC key (per VM boot) */
+typedef struct TdxEmuMeasurements {
+    uint8_t mrtd[TDX_SHA384_SIZE];
+    uint8_t mrconfigid[TDX_SHA384_SIZE];
+    uint8_t mrowner[TDX_SHA384_SIZE];
+    uint8_t mrownerconfig[TDX_SHA384_SIZE];
+    uint8_t rtmr[TDX_NR_RTMRS][TDX_SHA384_SIZE];
+    uint8_t report_mac_key[32];
+} TdxEmuMeasurements;
 
 /* SetupEventNotifyInterrupt: where asynchronous completions are signalled */
 typedef struct TdxEmuEventNotify {
@@ -38,17 +100,54 @@ struct TdxEmuState {
     /* properties */
     uint32_t gpaw;
     uint64_t attributes;
+    uint64_t xfam;
     uint64_t mailbox_gpa;
+    bool expose_keys;
+    char *mrconfigid_hex;
+    char *mrowner_hex;
+    char *mrownerconfig_hex;
+    TdxEmuSysFields sys;
 
     /* state */
     uint64_t tdcall_count;
     TdxEmuEventNotify event_notify;
+    TdxEmuMeasurements mr;
+    TdxEmuVmFields vm;
+    QTAILQ_HEAD(, TdxEmuTarget) targets;
     TdxEmuMailbox mailbox;
 };
+
+/* The device, for QMP (NULL when there is none) */
+TdxEmuState *tdx_emu_find(void);
 
 /* tdcall.c: execute one TDCALL for @cpu on the register file @regs */
 void tdx_emu_tdcall(TdxEmuState *s, X86CPU *cpu, uint64_t *regs);
 bool tdx_emu_tdcall_leaf_exists(uint64_t leaf);
+
+/* guest-mem.c: TD-private buffers named by TDCALL operands */
+bool tdx_emu_read_private(TdxEmuState *s, uint64_t gpa, void *buf,
+                          size_t len);
+bool tdx_emu_write_private(TdxEmuState *s, uint64_t gpa, const void *buf,
+                           size_t len);
+
+/* servtd.c: target TDs and the service-TD leaves */
+/* Bind @t (handle, UUID and fields set); the device owns it on success */
+bool tdx_emu_target_bind(TdxEmuState *s, TdxEmuTarget *t, Error **errp);
+uint64_t tdx_emu_servtd_rd(TdxEmuState *s, X86CPU *cpu, uint64_t *regs);
+uint64_t tdx_emu_servtd_wr(TdxEmuState *s, X86CPU *cpu, uint64_t *regs);
+uint64_t tdx_emu_servtd_rebind_approve(TdxEmuState *s, X86CPU *cpu,
+                                       uint64_t *regs);
+
+/* sysvm.c: TDG.SYS.RD and TDG.VM.WR */
+uint64_t tdx_emu_sys_rd(TdxEmuState *s, X86CPU *cpu, uint64_t *regs);
+uint64_t tdx_emu_vm_wr(TdxEmuState *s, X86CPU *cpu, uint64_t *regs);
+
+/* report.c: measurements, TDREPORT and its verification */
+bool tdx_emu_measurements_realize(TdxEmuState *s, Error **errp);
+void tdx_emu_measurements_reset(TdxEmuState *s);
+uint64_t tdx_emu_rtmr_extend(TdxEmuState *s, X86CPU *cpu, uint64_t *regs);
+uint64_t tdx_emu_mr_report(TdxEmuState *s, X86CPU *cpu, uint64_t *regs);
+uint64_t tdx_emu_verify_report(TdxEmuState *s, X86CPU *cpu, uint64_t *regs);
 
 /* vmcall.c: TDG.VP.VMCALL (TDCALL leaf 0) */
 uint64_t tdx_emu_vmcall(TdxEmuState *s, X86CPU *cpu, uint64_t *regs);

@@ -10,22 +10,7 @@
 
 #include "qemu/osdep.h"
 #include "libqtest.h"
-
-#define MAILBOX_GPA         0xfe000000ULL
-#define MAILBOX_DOORBELL    0x80
-#define MAILBOX_COUNT       0x88
-#define MAILBOX_NOTIFY      0x90
-#define MAILBOX_NOTIFY_VEC  0x98
-
-/* GPR numbers, in mailbox order */
-enum { RAX, RCX, RDX, RBX, RSP, RBP, RSI, RDI,
-       R8, R9, R10, R11, R12, R13, R14, R15, NR_GPRS };
-
-#define TDX_SUCCESS                 0ULL
-#define TDX_OPERAND_INVALID         0xC000010000000000ULL
-#define TDX_OPERAND_INVALID_RCX     0xC000010000000001ULL
-#define TDVMCALL_SUCCESS            0ULL
-#define TDVMCALL_INVALID_OPERAND    0x8000000000000000ULL
+#include "tdx-emu-util.h"
 
 /* The guest image's result block (guest/result.h) */
 #define GUEST_RESULT_GPA        0x7000ULL
@@ -43,71 +28,6 @@ typedef struct GuestResult {
     uint64_t event_wait;
     uint64_t events;
 } GuestResult;
-
-/* ------------------------------------------------------------------ */
-/* Mailbox helpers                                                    */
-
-static QTestState *mailbox_init(const char *extra)
-{
-    return qtest_initf("-machine q35 -cpu max,phys-bits=52 -smp 2 "
-                       "-nodefaults -serial null "
-                       "-device tdx-emu,mailbox=0x%llx%s",
-                       MAILBOX_GPA, extra ? extra : "");
-}
-
-static void set_regs(QTestState *qts, const uint64_t *regs)
-{
-    int i;
-
-    for (i = 0; i < NR_GPRS; i++) {
-        qtest_writeq(qts, MAILBOX_GPA + i * 8, regs[i]);
-    }
-}
-
-static void get_regs(QTestState *qts, uint64_t *regs)
-{
-    int i;
-
-    for (i = 0; i < NR_GPRS; i++) {
-        regs[i] = qtest_readq(qts, MAILBOX_GPA + i * 8);
-    }
-}
-
-static uint64_t tdcall_count(QTestState *qts)
-{
-    return qtest_readq(qts, MAILBOX_GPA + MAILBOX_COUNT);
-}
-
-/* A register file with a distinct sentinel in every GPR */
-static void sentinel_regs(uint64_t *regs)
-{
-    int i;
-
-    for (i = 0; i < NR_GPRS; i++) {
-        regs[i] = 0x5e5e000000000000ULL | ((uint64_t)i << 32) | 0xdead;
-    }
-}
-
-/*
- * Run one TDCALL on @in as @vcpu; @out gets every register back. Asserts
- * that no register outside @outputs (a mask of GPR numbers) changed.
- */
-static void tdcall(QTestState *qts, int vcpu, const uint64_t *in,
-                   uint64_t *out, uint32_t outputs)
-{
-    int i;
-
-    set_regs(qts, in);
-    qtest_writeq(qts, MAILBOX_GPA + MAILBOX_DOORBELL, vcpu);
-    get_regs(qts, out);
-    for (i = 0; i < NR_GPRS; i++) {
-        if (!(outputs & (1u << i))) {
-            g_assert_cmphex(out[i], ==, in[i]);
-        }
-    }
-}
-
-#define OUT(r) (1u << (r))
 
 /* ------------------------------------------------------------------ */
 /* Mailbox cases                                                      */
@@ -128,7 +48,7 @@ static void test_vp_info(void)
     g_assert_cmphex(out[RDX], ==, 0x10000000);  /* ATTRIBUTES */
     g_assert_cmphex(out[R8], ==, 2 | (2ULL << 32)); /* NUM | MAX << 32 */
     g_assert_cmpuint(out[R9], ==, 1);           /* VCPU_INDEX */
-    g_assert_cmphex(out[R10], ==, 0);           /* no TDG.SYS.RD yet */
+    g_assert_cmphex(out[R10], ==, 1);           /* TDG.SYS.RD available */
     g_assert_cmphex(out[R11], ==, 0);
     g_assert_cmpuint(tdcall_count(qts), ==, 1);
 
@@ -175,19 +95,6 @@ static void test_unknown_leaf(void)
     g_assert_cmpuint(tdcall_count(qts), ==, ARRAY_SIZE(bad_rax));
     qtest_quit(qts);
 }
-
-/* TDG.VP.VMCALL exposing R10-R15 (mask 0xFC00), as td-shim does */
-static void vmcall_regs(uint64_t *regs, uint64_t subfn)
-{
-    sentinel_regs(regs);
-    regs[RAX] = 0;
-    regs[RCX] = 0xfc00;
-    regs[R10] = 0;
-    regs[R11] = subfn;
-}
-
-#define VMCALL_OUTPUTS (OUT(RAX) | OUT(R10) | OUT(R11) | OUT(R12) | \
-                        OUT(R13) | OUT(R14) | OUT(R15))
 
 static void test_vmcall_unknown(void)
 {
@@ -421,6 +328,7 @@ static void test_realize_errors(void)
     static const char *const two[] = { "at most one tdx-emu", NULL };
     static const char *const lm[] = { "long mode", NULL };
     static const char *const mailbox[] = { "page-aligned", NULL };
+    static const char *const versions[] = { "min > max", NULL };
 
     expect_refusal("-cpu max,phys-bits=52 -device tdx-emu,gpaw=50", gpaw);
     expect_refusal("-cpu max,phys-bits=48 -device tdx-emu -device tdx-emu",
@@ -428,6 +336,8 @@ static void test_realize_errors(void)
     expect_refusal("-cpu qemu32 -device tdx-emu", lm);
     expect_refusal("-cpu max,phys-bits=48 -device tdx-emu,mailbox=0x1234",
                    mailbox);
+    expect_refusal("-cpu max,phys-bits=48 -device tdx-emu,"
+                   "min-import-version=2,max-import-version=1", versions);
 }
 
 /* ------------------------------------------------------------------ */

@@ -1,0 +1,126 @@
+/*
+ * tdx-emu: QMP commands (query-tdx-emu, tdx-emu-add-target)
+ *
+ * SPDX-License-Identifier: GPL-2.0-or-later
+ */
+
+#include "qemu/osdep.h"
+#include "qapi/error.h"
+#include "qapi/qapi-commands-tdx-emu-target.h"
+#include "tdx-emu.h"
+#include "hexstr.h"
+
+static TdxEmuState *tdx_emu_get(Error **errp)
+{
+    TdxEmuState *s = tdx_emu_find();
+
+    if (!s) {
+        error_setg(errp, "there is no %s device", TYPE_TDX_EMU);
+    }
+    return s;
+}
+
+#define ALL_ELEMS   0xf     /* the four qwords of a key */
+
+static TdxEmuTargetInfo *target_info(TdxEmuState *s, const TdxEmuTarget *t)
+{
+    TdxEmuTargetInfo *info = g_new0(TdxEmuTargetInfo, 1);
+
+    info->handle = t->handle;
+    info->uuid = tdx_emu_hex_format(t->uuid, sizeof(t->uuid));
+    if (s->expose_keys) {
+        info->enc_key = tdx_emu_hex_format(t->mig_enc_key,
+                                           sizeof(t->mig_enc_key));
+        info->dec_key = tdx_emu_hex_format(t->mig_dec_key,
+                                           sizeof(t->mig_dec_key));
+    }
+    info->enc_key_generations = t->enc_key_generations;
+    info->enc_key_read = t->enc_key_read == ALL_ELEMS;
+    info->dec_key_written = t->dec_key_written == ALL_ELEMS;
+    info->mig_version = t->mig_version;
+    info->mig_version_written = t->mig_version_written;
+    info->servtd_attr = t->servtd_attr;
+    info->rebind_approved = t->rebind_approved;
+    if (t->rebind_approved) {
+        info->rebind_token = tdx_emu_hex_format(t->rebind_token,
+                                                sizeof(t->rebind_token));
+    }
+    return info;
+}
+
+TdxEmuInfo *qmp_query_tdx_emu(Error **errp)
+{
+    TdxEmuState *s = tdx_emu_get(errp);
+    TdxEmuTargetInfoList **tail;
+    strList **rtmr_tail;
+    TdxEmuInfo *info;
+    TdxEmuTarget *t;
+    int i;
+
+    if (!s) {
+        return NULL;
+    }
+    info = g_new0(TdxEmuInfo, 1);
+    info->gpaw = s->gpaw;
+    info->tdcalls = s->tdcall_count;
+    info->event_notify_vector = s->event_notify.vector;
+    rtmr_tail = &info->rtmr;
+    for (i = 0; i < TDX_NR_RTMRS; i++) {
+        QAPI_LIST_APPEND(rtmr_tail,
+                         tdx_emu_hex_format(s->mr.rtmr[i], TDX_SHA384_SIZE));
+    }
+    info->rebind_accept_token =
+        tdx_emu_hex_format(s->vm.rebind_accept_token,
+                           sizeof(s->vm.rebind_accept_token));
+    info->rebind_attr = s->vm.rebind_attr;
+    info->accept_servtd_ext_hash =
+        tdx_emu_hex_format(s->vm.accept_servtd_ext_hash,
+                           sizeof(s->vm.accept_servtd_ext_hash));
+    tail = &info->targets;
+    QTAILQ_FOREACH(t, &s->targets, next) {
+        QAPI_LIST_APPEND(tail, target_info(s, t));
+    }
+    return info;
+}
+
+/* Parse an optional hex value of exactly sizeof the destination */
+static bool parse_opt(const char *name, const char *hex, void *buf,
+                      size_t len, Error **errp)
+{
+    return !hex || tdx_emu_hex_parse(name, hex, buf, len, errp);
+}
+
+void qmp_tdx_emu_add_target(uint64_t handle, const char *uuid,
+                            bool has_servtd_attr, uint64_t servtd_attr,
+                            const char *servtd_info_hash,
+                            bool has_init_attr, uint64_t init_attr,
+                            const char *init_servtd_info_hash,
+                            const char *init_cpusvn,
+                            const char *init_tee_tcb_svn,
+                            const char *init_tee_model, Error **errp)
+{
+    TdxEmuState *s = tdx_emu_get(errp);
+    g_autofree TdxEmuTarget *t = g_new0(TdxEmuTarget, 1);
+
+    t->handle = handle;
+    t->servtd_attr = has_servtd_attr ? servtd_attr : 0;
+    t->servtd_init_attr = has_init_attr ? init_attr : 0;
+    if (!s ||
+        !tdx_emu_hex_parse("uuid", uuid, t->uuid, sizeof(t->uuid), errp) ||
+        !parse_opt("servtd-info-hash", servtd_info_hash, t->servtd_info_hash,
+                   sizeof(t->servtd_info_hash), errp) ||
+        !parse_opt("init-servtd-info-hash", init_servtd_info_hash,
+                   t->servtd_init_info_hash, sizeof(t->servtd_init_info_hash),
+                   errp) ||
+        !parse_opt("init-cpusvn", init_cpusvn, t->init_cpusvn,
+                   sizeof(t->init_cpusvn), errp) ||
+        !parse_opt("init-tee-tcb-svn", init_tee_tcb_svn, t->init_tee_tcb_svn,
+                   sizeof(t->init_tee_tcb_svn), errp) ||
+        !parse_opt("init-tee-model", init_tee_model, t->init_tee_model,
+                   sizeof(t->init_tee_model), errp)) {
+        return;
+    }
+    if (tdx_emu_target_bind(s, t, errp)) {
+        g_steal_pointer(&t);
+    }
+}
