@@ -1,7 +1,16 @@
 /*
- * Guest stub boot: real mode at the reset vector -> 32-bit protected mode
- * -> long mode with 4 GiB identity-mapped (2 MiB pages, user-accessible so
- * the CPL 3 checks can run) -> the payload at 1 MiB.
+ * Guest stub boot, in the order td-shim's reset vector does it:
+ *
+ *   0xFFFFFFF0: entered either in the TDX entry state (32-bit flat
+ *   protected mode, EFER.LME set, RBX = GPAW, RSI = vCPU index; spec §1.4)
+ *   or, without tdx-emu, in real mode. A probe that decodes the same in
+ *   both modes (mov eax, cr0; test al, 1; jnz) picks the path.
+ *
+ *   TD path: save the entry registers, park the APs, build 4 GiB identity
+ *   page tables in TempMem, enter long mode without touching EFER, accept
+ *   0..8 MiB in 4 KiB pages with TDG.MEM.PAGE.ACCEPT, copy the payload to
+ *   1 MiB, run it. Legacy path: enter protected mode first, set EFER.LME
+ *   itself, use low RAM for the page tables, skip the accepting.
  *
  * SPDX-License-Identifier: GPL-2.0-or-later
  */
@@ -12,18 +21,17 @@
 #define MSR_EFER        0xC0000080
 #define EFER_LME        0x00000100
 
-/* Boot page tables in low RAM: PML4, PDPT and four page directories */
-#define PT_PML4         0x10000
-#define PT_PDPT         0x11000
-#define PT_PD           0x12000
+#define PT_TD           0xFFFC0000      /* TempMem: PML4, PDPT, 4 PDs */
+#define PT_LEGACY       0x10000
 #define PTE_P_RW_US     0x7
-#define PDE_2M          0x87        /* P | RW | US | PS */
+#define PDE_2M          0x87            /* P | RW | US | PS */
 
 #define SEL_CODE32      0x08
 #define SEL_DATA        0x10
 #define SEL_CODE64      0x18
 
 #define ROM_SEG_BASE    0xFFFF0000
+#define ACCEPT_END      0x800000        /* as td-shim's reset vector */
 
     .section .boot, "ax"
 
@@ -35,16 +43,110 @@ boot16:
     movl %cr0, %eax
     orl $CR0_PE, %eax
     movl %eax, %cr0
-    ljmpl $SEL_CODE32, $boot32
+    xorl %ebp, %ebp                 /* EBP = 0: not a TD */
+    ljmpl $SEL_CODE32, $flat32
 
     .code32
-boot32:
+boot32:                             /* TDX entry state */
+    lgdtl boot_gdt_desc
+    movl $1, %ebp                   /* EBP = 1: a TD */
+    ljmpl $SEL_CODE32, $flat32
+
+flat32:
     movw $SEL_DATA, %ax
     movw %ax, %ds
     movw %ax, %es
     movw %ax, %ss
+    testl %ebp, %ebp
+    jz legacy_paging
 
-    /* Copy the payload to 1 MiB and clear its .bss */
+    /* What the TDX module handed over, for the payload to check */
+    movl %ebx, entry_regs + 0
+    movl %esi, entry_regs + 4
+    movl %edx, entry_regs + 8
+    movl %ecx, entry_regs + 12
+    movl %cr0, %eax
+    movl %eax, entry_regs + 16
+    movl %cr4, %eax
+    movl %eax, entry_regs + 20
+    movl $MSR_EFER, %ecx
+    rdmsr
+    movl %eax, entry_regs + 24
+    movl $0x1b, %ecx                /* IA32_APIC_BASE */
+    rdmsr
+    movl %eax, entry_regs + 28
+
+    testl %esi, %esi                /* APs park; the BSP goes on */
+    jz 1f
+2:  cli
+    hlt
+    jmp 2b
+1:  movl $PT_TD, %edi
+    jmp build_page_tables
+
+legacy_paging:
+    movl $PT_LEGACY, %edi
+
+/* Page tables at EDI: PML4, PDPT, then 4 GiB of 2 MiB pages */
+build_page_tables:
+    movl %edi, %ebx
+    movl $(6 * 4096 / 4), %ecx
+    xorl %eax, %eax
+    rep stosl
+    leal (4096 + PTE_P_RW_US)(%ebx), %eax
+    movl %eax, (%ebx)               /* PML4[0] -> PDPT */
+    xorl %ecx, %ecx
+1:  movl %ecx, %eax
+    shll $12, %eax
+    leal (2 * 4096 + PTE_P_RW_US)(%ebx, %eax), %eax
+    movl %eax, 4096(%ebx, %ecx, 8)  /* PDPT[i] -> PD i */
+    incl %ecx
+    cmpl $4, %ecx
+    jne 1b
+    xorl %ecx, %ecx
+2:  movl %ecx, %eax
+    shll $21, %eax
+    orl $PDE_2M, %eax
+    movl %eax, 2 * 4096(%ebx, %ecx, 8)
+    movl %ecx, %eax
+    shrl $11, %eax                  /* bits 32+ of the 2 MiB frame */
+    movl %eax, 2 * 4096 + 4(%ebx, %ecx, 8)
+    incl %ecx
+    cmpl $2048, %ecx
+    jne 2b
+
+    /* Long mode; a TD has EFER.LME from the TDX module already */
+    movl %cr4, %eax
+    orl $CR4_PAE, %eax
+    movl %eax, %cr4
+    movl %ebx, %cr3
+    testl %ebp, %ebp
+    jnz 3f
+    movl $MSR_EFER, %ecx
+    rdmsr
+    orl $EFER_LME, %eax
+    wrmsr
+3:  movl %cr0, %eax
+    orl $CR0_PG, %eax
+    movl %eax, %cr0
+    ljmpl $SEL_CODE64, $boot64
+
+    .code64
+boot64:
+    testl %ebp, %ebp
+    jz copy_payload
+
+    /* TDG.MEM.PAGE.ACCEPT of 0..8 MiB, 4 KiB at a time (R14/R15 kept) */
+    xorq %r14, %r14
+    movq $ACCEPT_END, %r15
+1:  movq $6, %rax
+    movq %r14, %rcx
+    .byte 0x66, 0x0f, 0x01, 0xcc    /* tdcall */
+    addq $4096, %r14
+    cmpq %r15, %r14
+    jb 1b
+
+copy_payload:
     movl $payload_lma, %esi
     movl $PAYLOAD_BASE, %edi
     movl $payload_end, %ecx
@@ -55,50 +157,7 @@ boot32:
     subl %edi, %ecx
     xorl %eax, %eax
     rep stosb
-
-    /* Page tables: 6 pages from PT_PML4, then 4 GiB of 2 MiB pages */
-    movl $PT_PML4, %edi
-    movl $(6 * 4096 / 4), %ecx
-    xorl %eax, %eax
-    rep stosl
-    movl $(PT_PDPT | PTE_P_RW_US), PT_PML4
-    movl $0, %ecx
-1:  movl %ecx, %eax
-    shll $12, %eax
-    addl $(PT_PD | PTE_P_RW_US), %eax
-    movl %eax, PT_PDPT(, %ecx, 8)
-    incl %ecx
-    cmpl $4, %ecx
-    jne 1b
-    movl $0, %ecx
-2:  movl %ecx, %eax
-    shll $21, %eax
-    orl $PDE_2M, %eax
-    movl %eax, PT_PD(, %ecx, 8)
-    movl %ecx, %eax
-    shrl $11, %eax                  /* bits 32+ of the 2 MiB frame */
-    movl %eax, PT_PD + 4(, %ecx, 8)
-    incl %ecx
-    cmpl $2048, %ecx
-    jne 2b
-
-    /* Long mode */
-    movl %cr4, %eax
-    orl $CR4_PAE, %eax
-    movl %eax, %cr4
-    movl $PT_PML4, %eax
-    movl %eax, %cr3
-    movl $MSR_EFER, %ecx
-    rdmsr
-    orl $EFER_LME, %eax
-    wrmsr
-    movl %cr0, %eax
-    orl $CR0_PG, %eax
-    movl %eax, %cr0
-    ljmpl $SEL_CODE64, $boot64
-
-    .code64
-boot64:
+    movl %ebp, %edi                 /* guest_main(is_td) */
     movabsq $payload_entry, %rax
     jmp *%rax
 
@@ -113,8 +172,27 @@ boot_gdt_desc:
     .word boot_gdt_end - boot_gdt - 1
     .long boot_gdt
 
+/*
+ * Mode probe and reset vector, in one section at 0xFFFFFF80 so that the
+ * short jumps are resolved here: the probe's bytes mean the same in real
+ * mode and in 32-bit protected mode.
+ */
     .section .resetvec, "ax"
+    .code32
+mode_probe:
+    .byte 0x0f, 0x20, 0xc0          /* mov eax, cr0 */
+    .byte 0xa8, 0x01                /* test al, 1 (PE) */
+    .byte 0x75, probe_pm - 1f       /* jnz probe_pm */
+1:
     .code16
-reset_vector:
     jmp boot16
+probe_pm:
+    .code32
+    jmp boot32
+
+    .org 0x70                       /* 0xFFFFFFF0 */
     .globl reset_vector
+reset_vector:
+    .byte 0xeb, mode_probe - 1f     /* jmp short, in either mode */
+1:
+    .org 0x80

@@ -12,12 +12,6 @@
 #define NR_EXCEPTIONS   32
 #define NR_VECTORS      256
 
-#define MSR_APIC_BASE       0x1b
-#define APIC_BASE_EXTD      (1ULL << 10)
-#define APIC_BASE_EN        (1ULL << 11)
-#define MSR_X2APIC_SVR      0x80f
-#define SVR_ENABLE_SPURIOUS 0x1ff
-
 struct tss64 {
     uint32_t reserved0;
     uint64_t rsp0;
@@ -107,29 +101,6 @@ static void idt_init(void)
     }
     idt_set_gate(EVENT_VECTOR, event_irq);
     asm volatile("lidt %0" : : "m"(desc));
-}
-
-static uint64_t rdmsr(uint32_t msr)
-{
-    uint32_t lo, hi;
-
-    asm volatile("rdmsr" : "=a"(lo), "=d"(hi) : "c"(msr));
-    return lo | ((uint64_t)hi << 32);
-}
-
-static void wrmsr(uint32_t msr, uint64_t value)
-{
-    asm volatile("wrmsr" : : "c"(msr), "a"((uint32_t)value),
-                 "d"((uint32_t)(value >> 32)));
-}
-
-void x2apic_enable(void)
-{
-    uint64_t base = rdmsr(MSR_APIC_BASE);
-
-    wrmsr(MSR_APIC_BASE, base | APIC_BASE_EN);
-    wrmsr(MSR_APIC_BASE, base | APIC_BASE_EN | APIC_BASE_EXTD);
-    wrmsr(MSR_X2APIC_SVR, SVR_ENABLE_SPURIOUS);
 }
 
 void cpu_init(void)

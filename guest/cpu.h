@@ -33,8 +33,6 @@ struct fault_record {
 
 void cpu_init(void);
 
-/* Enable the local APIC in x2APIC mode; EOI is done by the IRQ stub */
-void x2apic_enable(void);
 
 /*
  * Run @fn expecting a fault at CPL 0 on the instruction at @insn, @len bytes

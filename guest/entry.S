@@ -90,6 +90,24 @@ tdcall_insn:
     popq %rbx
     ret
 
+/*
+ * void tdvmcall_sti_hlt(void): MigTD's idle, "sti" then TDG.VP.VMCALL
+ * <Instruction.HLT> with R12 = 0 (interrupts not blocked), then "cli".
+ */
+    .globl tdvmcall_sti_hlt
+tdvmcall_sti_hlt:
+    pushq %r12
+    xorl %eax, %eax
+    movl $0x1c00, %ecx              /* expose R10, R11, R12 */
+    xorl %r10d, %r10d
+    movl $0x0c, %r11d
+    xorl %r12d, %r12d
+    sti
+    .byte 0x66, 0x0f, 0x01, 0xcc    /* tdcall */
+    cli
+    popq %r12
+    ret
+
 /* void tdcall_no_prefix(void): 0F 01 CC without the 66 prefix (#UD) */
     .globl tdcall_no_prefix, tdcall_no_prefix_insn
 tdcall_no_prefix:

@@ -33,6 +33,9 @@ static void check(int ok, const char *name)
     }
 }
 
+static void fill_sentinels(struct tdx_regs *r);
+static void vmcall_regs(struct tdx_regs *r, uint64_t subfn);
+
 static void fill_sentinels(struct tdx_regs *r)
 {
     uint64_t *reg = (uint64_t *)r;
@@ -200,13 +203,108 @@ static void check_event_notify(void)
         guest_printf("  (no test mailbox: event delivery not checked)\n");
         return;
     }
-    x2apic_enable();
     res->event_wait = 1;
     while (!res->events) {
-        asm volatile("sti; hlt; cli" ::: "memory");
+        tdvmcall_sti_hlt();
+        res->tdcalls++;
     }
     res->event_wait = 0;
     check(res->events == 1, "event-notify interrupt reached its handler");
+}
+
+/* What boot.S saved of the TDX entry state (spec §1.4), in TempMem */
+enum { ENTRY_EBX, ENTRY_ESI, ENTRY_EDX, ENTRY_ECX, ENTRY_CR0, ENTRY_CR4,
+       ENTRY_EFER, ENTRY_APIC_BASE };
+
+static void check_entry_state(void)
+{
+    const uint32_t *entry_regs;
+    uint32_t eax, ebx, ecx, edx;
+
+    /* Above 4 GiB - 2 GiB: out of reach of RIP-relative addressing */
+    asm("movabsq $entry_regs, %0" : "=r"(entry_regs));
+    asm volatile("cpuid" : "=a"(eax), "=b"(ebx), "=c"(ecx), "=d"(edx)
+                 : "a"(1), "c"(0));
+    guest_printf("  entry: ebx %u esi %u cr0 0x%x cr4 0x%x efer 0x%x "
+                 "apic_base 0x%x\n", entry_regs[ENTRY_EBX],
+                 entry_regs[ENTRY_ESI], entry_regs[ENTRY_CR0],
+                 entry_regs[ENTRY_CR4], entry_regs[ENTRY_EFER],
+                 entry_regs[ENTRY_APIC_BASE]);
+    check(entry_regs[ENTRY_EBX] == 48 && entry_regs[ENTRY_ESI] == 0,
+          "entry: RBX = GPAW 48, RSI = vCPU index 0");
+    check(entry_regs[ENTRY_EDX] == eax, "entry: RDX = CPUID(1).EAX");
+    /* CR0.ET (bit 4) is hardwired to 1 on every CPU that runs TDX */
+    check((entry_regs[ENTRY_CR0] & ~0x10) == 0x21 &&
+          entry_regs[ENTRY_CR4] == 0x40, "entry: CR0 = PE|NE, CR4 = MCE");
+    check(entry_regs[ENTRY_EFER] == 0x901, "entry: EFER = SCE|LME|NXE");
+    check((entry_regs[ENTRY_APIC_BASE] & 0xc00) == 0xc00,
+          "entry: local APIC enabled in x2APIC mode");
+}
+
+static uint64_t accept(uint64_t rcx)
+{
+    struct tdx_regs r;
+
+    fill_sentinels(&r);
+    r.rax = TDG_MEM_PAGE_ACCEPT;
+    r.rcx = rcx;
+    tdcall(&r);
+    return r.rax;
+}
+
+static void check_accept(void)
+{
+    check(accept(0x1000) == TDX_PAGE_ALREADY_ACCEPTED,
+          "ACCEPT 4K again: PAGE_ALREADY_ACCEPTED");
+    check(accept(0x0 | 1) == (TDX_PAGE_SIZE_MISMATCH | 1),
+          "ACCEPT 2M over 4K-accepted pages: PAGE_SIZE_MISMATCH");
+    check(accept(0x800000 | 1) == TDX_SUCCESS, "ACCEPT 2M: success");
+    check(accept(0x800000 | 1) == (TDX_PAGE_ALREADY_ACCEPTED | 1),
+          "ACCEPT 2M again: PAGE_ALREADY_ACCEPTED");
+    check(accept(0xa01000 | 1) == TDX_OPERAND_INVALID_RCX &&
+          accept(0xa00000 | 2) == TDX_OPERAND_INVALID_RCX &&
+          accept(0xa00000 | (1ULL << 47)) == TDX_OPERAND_INVALID_RCX,
+          "ACCEPT: misaligned, bad level, shared GPA: invalid RCX");
+}
+
+static void vmcall_subfn(struct tdx_regs *r, uint64_t subfn, uint64_t r12,
+                         uint64_t r13)
+{
+    vmcall_regs(r, subfn);
+    r->r12 = r12;
+    r->r13 = r13;
+    tdcall(r);
+}
+
+static void check_vmm_calls(void)
+{
+    uint32_t eax, ebx, ecx, edx;
+    struct tdx_regs r;
+
+    asm volatile("cpuid" : "=a"(eax), "=b"(ebx), "=c"(ecx), "=d"(edx)
+                 : "a"(0), "c"(0));
+    vmcall_subfn(&r, TDVMCALL_CPUID, 0, 0);
+    check(r.r10 == TDVMCALL_SUCCESS && r.r12 == eax && r.r13 == ebx &&
+          r.r14 == ecx && r.r15 == edx, "Instruction.CPUID(0)");
+
+    /* MigTD's enable_apic_interrupt: SVR read, then | 0x100 written */
+    vmcall_subfn(&r, TDVMCALL_RDMSR, 0x80f, 0);
+    check(r.r10 == TDVMCALL_SUCCESS && (r.r11 & 0xff) == 0xff,
+          "Instruction.RDMSR x2APIC SVR");
+    vmcall_subfn(&r, TDVMCALL_WRMSR, 0x80f, r.r11 | 0x100);
+    check(r.r10 == TDVMCALL_SUCCESS, "Instruction.WRMSR x2APIC SVR");
+    vmcall_subfn(&r, TDVMCALL_RDMSR, 0x80f, 0);
+    check(r.r11 == 0x1ff, "Instruction.RDMSR reads the SVR back");
+    vmcall_subfn(&r, TDVMCALL_RDMSR, 0x10, 0);
+    check(r.r10 == TDVMCALL_INVALID_OPERAND,
+          "Instruction.RDMSR of an MSR the VMM does not offer: invalid");
+
+    vmcall_subfn(&r, TDVMCALL_MAP_GPA, 0x600000 | (1ULL << 47), 0x10000);
+    check(r.r10 == TDVMCALL_SUCCESS, "MapGPA 64 KiB to shared");
+    vmcall_subfn(&r, TDVMCALL_MAP_GPA, 0x600800 | (1ULL << 47), 0x1000);
+    check(r.r10 == TDVMCALL_ALIGN_ERROR, "MapGPA misaligned: ALIGN_ERROR");
+    check(accept(0x600000) == TDX_SUCCESS,
+          "a page made shared must be accepted again to be private");
 }
 
 extern const char user_tdcall_insn[], tdcall_no_prefix_insn[];
@@ -247,23 +345,26 @@ static int tdcall_works(void)
     return 1;
 }
 
-void guest_main(void)
+void guest_main(int is_td)
 {
     struct guest_result *res = guest_result();
 
     *res = (struct guest_result) { .magic = GUEST_RESULT_MAGIC };
     cpu_init();
-    if (!tdcall_works()) {
+    if (!is_td || !tdcall_works()) {
         guest_printf("tdx-emu guest: TDCALL raised #UD: not a TD "
                      "(no tdx-emu device)\n");
         guest_finish(GUEST_STATE_NO_TDCALL);
     }
     guest_set_tdcall_available(1);
     guest_printf("tdx-emu guest: long mode, CPL 0, TDCALL available\n");
+    check_entry_state();
     check_vp_info();
     check_bad_leaves();
     check_vmcalls();
     check_io();
+    check_accept();
+    check_vmm_calls();
     check_faults();
     check_event_notify();
     guest_printf("tdx-emu guest: %lu passed, %lu failed, %lu TDCALLs\n",

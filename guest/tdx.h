@@ -13,16 +13,24 @@
 /* TDCALL leaves and status codes (shared/spec/migtd-interface.md §2, §3) */
 #define TDG_VP_VMCALL               0
 #define TDG_VP_INFO                 1
+#define TDG_MEM_PAGE_ACCEPT         6
 #define TDX_SUCCESS                 0ULL
 #define TDX_OPERAND_INVALID         0xC000010000000000ULL
 #define TDX_OPERAND_INVALID_RCX     0xC000010000000001ULL
 
 #define TDVMCALL_EXPOSE_R10_R15     0xfc00ULL
+#define TDVMCALL_CPUID              0x0a
 #define TDVMCALL_IO                 0x1e
+#define TDVMCALL_RDMSR              0x1f
+#define TDVMCALL_WRMSR              0x20
+#define TDVMCALL_MAP_GPA            0x10001
 #define TDVMCALL_GET_TD_VM_CALL_INFO 0x10000
 #define TDVMCALL_SETUP_EVENT_NOTIFY 0x10004
 #define TDVMCALL_SUCCESS            0ULL
 #define TDVMCALL_INVALID_OPERAND    0x8000000000000000ULL
+#define TDVMCALL_ALIGN_ERROR        0x8000000000000002ULL
+#define TDX_PAGE_ALREADY_ACCEPTED   0x00000B0A00000000ULL
+#define TDX_PAGE_SIZE_MISMATCH      0xC0000B0B00000000ULL
 
 /* Every GPR but RSP, in the order entry.S expects */
 struct tdx_regs {
@@ -32,6 +40,7 @@ struct tdx_regs {
 
 /* entry.S */
 void tdcall_regs(struct tdx_regs *r);
+void tdvmcall_sti_hlt(void);
 extern const char tdcall_insn[];
 
 /* Run one TDCALL and count it (it reached the TDX module) */

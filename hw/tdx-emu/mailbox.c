@@ -57,6 +57,7 @@ static uint64_t mailbox_read(void *opaque, hwaddr addr, unsigned size)
 static void mailbox_ring(TdxEmuState *s, uint64_t cpu_index)
 {
     CPUState *cs = cpu_index < INT_MAX ? qemu_get_cpu(cpu_index) : NULL;
+    CPUState *saved;
 
     trace_tdx_emu_mailbox_doorbell(cpu_index);
     if (!cs) {
@@ -64,7 +65,11 @@ static void mailbox_ring(TdxEmuState *s, uint64_t cpu_index)
                       "tdx-emu: mailbox: no vCPU %" PRIu64 "\n", cpu_index);
         return;
     }
+    /* As that vCPU: its APIC is the "current" one for x2APIC MSR calls */
+    saved = current_cpu;
+    current_cpu = cs;
     tdx_emu_tdcall(s, X86_CPU(cs), s->mailbox.regs);
+    current_cpu = saved;
 }
 
 static void mailbox_write(void *opaque, hwaddr addr, uint64_t value,

@@ -76,6 +76,13 @@ TdxEmuInfo *qmp_query_tdx_emu(Error **errp)
     info->accept_servtd_ext_hash =
         tdx_emu_hex_format(s->vm.accept_servtd_ext_hash,
                            sizeof(s->vm.accept_servtd_ext_hash));
+    info->accepted_pages = tdx_emu_accepted_pages(s);
+    info->shared_pages = tdx_emu_shared_pages(s);
+    if (s->fatal.reported) {
+        info->fatal_error = g_new0(TdxEmuFatalError, 1);
+        info->fatal_error->code = s->fatal.code;
+        info->fatal_error->message = g_strdup(s->fatal.message);
+    }
     tail = &info->targets;
     QTAILQ_FOREACH(t, &s->targets, next) {
         QAPI_LIST_APPEND(tail, target_info(s, t));

@@ -7,6 +7,7 @@
 #include "qemu/osdep.h"
 #include "qemu/log.h"
 #include "hw/boards.h"
+#include "target/i386/tdcall.h"
 #include "tdx-emu.h"
 #include "tdx-abi.h"
 #include "trace.h"
@@ -61,6 +62,8 @@ static const TdxLeaf tdcall_leaves[] = {
     [TDG_MR_RTMR_EXTEND] = { "TDG.MR.RTMR.EXTEND", tdx_emu_rtmr_extend, 0 },
     [TDG_VP_VEINFO_GET] = { "TDG.VP.VEINFO.GET", tdg_vp_veinfo_get, 0 },
     [TDG_MR_REPORT] = { "TDG.MR.REPORT", tdx_emu_mr_report, 0 },
+    [TDG_MEM_PAGE_ACCEPT] = { "TDG.MEM.PAGE.ACCEPT", tdx_emu_mem_page_accept,
+                              0 },
     [TDG_VM_WR] = { "TDG.VM.WR", tdx_emu_vm_wr, 0 },
     [TDG_SYS_RD] = { "TDG.SYS.RD", tdx_emu_sys_rd, 0 },
     [TDG_SERVTD_RD] = { "TDG.SERVTD.RD", tdx_emu_servtd_rd, 0 },
@@ -101,7 +104,7 @@ static const TdxLeaf *tdcall_decode(uint64_t rax)
     return leaf;
 }
 
-void tdx_emu_tdcall(TdxEmuState *s, X86CPU *cpu, uint64_t *regs)
+X86TdcallAction tdx_emu_tdcall(TdxEmuState *s, X86CPU *cpu, uint64_t *regs)
 {
     int cpu_index = CPU(cpu)->cpu_index;
     const TdxLeaf *leaf = tdcall_decode(regs[R_EAX]);
@@ -119,4 +122,9 @@ void tdx_emu_tdcall(TdxEmuState *s, X86CPU *cpu, uint64_t *regs)
         regs[R_EAX] = TDX_OPERAND_INVALID;
     }
     trace_tdx_emu_tdcall_done(cpu_index, name, regs[R_EAX]);
+    if (s->halt_requested) {
+        s->halt_requested = false;
+        return X86_TDCALL_HALT;
+    }
+    return X86_TDCALL_CONTINUE;
 }

@@ -16,6 +16,7 @@
 #define TDG_MR_RTMR_EXTEND          2
 #define TDG_VP_VEINFO_GET           3
 #define TDG_MR_REPORT               4
+#define TDG_MEM_PAGE_ACCEPT         6
 #define TDG_VM_WR                   8
 #define TDG_SYS_RD                  11
 #define TDG_SERVTD_RD               18
@@ -40,6 +41,8 @@
 #define TDX_METADATA_FIELD_VALUE_NOT_VALID  0xC0000C0300000000ULL
 #define TDX_METADATA_FIRST_FIELD_ID_IN_CONTEXT 0x00000C0B00000000ULL
 #define TDX_TARGET_UUID_MISMATCH    0xC0000D0700000000ULL
+#define TDX_PAGE_ALREADY_ACCEPTED   0x00000B0A00000000ULL
+#define TDX_PAGE_SIZE_MISMATCH      0xC0000B0B00000000ULL
 #define TDX_INVALID_REPORTMACSTRUCT 0xC000100100000000ULL
 
 /* The module adds the offending operand's number (its GPR number) */
@@ -63,14 +66,21 @@
                                      (1ULL << R_ESP))
 
 /* TDG.VP.VMCALL sub-functions in R11 (spec §3.2) */
+#define TDVMCALL_CPUID              0x0a
+#define TDVMCALL_HLT                0x0c
 #define TDVMCALL_IO                 0x1e
+#define TDVMCALL_RDMSR              0x1f
+#define TDVMCALL_WRMSR              0x20
 #define TDVMCALL_GET_TD_VM_CALL_INFO 0x10000
+#define TDVMCALL_MAP_GPA            0x10001
 #define TDVMCALL_GET_QUOTE          0x10002
+#define TDVMCALL_REPORT_FATAL_ERROR 0x10003
 #define TDVMCALL_SETUP_EVENT_NOTIFY 0x10004
 
 /* TDG.VP.VMCALL status in R10 (spec §3.1) */
 #define TDVMCALL_SUCCESS            0x0000000000000000ULL
 #define TDVMCALL_INVALID_OPERAND    0x8000000000000000ULL
+#define TDVMCALL_ALIGN_ERROR        0x8000000000000002ULL
 
 /* GetTdVmCallInfo leaf 1, R11 bitmap of optional sub-functions (GHCI 1.5) */
 #define TDVMCALL_INFO_GET_QUOTE             (1ULL << 0)

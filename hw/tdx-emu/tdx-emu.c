@@ -14,6 +14,8 @@
 #include "qemu/module.h"
 #include "qemu/units.h"
 #include "hw/qdev-properties.h"
+#include "hw/boards.h"
+#include "hw/i386/x86.h"
 #include "system/qtest.h"
 #include "system/reset.h"
 #include "system/tcg.h"
@@ -28,15 +30,21 @@ TdxEmuState *tdx_emu_find(void)
     return obj ? TDX_EMU(obj) : NULL;
 }
 
-static void tdx_emu_handle_tdcall(void *opaque, X86CPU *cpu, uint64_t *regs)
+static X86TdcallAction tdx_emu_handle_tdcall(void *opaque, X86CPU *cpu,
+                                             uint64_t *regs)
 {
-    tdx_emu_tdcall(TDX_EMU(opaque), cpu, regs);
+    return tdx_emu_tdcall(TDX_EMU(opaque), cpu, regs);
 }
 
 static bool tdx_emu_check_machine(TdxEmuState *s, Error **errp)
 {
     X86CPU *cpu = X86_CPU(first_cpu);
 
+    if (!object_dynamic_cast(qdev_get_machine(), TYPE_X86_MACHINE)) {
+        error_setg(errp, "%s needs an x86 PC machine (-M q35 or -M pc)",
+                   TYPE_TDX_EMU);
+        return false;
+    }
     if (!tcg_enabled() && !qtest_enabled()) {
         error_setg(errp, "%s needs the TCG accelerator", TYPE_TDX_EMU);
         error_append_hint(errp, "Use -accel tcg: the device emulates the "
@@ -109,6 +117,8 @@ static void tdx_emu_realize(DeviceState *dev, Error **errp)
         !tdx_emu_measurements_realize(s, errp)) {
         return;
     }
+    tdx_emu_firmware_writable(s);
+    tdx_emu_memory_realize(s);
     if (s->mailbox_gpa != TDX_EMU_MAILBOX_OFF) {
         tdx_emu_mailbox_realize(s);
     }
@@ -124,7 +134,17 @@ static void tdx_emu_reset_hold(Object *obj, ResetType type)
     memset(&s->event_notify, 0, sizeof(s->event_notify));
     memset(&s->vm, 0, sizeof(s->vm));
     tdx_emu_measurements_reset(s);
+    tdx_emu_memory_reset(s);
     tdx_emu_mailbox_reset(s);
+}
+
+/*
+ * After every other device and the vCPUs have been reset (the hold phase,
+ * where the loader also writes the firmware image back): the TD starts.
+ */
+static void tdx_emu_reset_exit(Object *obj, ResetType type)
+{
+    tdx_emu_td_entry_reset(TDX_EMU(obj));
 }
 
 static void tdx_emu_instance_init(Object *obj)
@@ -168,6 +188,7 @@ static void tdx_emu_class_init(ObjectClass *klass, void *data)
     device_class_set_props(dc, tdx_emu_properties);
     set_bit(DEVICE_CATEGORY_MISC, dc->categories);
     rc->phases.hold = tdx_emu_reset_hold;
+    rc->phases.exit = tdx_emu_reset_exit;
 }
 
 static const TypeInfo tdx_emu_types[] = {

@@ -12,6 +12,7 @@
 #include "cpu.h"
 #include "qom/object.h"
 #include "qemu/queue.h"
+#include "target/i386/tdcall.h"
 
 #define TYPE_TDX_EMU "tdx-emu"
 OBJECT_DECLARE_SIMPLE_TYPE(TdxEmuState, TDX_EMU)
@@ -83,6 +84,22 @@ typedef struct TdxEmuMeasurements {
     uint8_t report_mac_key[32];
 } TdxEmuMeasurements;
 
+/* Private/shared state of each 4 KiB page of RAM (memory.c) */
+typedef struct TdxEmuMemory {
+    MemoryRegion shared_alias;
+    uint64_t nr_pages;
+    unsigned long *accepted;
+    unsigned long *shared;
+    unsigned long *split_2m;    /* 2 MiB blocks mapped as 4 KiB pages */
+} TdxEmuMemory;
+
+/* The last ReportFatalError */
+typedef struct TdxEmuFatal {
+    bool reported;
+    uint64_t code;
+    char *message;
+} TdxEmuFatal;
+
 /* SetupEventNotifyInterrupt: where asynchronous completions are signalled */
 typedef struct TdxEmuEventNotify {
     uint8_t vector;             /* 0: not registered */
@@ -109,7 +126,11 @@ struct TdxEmuState {
     TdxEmuSysFields sys;
 
     /* state */
+    uint64_t td_hob_gpa;
+    bool halt_requested;        /* by the current TDCALL */
     uint64_t tdcall_count;
+    TdxEmuMemory mem;
+    TdxEmuFatal fatal;
     TdxEmuEventNotify event_notify;
     TdxEmuMeasurements mr;
     TdxEmuVmFields vm;
@@ -120,9 +141,36 @@ struct TdxEmuState {
 /* The device, for QMP (NULL when there is none) */
 TdxEmuState *tdx_emu_find(void);
 
-/* tdcall.c: execute one TDCALL for @cpu on the register file @regs */
-void tdx_emu_tdcall(TdxEmuState *s, X86CPU *cpu, uint64_t *regs);
+/*
+ * tdcall.c: execute one TDCALL for @cpu on the register file @regs; says
+ * whether the vCPU halts afterwards (Instruction.HLT)
+ */
+X86TdcallAction tdx_emu_tdcall(TdxEmuState *s, X86CPU *cpu, uint64_t *regs);
 bool tdx_emu_tdcall_leaf_exists(uint64_t leaf);
+
+/* td-entry.c: the state the TDX module gives a TD */
+void tdx_emu_firmware_writable(TdxEmuState *s);
+void tdx_emu_td_entry_reset(TdxEmuState *s);
+
+/* memory.c: shared alias, page acceptance, MapGPA */
+uint64_t tdx_emu_shared_bit(TdxEmuState *s);
+void tdx_emu_memory_realize(TdxEmuState *s);
+void tdx_emu_memory_reset(TdxEmuState *s);
+uint64_t tdx_emu_mem_page_accept(TdxEmuState *s, X86CPU *cpu, uint64_t *regs);
+uint64_t tdx_emu_vmcall_map_gpa(TdxEmuState *s, X86CPU *cpu, uint64_t *vmm);
+uint64_t tdx_emu_accepted_pages(TdxEmuState *s);
+uint64_t tdx_emu_shared_pages(TdxEmuState *s);
+
+/* instr.c: Instruction.* VMCALLs */
+uint64_t tdx_emu_vmcall_cpuid(TdxEmuState *s, X86CPU *cpu, uint64_t *vmm);
+uint64_t tdx_emu_vmcall_hlt(TdxEmuState *s, X86CPU *cpu, uint64_t *vmm);
+uint64_t tdx_emu_vmcall_io(TdxEmuState *s, X86CPU *cpu, uint64_t *vmm);
+uint64_t tdx_emu_vmcall_rdmsr(TdxEmuState *s, X86CPU *cpu, uint64_t *vmm);
+uint64_t tdx_emu_vmcall_wrmsr(TdxEmuState *s, X86CPU *cpu, uint64_t *vmm);
+
+/* fatal.c */
+uint64_t tdx_emu_vmcall_report_fatal_error(TdxEmuState *s, X86CPU *cpu,
+                                           uint64_t *vmm);
 
 /* guest-mem.c: TD-private buffers named by TDCALL operands */
 bool tdx_emu_read_private(TdxEmuState *s, uint64_t gpa, void *buf,

@@ -6,7 +6,6 @@
 
 #include "qemu/osdep.h"
 #include "qemu/log.h"
-#include "exec/address-spaces.h"
 #include "tdx-emu.h"
 #include "tdx-abi.h"
 #include "trace.h"
@@ -23,57 +22,6 @@ typedef struct Tdvmcall {
     const char *name;
     TdvmcallFn *fn;
 } Tdvmcall;
-
-/*
- * Instruction.IO (spec §3.2, R11 = 0x1E): R12 = size 1/2/4, R13 = 0 read or
- * 1 write, R14 = port, R15 = data to write; R11 = data read.
- */
-static uint64_t tdvmcall_io(TdxEmuState *s, X86CPU *cpu, uint64_t *vmm)
-{
-    uint64_t size = vmm[R_R12], dir = vmm[R_R13], port = vmm[R_R14];
-    MemTxAttrs attrs = MEMTXATTRS_UNSPECIFIED;
-
-    if ((size != 1 && size != 2 && size != 4) ||
-        (dir != TDVMCALL_IO_READ && dir != TDVMCALL_IO_WRITE) ||
-        port > 0x10000 - size) {
-        qemu_log_mask(LOG_GUEST_ERROR,
-                      "tdx-emu: Instruction.IO: bad operands size=%" PRIu64
-                      " direction=%" PRIu64 " port=0x%" PRIx64 "\n",
-                      size, dir, port);
-        return TDVMCALL_INVALID_OPERAND;
-    }
-    if (dir == TDVMCALL_IO_WRITE) {
-        uint64_t data = vmm[R_R15];
-
-        switch (size) {
-        case 1:
-            address_space_stb(&address_space_io, port, data, attrs, NULL);
-            break;
-        case 2:
-            address_space_stw(&address_space_io, port, data, attrs, NULL);
-            break;
-        default:
-            address_space_stl(&address_space_io, port, data, attrs, NULL);
-            break;
-        }
-    } else {
-        switch (size) {
-        case 1:
-            vmm[R_R11] = address_space_ldub(&address_space_io, port, attrs,
-                                            NULL);
-            break;
-        case 2:
-            vmm[R_R11] = address_space_lduw(&address_space_io, port, attrs,
-                                            NULL);
-            break;
-        default:
-            vmm[R_R11] = address_space_ldl(&address_space_io, port, attrs,
-                                           NULL);
-            break;
-        }
-    }
-    return TDVMCALL_SUCCESS;
-}
 
 static const Tdvmcall *tdvmcall_find(uint64_t subfn);
 
@@ -111,8 +59,15 @@ static uint64_t tdvmcall_get_info(TdxEmuState *s, X86CPU *cpu, uint64_t *vmm)
 }
 
 static const Tdvmcall tdvmcalls[] = {
-    { TDVMCALL_IO, "Instruction.IO", tdvmcall_io },
+    { TDVMCALL_CPUID, "Instruction.CPUID", tdx_emu_vmcall_cpuid },
+    { TDVMCALL_HLT, "Instruction.HLT", tdx_emu_vmcall_hlt },
+    { TDVMCALL_IO, "Instruction.IO", tdx_emu_vmcall_io },
+    { TDVMCALL_RDMSR, "Instruction.RDMSR", tdx_emu_vmcall_rdmsr },
+    { TDVMCALL_WRMSR, "Instruction.WRMSR", tdx_emu_vmcall_wrmsr },
     { TDVMCALL_GET_TD_VM_CALL_INFO, "GetTdVmCallInfo", tdvmcall_get_info },
+    { TDVMCALL_MAP_GPA, "MapGPA", tdx_emu_vmcall_map_gpa },
+    { TDVMCALL_REPORT_FATAL_ERROR, "ReportFatalError",
+      tdx_emu_vmcall_report_fatal_error },
     { TDVMCALL_SETUP_EVENT_NOTIFY, "SetupEventNotifyInterrupt",
       tdx_emu_vmcall_setup_event_notify },
 };

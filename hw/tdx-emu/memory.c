@@ -1,0 +1,193 @@
+/*
+ * tdx-emu: private and shared memory of the TD
+ *
+ * - The shared bit is GPA bit GPAW-1 (spec §4.1). The TD's page tables map
+ *   shared pages at GPA | S, so guest RAM is also reachable there: an alias
+ *   of system memory at 2^(GPAW-1).
+ * - Each 4 KiB page of RAM is private-unaccepted, private-accepted or shared.
+ *   TDG.MEM.PAGE.ACCEPT accepts private pages (4 KiB or 2 MiB, zeroing them
+ *   as the TDX module does); TDG.VP.VMCALL<MapGPA> converts ranges between
+ *   private and shared, after which a private page must be accepted again.
+ *
+ * Under TCG the TD's accesses are not checked against these states (a real
+ * TD would take a #VE); the states are the TDX module's bookkeeping and are
+ * what ACCEPT and MapGPA answer from.
+ *
+ * SPDX-License-Identifier: GPL-2.0-or-later
+ */
+
+#include "qemu/osdep.h"
+#include "qemu/bitmap.h"
+#include "qemu/log.h"
+#include "qemu/units.h"
+#include "exec/address-spaces.h"
+#include "hw/boards.h"
+#include "hw/i386/x86.h"
+#include "tdx-emu.h"
+#include "tdx-abi.h"
+#include "trace.h"
+
+#define PAGE_4K             (4 * KiB)
+#define PAGE_2M             (2 * MiB)
+#define PAGES_PER_2M        (PAGE_2M / PAGE_4K)
+#define ACCEPT_LEVEL_MASK   0x7ULL
+#define ACCEPT_RSVD_MASK    0xff8ULL    /* RCX[11:3] */
+
+uint64_t tdx_emu_shared_bit(TdxEmuState *s)
+{
+    return 1ULL << (s->gpaw - 1);
+}
+
+void tdx_emu_memory_realize(TdxEmuState *s)
+{
+    X86MachineState *x86ms = X86_MACHINE(qdev_get_machine());
+    uint64_t shared = tdx_emu_shared_bit(s);
+
+    memory_region_init_alias(&s->mem.shared_alias, OBJECT(s),
+                             "tdx-emu-shared-alias", get_system_memory(), 0,
+                             shared);
+    memory_region_add_subregion(get_system_memory(), shared,
+                                &s->mem.shared_alias);
+
+    /* RAM ends below 4 GiB, or above it when there is more */
+    s->mem.nr_pages = (x86ms->above_4g_mem_size ?
+                       4 * GiB + x86ms->above_4g_mem_size :
+                       x86ms->below_4g_mem_size) / PAGE_4K;
+    s->mem.accepted = bitmap_new(s->mem.nr_pages);
+    s->mem.shared = bitmap_new(s->mem.nr_pages);
+    s->mem.split_2m = bitmap_new(DIV_ROUND_UP(s->mem.nr_pages, PAGES_PER_2M));
+}
+
+/* A new TD: all of its RAM is private and not yet accepted (PAGE.AUG) */
+void tdx_emu_memory_reset(TdxEmuState *s)
+{
+    bitmap_zero(s->mem.accepted, s->mem.nr_pages);
+    bitmap_zero(s->mem.shared, s->mem.nr_pages);
+    bitmap_zero(s->mem.split_2m, DIV_ROUND_UP(s->mem.nr_pages, PAGES_PER_2M));
+}
+
+/*
+ * Whether [gpa, gpa + len) is the TD's RAM: the machine's RAM below and
+ * above 4 GiB, legacy holes below 1 MiB included (a TD has no VGA or BIOS
+ * ROM there; under TCG writes to them are simply dropped).
+ */
+static bool range_is_td_ram(uint64_t gpa, uint64_t len)
+{
+    X86MachineState *x86ms = X86_MACHINE(qdev_get_machine());
+    uint64_t end = gpa + len;
+
+    return end <= x86ms->below_4g_mem_size ||
+           (gpa >= 4 * GiB && end <= 4 * GiB + x86ms->above_4g_mem_size);
+}
+
+static void zero_pages(uint64_t gpa, uint64_t len)
+{
+    static const uint8_t zeros[PAGE_4K];
+    uint64_t off;
+
+    for (off = 0; off < len; off += PAGE_4K) {
+        address_space_write(&address_space_memory, gpa + off,
+                            MEMTXATTRS_UNSPECIFIED, zeros, PAGE_4K);
+    }
+}
+
+static uint64_t accept_4k(TdxEmuState *s, uint64_t page)
+{
+    uint64_t block = page / PAGES_PER_2M;
+
+    if (test_bit(page, s->mem.accepted)) {
+        /* Accepted as part of a 2 MiB page, or on its own */
+        return test_bit(block, s->mem.split_2m) ?
+               TDX_PAGE_ALREADY_ACCEPTED : TDX_PAGE_SIZE_MISMATCH | 1;
+    }
+    set_bit(block, s->mem.split_2m);
+    zero_pages(page * PAGE_4K, PAGE_4K);
+    set_bit(page, s->mem.accepted);
+    clear_bit(page, s->mem.shared);
+    return TDX_SUCCESS;
+}
+
+static uint64_t accept_2m(TdxEmuState *s, uint64_t page)
+{
+    uint64_t block = page / PAGES_PER_2M;
+
+    if (test_bit(block, s->mem.split_2m)) {
+        /* Mapped in 4 KiB pages already: the TD must accept those */
+        return TDX_PAGE_SIZE_MISMATCH | 1;
+    }
+    if (test_bit(page, s->mem.accepted)) {
+        return TDX_PAGE_ALREADY_ACCEPTED | 1;
+    }
+    zero_pages(page * PAGE_4K, PAGE_2M);
+    bitmap_set(s->mem.accepted, page, PAGES_PER_2M);
+    bitmap_clear(s->mem.shared, page, PAGES_PER_2M);
+    return TDX_SUCCESS;
+}
+
+/*
+ * TDG.MEM.PAGE.ACCEPT (leaf 6, spec §1.5): RCX = GPA | level (0 = 4 KiB,
+ * 1 = 2 MiB); bits 11:3 reserved. The GPA must be private, aligned to the
+ * level, and RAM.
+ */
+uint64_t tdx_emu_mem_page_accept(TdxEmuState *s, X86CPU *cpu, uint64_t *regs)
+{
+    uint64_t level = regs[R_ECX] & ACCEPT_LEVEL_MASK;
+    uint64_t gpa = regs[R_ECX] & ~(ACCEPT_LEVEL_MASK | ACCEPT_RSVD_MASK);
+    uint64_t size = level ? PAGE_2M : PAGE_4K;
+    uint64_t status;
+
+    if (level > 1 || (regs[R_ECX] & ACCEPT_RSVD_MASK) ||
+        !QEMU_IS_ALIGNED(gpa, size) || (gpa & tdx_emu_shared_bit(s)) ||
+        !range_is_td_ram(gpa, size)) {
+        qemu_log_mask(LOG_GUEST_ERROR, "tdx-emu: TDG.MEM.PAGE.ACCEPT: bad "
+                      "operand RCX=0x%" PRIx64 "\n", regs[R_ECX]);
+        return TDX_OPERAND_INVALID + TDX_OPERAND_ID_RCX;
+    }
+    status = level ? accept_2m(s, gpa / PAGE_4K) : accept_4k(s, gpa / PAGE_4K);
+    trace_tdx_emu_page_accept(gpa, level, status);
+    return status;
+}
+
+/*
+ * MapGPA (spec §3.2, R11 = 0x10001): R12 = start GPA, with the shared bit to
+ * make the range shared or without it to make it private; R13 = length.
+ * Both page-aligned, non-empty, not crossing the shared bit, within the
+ * TD's GPA space.
+ */
+uint64_t tdx_emu_vmcall_map_gpa(TdxEmuState *s, X86CPU *cpu, uint64_t *vmm)
+{
+    uint64_t shared = tdx_emu_shared_bit(s);
+    uint64_t start = vmm[R_R12], len = vmm[R_R13];
+    uint64_t gpa = start & ~shared, first, count;
+
+    if (!QEMU_IS_ALIGNED(start, PAGE_4K) || !QEMU_IS_ALIGNED(len, PAGE_4K)) {
+        return TDVMCALL_ALIGN_ERROR;
+    }
+    if (!len || gpa >= shared || len > shared - gpa) {
+        qemu_log_mask(LOG_GUEST_ERROR, "tdx-emu: MapGPA: bad range 0x%" PRIx64
+                      " + 0x%" PRIx64 "\n", start, len);
+        return TDVMCALL_INVALID_OPERAND;
+    }
+    first = gpa / PAGE_4K;
+    count = MIN(len / PAGE_4K, s->mem.nr_pages > first ?
+                               s->mem.nr_pages - first : 0);
+    /* Converting either way discards the page from the private set */
+    bitmap_clear(s->mem.accepted, first, count);
+    if (start & shared) {
+        bitmap_set(s->mem.shared, first, count);
+    } else {
+        bitmap_clear(s->mem.shared, first, count);
+    }
+    trace_tdx_emu_map_gpa(gpa, len, !!(start & shared));
+    return TDVMCALL_SUCCESS;
+}
+
+uint64_t tdx_emu_accepted_pages(TdxEmuState *s)
+{
+    return bitmap_count_one(s->mem.accepted, s->mem.nr_pages);
+}
+
+uint64_t tdx_emu_shared_pages(TdxEmuState *s)
+{
+    return bitmap_count_one(s->mem.shared, s->mem.nr_pages);
+}
