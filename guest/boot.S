@@ -48,7 +48,12 @@ boot16:
 
     .code32
 boot32:                             /* TDX entry state */
-    lgdtl boot_gdt_desc
+    testl %esi, %esi                /* APs park; the BSP goes on */
+    jz 1f
+2:  cli
+    hlt
+    jmp 2b
+1:  lgdtl boot_gdt_desc
     movl $1, %ebp                   /* EBP = 1: a TD */
     ljmpl $SEL_CODE32, $flat32
 
@@ -76,12 +81,7 @@ flat32:
     rdmsr
     movl %eax, entry_regs + 28
 
-    testl %esi, %esi                /* APs park; the BSP goes on */
-    jz 1f
-2:  cli
-    hlt
-    jmp 2b
-1:  movl $PT_TD, %edi
+    movl $PT_TD, %edi
     jmp build_page_tables
 
 legacy_paging:
@@ -133,11 +133,11 @@ build_page_tables:
 
     .code64
 boot64:
+    xorq %r14, %r14
     testl %ebp, %ebp
     jz copy_payload
 
     /* TDG.MEM.PAGE.ACCEPT of 0..8 MiB, 4 KiB at a time (R14/R15 kept) */
-    xorq %r14, %r14
     movq $ACCEPT_END, %r15
 1:  movq $6, %rax
     movq %r14, %rcx
@@ -157,7 +157,9 @@ copy_payload:
     subl %edi, %ecx
     xorl %eax, %eax
     rep stosb
-    movl %ebp, %edi                 /* guest_main(is_td) */
+    movl %ebp, %edi                 /* guest_main(is_td, boot TDCALLs) */
+    movq %r14, %rsi
+    shrq $12, %rsi
     movabsq $payload_entry, %rax
     jmp *%rax
 

@@ -345,11 +345,14 @@ static int tdcall_works(void)
     return 1;
 }
 
-void guest_main(int is_td)
+void guest_main(int is_td, uint64_t boot_tdcalls)
 {
     struct guest_result *res = guest_result();
 
-    *res = (struct guest_result) { .magic = GUEST_RESULT_MAGIC };
+    *res = (struct guest_result) {
+        .magic = GUEST_RESULT_MAGIC,
+        .tdcalls = boot_tdcalls,            /* boot.S's accept loop */
+    };
     cpu_init();
     if (!is_td || !tdcall_works()) {
         guest_printf("tdx-emu guest: TDCALL raised #UD: not a TD "
