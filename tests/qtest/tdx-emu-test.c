@@ -10,6 +10,8 @@
 
 #include "qemu/osdep.h"
 #include "libqtest.h"
+#include "qemu/bswap.h"
+#include "qobject/qdict.h"
 #include "tdx-emu-util.h"
 
 /* The guest image's result block (guest/result.h) */
@@ -262,6 +264,84 @@ static void test_setup_event_notify(void)
     qtest_quit(qts);
 }
 
+static uint64_t vmcall_msr(QTestState *qts, uint64_t subfn, uint64_t msr,
+                           uint64_t value, uint64_t *r11)
+{
+    uint64_t in[NR_GPRS], out[NR_GPRS];
+
+    vmcall_regs(in, subfn);
+    in[R12] = msr;
+    in[R13] = value;
+    tdcall(qts, 0, in, out, VMCALL_OUTPUTS);
+    *r11 = out[R11];
+    return out[R10];
+}
+
+static void test_vmcall_cpuid_msr(void)
+{
+    QTestState *qts = qtest_initf("-machine q35 -nodefaults "
+                                  "-cpu max,phys-bits=48,vendor=GenuineIntel "
+                                  "-device tdx-emu,mailbox=0x%llx",
+                                  MAILBOX_GPA);
+    uint64_t in[NR_GPRS], out[NR_GPRS], r11;
+
+    /* Instruction.CPUID: R12..R15 = EAX, EBX, ECX, EDX */
+    vmcall_regs(in, 0x0a);
+    in[R12] = 0;
+    in[R13] = 0;
+    tdcall(qts, 0, in, out, VMCALL_OUTPUTS);
+    g_assert_cmphex(out[R10], ==, TDVMCALL_SUCCESS);
+    g_assert_cmphex(out[R13], ==, 0x756e6547);      /* "Genu" */
+    g_assert_cmphex(out[R15], ==, 0x49656e69);      /* "ineI" */
+    g_assert_cmphex(out[R14], ==, 0x6c65746e);      /* "ntel" */
+
+    /* The x2APIC is on from reset: SVR reads 0xFF, takes 0x1FF */
+    g_assert_cmphex(vmcall_msr(qts, 0x1f, 0x80f, 0, &r11), ==,
+                    TDVMCALL_SUCCESS);
+    g_assert_cmphex(r11, ==, 0xff);
+    g_assert_cmphex(vmcall_msr(qts, 0x20, 0x80f, 0x1ff, &r11), ==,
+                    TDVMCALL_SUCCESS);
+    g_assert_cmphex(vmcall_msr(qts, 0x1f, 0x80f, 0, &r11), ==,
+                    TDVMCALL_SUCCESS);
+    g_assert_cmphex(r11, ==, 0x1ff);
+    g_assert_cmphex(vmcall_msr(qts, 0x1f, 0x10, 0, &r11), ==,
+                    TDVMCALL_INVALID_OPERAND);
+    g_assert_cmphex(vmcall_msr(qts, 0x20, 0xc0000080, 0, &r11), ==,
+                    TDVMCALL_INVALID_OPERAND);
+
+    /* Instruction.HLT answers SUCCESS (only a vCPU actually halts) */
+    vmcall_regs(in, 0x0c);
+    in[R12] = 0;
+    tdcall(qts, 0, in, out, VMCALL_OUTPUTS);
+    g_assert_cmphex(out[R10], ==, TDVMCALL_SUCCESS);
+    qtest_quit(qts);
+}
+
+static void test_report_fatal_error(void)
+{
+    QTestState *qts = mailbox_init(" -action panic=pause");
+    uint64_t in[NR_GPRS], out[NR_GPRS];
+    QDict *info, *fatal;
+
+    vmcall_regs(in, 0x10003);
+    in[RCX] = 0xffcc;           /* R10-R15, RDX, RBX, RSI, RDI, R8, R9 */
+    in[R12] = 0x1234;
+    in[R14] = ldq_le_p("fatal: b");
+    in[R15] = ldq_le_p("oom\0\0\0\0\0");
+    tdcall(qts, 0, in, out, OUT(RAX) | OUT(RDX) | OUT(RBX) | OUT(RSI) |
+           OUT(RDI) | OUT(R8) | OUT(R9) | VMCALL_OUTPUTS);
+    g_assert_cmphex(out[R10], ==, TDVMCALL_SUCCESS);
+    qtest_qmp_eventwait(qts, "GUEST_PANICKED");
+
+    info = query_tdx_emu(qts);
+    fatal = qdict_get_qdict(info, "fatal-error");
+    g_assert(fatal);
+    g_assert_cmphex(qdict_get_int(fatal, "code"), ==, 0x1234);
+    g_assert_cmpstr(qdict_get_str(fatal, "message"), ==, "fatal: boom");
+    qobject_unref(info);
+    qtest_quit(qts);
+}
+
 static void test_mailbox_bad_vcpu(void)
 {
     QTestState *qts = mailbox_init(NULL);
@@ -467,6 +547,9 @@ int main(int argc, char **argv)
     qtest_add_func("/tdx-emu/mailbox/vmcall-io", test_vmcall_io);
     qtest_add_func("/tdx-emu/mailbox/setup-event-notify",
                    test_setup_event_notify);
+    qtest_add_func("/tdx-emu/mailbox/vmcall-cpuid-msr", test_vmcall_cpuid_msr);
+    qtest_add_func("/tdx-emu/mailbox/report-fatal-error",
+                   test_report_fatal_error);
     qtest_add_func("/tdx-emu/mailbox/bad-vcpu", test_mailbox_bad_vcpu);
     qtest_add_func("/tdx-emu/realize/phys-bits", test_realize_phys_bits);
     qtest_add_func("/tdx-emu/realize/errors", test_realize_errors);
