@@ -34,6 +34,7 @@ struct table_desc {
 extern void (*const exception_stubs[NR_EXCEPTIONS])(void);
 extern void run_user(void (*fn)(void), void *stack_top);
 extern void event_irq(void);
+extern void timer_irq(void);
 
 static uint64_t gdt[7];
 static struct tss64 tss;
@@ -100,6 +101,7 @@ static void idt_init(void)
         idt_set_gate(i, exception_stubs[i]);
     }
     idt_set_gate(EVENT_VECTOR, event_irq);
+    idt_set_gate(TIMER_VECTOR, timer_irq);
     asm volatile("lidt %0" : : "m"(desc));
 }
 

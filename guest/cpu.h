@@ -30,6 +30,8 @@ struct fault_record {
 
 /* The vector the event-notify check registers (MigTD uses 0x51 too) */
 #define EVENT_VECTOR 0x51
+/* The APIC timer vector (MigTD's 1 ms tick uses 33 too) */
+#define TIMER_VECTOR 0x21
 
 void cpu_init(void);
 

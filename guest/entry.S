@@ -153,11 +153,12 @@ user_tdcall_insn:
     ud2
 
 /*
- * The event-notify interrupt: count it (event_interrupt in main.c), send
- * the x2APIC EOI (MSR 0x80B), return.
+ * Interrupt stubs: call the C handler, send the x2APIC EOI (MSR 0x80B),
+ * return. event_irq: the event-notify vector; timer_irq: the APIC timer.
  */
-    .globl event_irq
-event_irq:
+    .macro IRQ_STUB name, handler
+    .globl \name
+\name:
     pushq %rax
     pushq %rcx
     pushq %rdx
@@ -168,7 +169,7 @@ event_irq:
     pushq %r10
     pushq %r11
     cld
-    call event_interrupt
+    call \handler
     movl $0x80b, %ecx
     xorl %eax, %eax
     xorl %edx, %edx
@@ -183,6 +184,10 @@ event_irq:
     popq %rcx
     popq %rax
     iretq
+    .endm
+
+    IRQ_STUB event_irq, event_interrupt
+    IRQ_STUB timer_irq, timer_interrupt
 
 /* Exception stubs: push a zero error code where the CPU pushes none */
     .macro EXC vector

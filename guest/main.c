@@ -307,6 +307,77 @@ static void check_vmm_calls(void)
           "a page made shared must be accepted again to be private");
 }
 
+/*
+ * The TSC-deadline timer, programmed as MigTD's driver/timer.rs does
+ * (spec §6.2): TSC Hz from CPUID 0x15, LVTT = TSC-deadline mode | vector,
+ * IA32_TSC_DEADLINE = now + 1 ms; then idle in TDVMCALL<HLT> until it fires.
+ */
+#define MSR_TSC_DEADLINE    0x6e0
+#define MSR_X2APIC_LVTT     0x832
+#define LVT_TSC_DEADLINE    (2 << 17)
+#define TIMER_TICKS         10
+
+static volatile uint64_t timer_ticks;
+
+void timer_interrupt(void)
+{
+    timer_ticks++;
+}
+
+static uint64_t rdtsc(void)
+{
+    uint32_t lo, hi;
+
+    asm volatile("rdtsc" : "=a"(lo), "=d"(hi));
+    return lo | ((uint64_t)hi << 32);
+}
+
+static uint64_t rdmsr(uint32_t msr)
+{
+    uint32_t lo, hi;
+
+    asm volatile("rdmsr" : "=a"(lo), "=d"(hi) : "c"(msr));
+    return lo | ((uint64_t)hi << 32);
+}
+
+static void wrmsr(uint32_t msr, uint64_t value)
+{
+    asm volatile("wrmsr" : : "c"(msr), "a"((uint32_t)value),
+                 "d"((uint32_t)(value >> 32)));
+}
+
+static void check_timer(void)
+{
+    uint32_t eax, ebx, ecx, edx;
+    uint64_t tsc_hz, start, early = 0, late_armed = 0;
+    int i;
+
+    asm volatile("cpuid" : "=a"(eax), "=b"(ebx), "=c"(ecx), "=d"(edx)
+                 : "a"(0x15), "c"(0));
+    check(eax != 0 && ecx != 0, "CPUID 0x15 describes the TSC rate");
+    if (!eax) {
+        return;
+    }
+    tsc_hz = (uint64_t)ecx * (ebx / eax);
+    guest_printf("  TSC %lu Hz\n", tsc_hz);
+    wrmsr(MSR_X2APIC_LVTT, LVT_TSC_DEADLINE | TIMER_VECTOR);
+    for (i = 0; i < TIMER_TICKS; i++) {
+        uint64_t deadline = rdtsc() + tsc_hz / 1000;
+
+        start = timer_ticks;
+        wrmsr(MSR_TSC_DEADLINE, deadline);
+        while (timer_ticks == start) {
+            tdvmcall_sti_hlt();
+            guest_result()->tdcalls++;
+        }
+        early += rdtsc() < deadline;
+        late_armed += rdmsr(MSR_TSC_DEADLINE) != 0;
+    }
+    check(timer_ticks == TIMER_TICKS && !early,
+          "TSC-deadline timer: 10 x 1 ms ticks, none early");
+    check(!late_armed, "IA32_TSC_DEADLINE reads 0 once the timer fired");
+}
+
 extern const char user_tdcall_insn[], tdcall_no_prefix_insn[];
 void user_tdcall(void);
 void tdcall_no_prefix(void);
@@ -369,6 +440,7 @@ void guest_main(int is_td, uint64_t boot_tdcalls)
     check_accept();
     check_vmm_calls();
     check_faults();
+    check_timer();
     check_event_notify();
     guest_printf("tdx-emu guest: %lu passed, %lu failed, %lu TDCALLs\n",
                  res->passed, res->failed, res->tdcalls);

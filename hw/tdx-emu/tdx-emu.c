@@ -113,7 +113,7 @@ static void tdx_emu_realize(DeviceState *dev, Error **errp)
         return;
     }
     if (!tdx_emu_check_machine(s, errp) || !tdx_emu_check_mailbox(s, errp) ||
-        !tdx_emu_check_versions(s, errp) ||
+        !tdx_emu_check_versions(s, errp) || !tdx_emu_cpu_realize(s, errp) ||
         !tdx_emu_measurements_realize(s, errp)) {
         return;
     }

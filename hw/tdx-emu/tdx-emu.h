@@ -148,6 +148,9 @@ TdxEmuState *tdx_emu_find(void);
 X86TdcallAction tdx_emu_tdcall(TdxEmuState *s, X86CPU *cpu, uint64_t *regs);
 bool tdx_emu_tdcall_leaf_exists(uint64_t leaf);
 
+/* td-cpu.c: the CPU features a TD relies on */
+bool tdx_emu_cpu_realize(TdxEmuState *s, Error **errp);
+
 /* td-entry.c: the state the TDX module gives a TD */
 void tdx_emu_firmware_writable(TdxEmuState *s);
 void tdx_emu_td_entry_reset(TdxEmuState *s);
