@@ -182,6 +182,20 @@ uint64_t tdx_emu_vmcall_map_gpa(TdxEmuState *s, X86CPU *cpu, uint64_t *vmm)
     return TDVMCALL_SUCCESS;
 }
 
+/*
+ * Pages the VMM added with TDH.MEM.PAGE.ADD before the TD started are
+ * private and accepted (only RAM is tracked; the firmware window is not).
+ */
+void tdx_emu_mark_added(TdxEmuState *s, uint64_t gpa, uint64_t len)
+{
+    uint64_t first = gpa / PAGE_4K;
+    uint64_t end = MIN((gpa + len) / PAGE_4K, s->mem.nr_pages);
+
+    if (first < end) {
+        bitmap_set(s->mem.accepted, first, end - first);
+    }
+}
+
 uint64_t tdx_emu_accepted_pages(TdxEmuState *s)
 {
     return bitmap_count_one(s->mem.accepted, s->mem.nr_pages);

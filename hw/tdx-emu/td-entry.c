@@ -56,8 +56,8 @@ static void td_entry_vcpu(CPUState *cs, run_on_cpu_data data)
 
     memset(env->regs, 0, sizeof(env->regs));
     env->regs[R_EBX] = s->gpaw;
-    env->regs[R_ECX] = s->td_hob_gpa;
-    env->regs[R_R8] = s->td_hob_gpa;
+    env->regs[R_ECX] = s->fw.td_hob ? s->fw.td_hob->address : 0;
+    env->regs[R_R8] = env->regs[R_ECX];
     env->regs[R_EDX] = cpuid_version;
     env->regs[R_ESI] = cs->cpu_index;
 

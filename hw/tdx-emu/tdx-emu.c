@@ -114,6 +114,7 @@ static void tdx_emu_realize(DeviceState *dev, Error **errp)
     }
     if (!tdx_emu_check_machine(s, errp) || !tdx_emu_check_mailbox(s, errp) ||
         !tdx_emu_check_versions(s, errp) || !tdx_emu_cpu_realize(s, errp) ||
+        !tdx_emu_tdvf_realize(s, errp) ||
         !tdx_emu_measurements_realize(s, errp)) {
         return;
     }
@@ -144,7 +145,10 @@ static void tdx_emu_reset_hold(Object *obj, ResetType type)
  */
 static void tdx_emu_reset_exit(Object *obj, ResetType type)
 {
-    tdx_emu_td_entry_reset(TDX_EMU(obj));
+    TdxEmuState *s = TDX_EMU(obj);
+
+    tdx_emu_tdvf_reset(s);
+    tdx_emu_td_entry_reset(s);
 }
 
 static void tdx_emu_instance_init(Object *obj)

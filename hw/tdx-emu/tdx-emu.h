@@ -13,6 +13,7 @@
 #include "qom/object.h"
 #include "qemu/queue.h"
 #include "target/i386/tdcall.h"
+#include "tdvf.h"
 
 #define TYPE_TDX_EMU "tdx-emu"
 OBJECT_DECLARE_SIMPLE_TYPE(TdxEmuState, TDX_EMU)
@@ -126,7 +127,7 @@ struct TdxEmuState {
     TdxEmuSysFields sys;
 
     /* state */
-    uint64_t td_hob_gpa;
+    TdxEmuFirmware fw;
     bool halt_requested;        /* by the current TDCALL */
     uint64_t tdcall_count;
     TdxEmuMemory mem;
@@ -148,6 +149,14 @@ TdxEmuState *tdx_emu_find(void);
 X86TdcallAction tdx_emu_tdcall(TdxEmuState *s, X86CPU *cpu, uint64_t *regs);
 bool tdx_emu_tdcall_leaf_exists(uint64_t leaf);
 
+/* tdvf.c: the firmware image, its sections and MRTD */
+bool tdx_emu_tdvf_realize(TdxEmuState *s, Error **errp);
+void tdx_emu_tdvf_reset(TdxEmuState *s);
+
+/* td-hob.c: the TD HOB */
+uint64_t tdx_emu_td_hob_max_size(uint32_t nr_sections);
+void tdx_emu_td_hob_build(TdxEmuState *s, const TdvfSection *hob_sec);
+
 /* td-cpu.c: the CPU features a TD relies on */
 bool tdx_emu_cpu_realize(TdxEmuState *s, Error **errp);
 
@@ -163,6 +172,7 @@ uint64_t tdx_emu_mem_page_accept(TdxEmuState *s, X86CPU *cpu, uint64_t *regs);
 uint64_t tdx_emu_vmcall_map_gpa(TdxEmuState *s, X86CPU *cpu, uint64_t *vmm);
 uint64_t tdx_emu_accepted_pages(TdxEmuState *s);
 uint64_t tdx_emu_shared_pages(TdxEmuState *s);
+void tdx_emu_mark_added(TdxEmuState *s, uint64_t gpa, uint64_t len);
 
 /* instr.c: Instruction.* VMCALLs */
 uint64_t tdx_emu_vmcall_cpuid(TdxEmuState *s, X86CPU *cpu, uint64_t *vmm);
