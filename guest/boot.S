@@ -192,9 +192,9 @@ probe_pm:
     .code32
     jmp boot32
 
-    .org 0x70                       /* 0xFFFFFFF0 */
+    .section .resetvec.entry, "ax"   /* 0xFFFFFFF0 */
     .globl reset_vector
 reset_vector:
     .byte 0xeb, mode_probe - 1f     /* jmp short, in either mode */
 1:
-    .org 0x80
+    .org 0x10

@@ -378,6 +378,49 @@ static void check_timer(void)
     check(!late_armed, "IA32_TSC_DEADLINE reads 0 once the timer fired");
 }
 
+/*
+ * TDG.MR.REPORT over our own REPORTDATA, TDG.MR.VERIFYREPORT of the result;
+ * the MRTD is printed so the host can compare it with ./tdx-emu inspect.
+ */
+#define TDG_MR_REPORT           4
+#define TDG_MR_VERIFYREPORT     22
+#define TDREPORT_MRTD           528
+
+static uint8_t tdreport[1024] __attribute__((aligned(1024)));
+static uint8_t reportdata[64] __attribute__((aligned(64)));
+
+static void check_report(void)
+{
+    struct tdx_regs r;
+    int i;
+
+    for (i = 0; i < 64; i++) {
+        reportdata[i] = i;
+    }
+    fill_sentinels(&r);
+    r.rax = TDG_MR_REPORT;
+    r.rcx = (uint64_t)tdreport;
+    r.rdx = (uint64_t)reportdata;
+    r.r8 = 0;
+    tdcall(&r);
+    check(r.rax == TDX_SUCCESS && tdreport[0] == 0x81 &&
+          tdreport[128 + 63] == 63, "TDG.MR.REPORT");
+    guest_printf("  MRTD ");
+    for (i = 0; i < 48; i++) {
+        uint8_t b = tdreport[TDREPORT_MRTD + i];
+
+        guest_printf("%c%c", "0123456789abcdef"[b >> 4],
+                     "0123456789abcdef"[b & 15]);
+    }
+    guest_printf("\n");
+
+    fill_sentinels(&r);
+    r.rax = TDG_MR_VERIFYREPORT;
+    r.rcx = (uint64_t)tdreport;
+    tdcall(&r);
+    check(r.rax == TDX_SUCCESS, "TDG.MR.VERIFYREPORT of our own report");
+}
+
 extern const char user_tdcall_insn[], tdcall_no_prefix_insn[];
 void user_tdcall(void);
 void tdcall_no_prefix(void);
@@ -440,6 +483,7 @@ void guest_main(int is_td, uint64_t boot_tdcalls)
     check_accept();
     check_vmm_calls();
     check_faults();
+    check_report();
     check_timer();
     check_event_notify();
     guest_printf("tdx-emu guest: %lu passed, %lu failed, %lu TDCALLs\n",

@@ -48,6 +48,27 @@ static TdxEmuTargetInfo *target_info(TdxEmuState *s, const TdxEmuTarget *t)
     return info;
 }
 
+static TdxEmuTdvfSectionList *firmware_sections(const TdxEmuFirmware *fw)
+{
+    TdxEmuTdvfSectionList *head = NULL, **tail = &head;
+    uint32_t i;
+
+    for (i = 0; i < fw->nr_sections; i++) {
+        const TdvfSection *sec = &fw->sections[i];
+        TdxEmuTdvfSection *q = g_new0(TdxEmuTdvfSection, 1);
+
+        q->data_offset = sec->data_offset;
+        q->raw_size = sec->raw_size;
+        q->address = sec->address;
+        q->size = sec->size;
+        q->type = sec->type;
+        q->name = g_strdup(tdx_emu_tdvf_section_name(sec->type));
+        q->attributes = sec->attributes;
+        QAPI_LIST_APPEND(tail, q);
+    }
+    return head;
+}
+
 TdxEmuInfo *qmp_query_tdx_emu(Error **errp)
 {
     TdxEmuState *s = tdx_emu_get(errp);
@@ -64,6 +85,8 @@ TdxEmuInfo *qmp_query_tdx_emu(Error **errp)
     info->gpaw = s->gpaw;
     info->tdcalls = s->tdcall_count;
     info->event_notify_vector = s->event_notify.vector;
+    info->mrtd = tdx_emu_hex_format(s->mr.mrtd, TDX_SHA384_SIZE);
+    info->firmware_sections = firmware_sections(&s->fw);
     rtmr_tail = &info->rtmr;
     for (i = 0; i < TDX_NR_RTMRS; i++) {
         QAPI_LIST_APPEND(rtmr_tail,

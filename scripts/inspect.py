@@ -1,0 +1,50 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: GPL-2.0-or-later
+"""./tdx-emu inspect IMAGE: the TDVF sections and MRTD of a firmware image.
+
+The image is parsed by the tdx-emu device itself (a paused QEMU, no guest
+code runs), so what this prints is what a TD booted from it would get.
+Prints one JSON object: {"sections": [...], "mrtd": "<96 hex digits>"}.
+"""
+
+import json
+import os
+import sys
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from qmp import Qemu, QmpError  # noqa: E402
+
+FIELDS = ("data-offset", "raw-size", "address", "size", "type", "name",
+          "attributes")
+
+
+def inspect(qemu, image):
+    vm = Qemu(qemu, ["-machine", "q35", "-accel", "qtest", "-m", "2G",
+                     "-cpu", "max,phys-bits=48", "-nodefaults",
+                     "-display", "none", "-S", "-bios", image,
+                     "-device", "tdx-emu"])
+    try:
+        info = vm.command("query-tdx-emu")
+    finally:
+        vm.quit()
+    if not info["firmware-sections"]:
+        raise QmpError(f"{image} has no TDVF metadata")
+    sections = [{f.replace("-", "_"): s[f] for f in FIELDS}
+                for s in info["firmware-sections"]]
+    return {"sections": sections, "mrtd": info["mrtd"]}
+
+
+def main():
+    if len(sys.argv) != 3:
+        print("usage: inspect.py QEMU IMAGE", file=sys.stderr)
+        return 2
+    try:
+        print(json.dumps(inspect(sys.argv[1], sys.argv[2])))
+    except (QmpError, OSError) as err:
+        print(f"tdx-emu inspect: {err}", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
