@@ -103,6 +103,36 @@ check_trace_events() {
     fi
 }
 
+# The MRTD three ways: ./tdx-emu inspect (the device's parser), an
+# independent implementation (tests/tools/mrtd.py), and the TDREPORT the
+# running guest got from TDG.MR.REPORT (printed on its serial console).
+check_mrtd() {
+    local name="MRTD: ./tdx-emu inspect = independent computation = guest TDREPORT"
+    local inspected independent reported
+    inspected=$("$ROOT/tdx-emu" inspect "$GUEST" |
+        /usr/bin/python3 -c 'import json,sys; print(json.load(sys.stdin)["mrtd"])')
+    independent=$(/usr/bin/python3 "$ROOT/tests/tools/mrtd.py" "$GUEST")
+    reported=$(sed -n 's/^  MRTD \([0-9a-f]*\).*/\1/p' "$WORK/serial-33.log")
+    if [ -n "$inspected" ] && [ "$inspected" = "$independent" ] &&
+       [ "$inspected" = "$reported" ]; then
+        pass "$name"
+    else
+        fail "$name (inspect '$inspected', independent '$independent', guest '$reported')"
+    fi
+}
+
+check_inspect_not_tdvf() {
+    local name="./tdx-emu inspect of a non-TDVF image fails clearly"
+    if "$ROOT/tdx-emu" inspect /usr/share/seabios/bios-256k.bin \
+           >"$WORK/out" 2>&1; then
+        fail "$name (succeeded)"
+    elif grep -q "has no TDVF metadata" "$WORK/out"; then
+        pass "$name"
+    else
+        fail "$name"; cat "$WORK/out"
+    fi
+}
+
 check_cli() {
     local name="./tdx-emu --help lists the commands; unknown commands fail"
     if "$ROOT/tdx-emu" --help | grep -q '^  test' &&
@@ -121,6 +151,8 @@ check_guest_exit "guest stub passes its TDCALL checks (isa-debug-exit)" \
     33 "RESULT: PASS" -cpu max,phys-bits=48 -device tdx-emu
 check_guest_exit "guest stub without tdx-emu: TDCALL raises #UD" \
     37 "TDCALL raised #UD" -cpu max,phys-bits=48
+check_mrtd
+check_inspect_not_tdvf
 check_phys_bits_message
 check_starts_with_phys_bits
 check_trace_events

@@ -421,6 +421,80 @@ static void test_realize_errors(void)
 }
 
 /* ------------------------------------------------------------------ */
+/* TDVF images: a bad section is refused, naming it                   */
+
+typedef struct TdvfCorruption {
+    const char *what;
+    int section;            /* -1: the descriptor */
+    int offset;             /* of the field in the section / descriptor */
+    int size;               /* 4 or 8 */
+    uint64_t value;
+    const char *needle;
+} TdvfCorruption;
+
+/* Field offsets in a TDVF_SECTION */
+enum { SEC_DATA_OFFSET = 0, SEC_RAW = 4, SEC_ADDRESS = 8, SEC_SIZE = 16,
+       SEC_TYPE = 24, SEC_ATTR = 28 };
+
+/* The guest image's sections: BFV, TdInfo, Payload, CFV, TempMem, PermMem */
+static const TdvfCorruption tdvf_corruptions[] = {
+    { "BFV without MR.EXTEND", 0, SEC_ATTR, 4, 0,
+      "TDVF section 0 (BFV, type 0) at 0xfffff000 must have exactly the "
+      "MR.EXTEND attribute" },
+    { "TdInfo placed in memory", 1, SEC_ADDRESS, 8, 0x1000,
+      "section 1 (TdInfo" },
+    { "misaligned Payload", 2, SEC_ADDRESS, 8, 0xfffd0800,
+      "section 2 (Payload, type 5) at 0xfffd0800 is not 4 KiB aligned" },
+    { "CFV data past the image", 3, SEC_DATA_OFFSET, 4, 0x3ffff00,
+      "section 3 (CFV" },
+    { "TempMem with data", 4, SEC_RAW, 4, 0x1000,
+      "section 4 (TempMem, type 3) at 0xfffc0000 must have no data" },
+    { "PermMem beyond RAM", 5, SEC_SIZE, 8, 0x40000000,
+      "section 5 (PermMem, type 4) at 0x0 lies outside" },
+    { "unknown section type", 3, SEC_TYPE, 4, 9, "has an unknown type" },
+    { "descriptor version 2", -1, 8, 4, 2, "bad TDVF descriptor" },
+};
+
+static void test_tdvf_bad_images(void)
+{
+    const char *image = g_getenv("TDX_EMU_GUEST_IMAGE");
+    g_autofree char *orig = NULL;
+    gsize size;
+    size_t i;
+
+    if (!image) {
+        g_test_skip("TDX_EMU_GUEST_IMAGE is not set (./tdx-emu test sets it)");
+        return;
+    }
+    g_assert(g_file_get_contents(image, &orig, &size, NULL));
+    for (i = 0; i < ARRAY_SIZE(tdvf_corruptions); i++) {
+        const TdvfCorruption *c = &tdvf_corruptions[i];
+        const char *const needles[] = { c->needle, NULL };
+        g_autofree char *bad = g_memdup2(orig, size);
+        g_autofree char *path = NULL;
+        g_autofree char *args = NULL;
+        uint32_t desc = ldl_le_p(bad + size - 0x20);
+        char *field = bad + desc + c->offset +
+                      (c->section < 0 ? 0 : 16 + 32 * c->section);
+        int fd = g_file_open_tmp("tdx-emu-tdvf-XXXXXX", &path, NULL);
+
+        g_test_message("%s", c->what);
+        g_assert(fd >= 0);
+        close(fd);
+        if (c->size == 8) {
+            stq_le_p(field, c->value);
+        } else {
+            stl_le_p(field, c->value);
+        }
+        g_assert(g_file_set_contents(path, bad, size, NULL));
+        args = g_strdup_printf("-cpu max,phys-bits=48 -m 64M -bios %s "
+                               "-device tdx-emu", path);
+        expect_refusal(args, needles);
+        unlink(path);
+    }
+}
+
+/* ------------------------------------------------------------------ */
 /* The guest image, executing TDCALL itself under TCG                 */
 
 static const char *guest_image(void)
@@ -553,6 +627,7 @@ int main(int argc, char **argv)
     qtest_add_func("/tdx-emu/mailbox/bad-vcpu", test_mailbox_bad_vcpu);
     qtest_add_func("/tdx-emu/realize/phys-bits", test_realize_phys_bits);
     qtest_add_func("/tdx-emu/realize/errors", test_realize_errors);
+    qtest_add_func("/tdx-emu/realize/tdvf-bad-images", test_tdvf_bad_images);
     qtest_add_func("/tdx-emu/guest/tdcall", test_guest_tdcall);
     qtest_add_func("/tdx-emu/guest/no-device-ud", test_guest_no_device_ud);
     return g_test_run();

@@ -1,0 +1,50 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: GPL-2.0-or-later
+"""Compute a TDVF image's MRTD independently of tdx-emu, for the tests.
+
+MRTD is the SHA-384 the TDX module accumulates while the VMM adds and
+extends the TD's initial pages (shared/spec/migtd-interface.md §1.3): per
+section and per 4 KiB page, a 128-byte MEM.PAGE.ADD record {ASCII, GPA}
+unless the section is PAGE.AUG; for MR.EXTEND sections, per 256 bytes, a
+128-byte MR.EXTEND record followed by those bytes. Only td-shim's pointer
+at image end - 0x20 is followed here, on purpose a different route to the
+metadata than the device's OVMF-table walk.
+"""
+
+import hashlib
+import struct
+import sys
+
+PAGE = 4096
+CHUNK = 256
+
+
+def record(op, gpa):
+    return op.ljust(16, b"\0") + struct.pack("<Q", gpa) + bytes(104)
+
+
+def sections(image):
+    desc = struct.unpack_from("<I", image, len(image) - 0x20)[0]
+    sig, _length, _version, count = struct.unpack_from("<4sIII", image, desc)
+    assert sig == b"TDVF", "no TDVF descriptor"
+    for i in range(count):
+        yield struct.unpack_from("<IIQQII", image, desc + 16 + 32 * i)
+
+
+def mrtd(image):
+    h = hashlib.sha384()
+    for offset, raw, address, size, _type, attributes in sections(image):
+        data = image[offset:offset + raw].ljust(size, b"\0")
+        for page in range(0, size, PAGE):
+            if not attributes & 2:
+                h.update(record(b"MEM.PAGE.ADD", address + page))
+            if attributes & 1:
+                for chunk in range(page, page + PAGE, CHUNK):
+                    h.update(record(b"MR.EXTEND", address + chunk))
+                    h.update(data[chunk:chunk + CHUNK])
+    return h.hexdigest()
+
+
+if __name__ == "__main__":
+    with open(sys.argv[1], "rb") as f:
+        print(mrtd(f.read()))
