@@ -421,6 +421,35 @@ static void check_report(void)
     check(r.rax == TDX_SUCCESS, "TDG.MR.VERIFYREPORT of our own report");
 }
 
+/*
+ * The end of the boot, as MigTD's: make a 7-page buffer shared with
+ * MapGPA and hand it to the VMM with WaitForRequest (spec §3.4, §5.1).
+ */
+#define MIGTD_VMCALL            0x10006
+#define MIGTD_WAIT_FOR_REQUEST  (1 | (1 << 16))
+#define REQUEST_VECTOR          0x50
+#define WFR_PAGES               7
+#define SHARED_BIT              (1ULL << 47)
+
+static uint8_t wfr_buffer[WFR_PAGES * 4096] __attribute__((aligned(4096)));
+
+static void wait_for_request(void)
+{
+    uint64_t gpa = (uint64_t)wfr_buffer | SHARED_BIT;
+    struct tdx_regs r;
+
+    vmcall_subfn(&r, TDVMCALL_MAP_GPA, gpa, sizeof(wfr_buffer));
+    check(r.r10 == TDVMCALL_SUCCESS, "MapGPA of the request buffer");
+    vmcall_regs(&r, MIGTD_VMCALL);
+    r.r12 = MIGTD_WAIT_FOR_REQUEST;
+    r.r13 = sizeof(wfr_buffer);
+    r.r14 = gpa;
+    r.r15 = REQUEST_VECTOR;
+    tdcall(&r);
+    check(r.rax == TDX_SUCCESS && r.r10 == TDVMCALL_SUCCESS,
+          "WaitForRequest accepted and held");
+}
+
 extern const char user_tdcall_insn[], tdcall_no_prefix_insn[];
 void user_tdcall(void);
 void tdcall_no_prefix(void);
@@ -486,6 +515,7 @@ void guest_main(int is_td, uint64_t boot_tdcalls)
     check_report();
     check_timer();
     check_event_notify();
+    wait_for_request();
     guest_printf("tdx-emu guest: %lu passed, %lu failed, %lu TDCALLs\n",
                  res->passed, res->failed, res->tdcalls);
     guest_printf("RESULT: %s\n", res->failed ? "FAIL" : "PASS");

@@ -141,14 +141,20 @@ static const uint8_t exit_codes[] = {
 
 /*
  * Publish the result, then leave through isa-debug-exit. Without that
- * device (as under qtest, which reads the result block) the write goes
- * nowhere and the vCPU halts.
+ * device (./tdx-emu run, or qtest reading the result block) the write goes
+ * nowhere: a TD then idles as MigTD does, in TDG.VP.VMCALL<HLT> with
+ * interrupts on, waiting for its request; anything else halts.
  */
 void guest_finish(enum guest_state state)
 {
-    guest_result()->state = state;
     port_write8(GUEST_EXIT_PORT, exit_codes[state]);
+    guest_result()->state = state;
     for (;;) {
-        asm volatile("cli; hlt");
+        if (tdcall_available) {
+            guest_result()->tdcalls++;      /* counted before it is made */
+            tdvmcall_sti_hlt();
+        } else {
+            asm volatile("cli; hlt");
+        }
     }
 }

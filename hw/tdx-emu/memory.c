@@ -71,11 +71,14 @@ void tdx_emu_memory_reset(TdxEmuState *s)
  * above 4 GiB, legacy holes below 1 MiB included (a TD has no VGA or BIOS
  * ROM there; under TCG writes to them are simply dropped).
  */
-static bool range_is_td_ram(uint64_t gpa, uint64_t len)
+bool tdx_emu_ram_range(TdxEmuState *s, uint64_t gpa, uint64_t len)
 {
     X86MachineState *x86ms = X86_MACHINE(qdev_get_machine());
     uint64_t end = gpa + len;
 
+    if (end < gpa) {
+        return false;
+    }
     return end <= x86ms->below_4g_mem_size ||
            (gpa >= 4 * GiB && end <= 4 * GiB + x86ms->above_4g_mem_size);
 }
@@ -138,7 +141,7 @@ uint64_t tdx_emu_mem_page_accept(TdxEmuState *s, X86CPU *cpu, uint64_t *regs)
 
     if (level > 1 || (regs[R_ECX] & ACCEPT_RSVD_MASK) ||
         !QEMU_IS_ALIGNED(gpa, size) || (gpa & tdx_emu_shared_bit(s)) ||
-        !range_is_td_ram(gpa, size)) {
+        !tdx_emu_ram_range(s, gpa, size)) {
         qemu_log_mask(LOG_GUEST_ERROR, "tdx-emu: TDG.MEM.PAGE.ACCEPT: bad "
                       "operand RCX=0x%" PRIx64 "\n", regs[R_ECX]);
         return TDX_OPERAND_INVALID + TDX_OPERAND_ID_RCX;

@@ -69,10 +69,21 @@ static TdxEmuTdvfSectionList *firmware_sections(const TdxEmuFirmware *fw)
     return head;
 }
 
+static void append_count(const char *name, uint64_t count, void *opaque)
+{
+    TdxEmuCallCountList ***tail = opaque;
+    TdxEmuCallCount *c = g_new0(TdxEmuCallCount, 1);
+
+    c->name = g_strdup(name);
+    c->count = count;
+    QAPI_LIST_APPEND(*tail, c);
+}
+
 TdxEmuInfo *qmp_query_tdx_emu(Error **errp)
 {
     TdxEmuState *s = tdx_emu_get(errp);
     TdxEmuTargetInfoList **tail;
+    TdxEmuCallCountList **counts;
     strList **rtmr_tail;
     TdxEmuInfo *info;
     TdxEmuTarget *t;
@@ -106,6 +117,17 @@ TdxEmuInfo *qmp_query_tdx_emu(Error **errp)
         info->fatal_error->code = s->fatal.code;
         info->fatal_error->message = g_strdup(s->fatal.message);
     }
+    if (s->wfr.pending) {
+        info->wait_for_request = g_new0(TdxEmuWaitForRequest, 1);
+        info->wait_for_request->gpa = s->wfr.gpa;
+        info->wait_for_request->length = s->wfr.len;
+        info->wait_for_request->vector = s->wfr.vector;
+    }
+    info->wait_for_request_count = s->wfr.count;
+    counts = &info->tdcall_counts;
+    tdx_emu_foreach_tdcall_count(s, append_count, &counts);
+    counts = &info->vmcall_counts;
+    tdx_emu_foreach_vmcall_count(s, append_count, &counts);
     tail = &info->targets;
     QTAILQ_FOREACH(t, &s->targets, next) {
         QAPI_LIST_APPEND(tail, target_info(s, t));

@@ -74,6 +74,8 @@ static const TdxLeaf tdcall_leaves[] = {
                                     tdx_emu_servtd_rebind_approve, 0 },
 };
 
+QEMU_BUILD_BUG_ON(ARRAY_SIZE(tdcall_leaves) + 1 > TDX_EMU_NR_LEAF_SLOTS);
+
 static const TdxLeaf *tdcall_find_leaf(uint64_t leaf)
 {
     if (leaf >= ARRAY_SIZE(tdcall_leaves) || !tdcall_leaves[leaf].fn) {
@@ -111,6 +113,7 @@ X86TdcallAction tdx_emu_tdcall(TdxEmuState *s, X86CPU *cpu, uint64_t *regs)
     const char *name = leaf ? leaf->name : "unknown";
 
     s->tdcall_count++;
+    s->leaf_counts[leaf ? leaf - tdcall_leaves : ARRAY_SIZE(tdcall_leaves)]++;
     trace_tdx_emu_tdcall(cpu_index, name, regs[R_EAX], regs[R_ECX],
                          regs[R_EDX], regs[R_R8]);
     if (leaf) {
@@ -127,4 +130,17 @@ X86TdcallAction tdx_emu_tdcall(TdxEmuState *s, X86CPU *cpu, uint64_t *regs)
         return X86_TDCALL_HALT;
     }
     return X86_TDCALL_CONTINUE;
+}
+
+void tdx_emu_foreach_tdcall_count(TdxEmuState *s, TdxEmuCountFn *fn,
+                                  void *opaque)
+{
+    size_t i;
+
+    for (i = 0; i <= ARRAY_SIZE(tdcall_leaves); i++) {
+        if (s->leaf_counts[i]) {
+            fn(i < ARRAY_SIZE(tdcall_leaves) ? tdcall_leaves[i].name :
+               "unknown", s->leaf_counts[i], opaque);
+        }
+    }
 }

@@ -133,6 +133,7 @@ static void tdx_emu_reset_hold(Object *obj, ResetType type)
     TdxEmuState *s = TDX_EMU(obj);
 
     memset(&s->event_notify, 0, sizeof(s->event_notify));
+    memset(&s->wfr, 0, sizeof(s->wfr));
     memset(&s->vm, 0, sizeof(s->vm));
     tdx_emu_measurements_reset(s);
     tdx_emu_memory_reset(s);

@@ -21,6 +21,10 @@ OBJECT_DECLARE_SIMPLE_TYPE(TdxEmuState, TDX_EMU)
 /* Number of GPRs a TDCALL sees, in R_EAX..R_R15 order */
 #define TDX_EMU_NR_GPRS 16
 
+/* Per-call statistics: TDCALL leaves, then TDG.VP.VMCALL sub-functions */
+#define TDX_EMU_NR_LEAF_SLOTS       35      /* leaves 0..33, unknown */
+#define TDX_EMU_NR_VMCALL_SLOTS     16      /* table entries, unknown */
+
 /* The mailbox property's value when the mailbox is off */
 #define TDX_EMU_MAILBOX_OFF UINT64_MAX
 
@@ -94,6 +98,16 @@ typedef struct TdxEmuMemory {
     unsigned long *split_2m;    /* 2 MiB blocks mapped as 4 KiB pages */
 } TdxEmuMemory;
 
+/* The newest WaitForRequest buffer the TD handed over (migtd.c) */
+typedef struct TdxEmuWfr {
+    bool pending;
+    uint64_t gpa;
+    uint64_t len;
+    uint8_t vector;
+    uint32_t apic_id;
+    uint64_t count;
+} TdxEmuWfr;
+
 /* The last ReportFatalError */
 typedef struct TdxEmuFatal {
     bool reported;
@@ -130,8 +144,11 @@ struct TdxEmuState {
     TdxEmuFirmware fw;
     bool halt_requested;        /* by the current TDCALL */
     uint64_t tdcall_count;
+    uint64_t leaf_counts[TDX_EMU_NR_LEAF_SLOTS];
+    uint64_t vmcall_counts[TDX_EMU_NR_VMCALL_SLOTS];
     TdxEmuMemory mem;
     TdxEmuFatal fatal;
+    TdxEmuWfr wfr;
     TdxEmuEventNotify event_notify;
     TdxEmuMeasurements mr;
     TdxEmuVmFields vm;
@@ -148,6 +165,13 @@ TdxEmuState *tdx_emu_find(void);
  */
 X86TdcallAction tdx_emu_tdcall(TdxEmuState *s, X86CPU *cpu, uint64_t *regs);
 bool tdx_emu_tdcall_leaf_exists(uint64_t leaf);
+
+/* Call each leaf's / sub-function's name and count (those called) */
+typedef void TdxEmuCountFn(const char *name, uint64_t count, void *opaque);
+void tdx_emu_foreach_tdcall_count(TdxEmuState *s, TdxEmuCountFn *fn,
+                                  void *opaque);
+void tdx_emu_foreach_vmcall_count(TdxEmuState *s, TdxEmuCountFn *fn,
+                                  void *opaque);
 
 /* tdvf.c: the firmware image, its sections and MRTD */
 bool tdx_emu_tdvf_realize(TdxEmuState *s, Error **errp);
@@ -173,6 +197,7 @@ uint64_t tdx_emu_vmcall_map_gpa(TdxEmuState *s, X86CPU *cpu, uint64_t *vmm);
 uint64_t tdx_emu_accepted_pages(TdxEmuState *s);
 uint64_t tdx_emu_shared_pages(TdxEmuState *s);
 void tdx_emu_mark_added(TdxEmuState *s, uint64_t gpa, uint64_t len);
+bool tdx_emu_ram_range(TdxEmuState *s, uint64_t gpa, uint64_t len);
 
 /* instr.c: Instruction.* VMCALLs */
 uint64_t tdx_emu_vmcall_cpuid(TdxEmuState *s, X86CPU *cpu, uint64_t *vmm);
@@ -180,6 +205,9 @@ uint64_t tdx_emu_vmcall_hlt(TdxEmuState *s, X86CPU *cpu, uint64_t *vmm);
 uint64_t tdx_emu_vmcall_io(TdxEmuState *s, X86CPU *cpu, uint64_t *vmm);
 uint64_t tdx_emu_vmcall_rdmsr(TdxEmuState *s, X86CPU *cpu, uint64_t *vmm);
 uint64_t tdx_emu_vmcall_wrmsr(TdxEmuState *s, X86CPU *cpu, uint64_t *vmm);
+
+/* migtd.c: MigTD's vmcall-raw calls */
+uint64_t tdx_emu_vmcall_migtd(TdxEmuState *s, X86CPU *cpu, uint64_t *vmm);
 
 /* fatal.c */
 uint64_t tdx_emu_vmcall_report_fatal_error(TdxEmuState *s, X86CPU *cpu,

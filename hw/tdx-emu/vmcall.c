@@ -70,7 +70,10 @@ static const Tdvmcall tdvmcalls[] = {
       tdx_emu_vmcall_report_fatal_error },
     { TDVMCALL_SETUP_EVENT_NOTIFY, "SetupEventNotifyInterrupt",
       tdx_emu_vmcall_setup_event_notify },
+    { TDVMCALL_MIGTD, "MigTD", tdx_emu_vmcall_migtd },
 };
+
+QEMU_BUILD_BUG_ON(ARRAY_SIZE(tdvmcalls) + 1 > TDX_EMU_NR_VMCALL_SLOTS);
 
 static const Tdvmcall *tdvmcall_find(uint64_t subfn)
 {
@@ -94,6 +97,7 @@ static void tdvmcall_dispatch(TdxEmuState *s, X86CPU *cpu, uint64_t *vmm)
     const Tdvmcall *call = vmm[R_R10] ? NULL : tdvmcall_find(vmm[R_R11]);
     const char *name = call ? call->name : "unknown";
 
+    s->vmcall_counts[call ? call - tdvmcalls : ARRAY_SIZE(tdvmcalls)]++;
     trace_tdx_emu_vmcall(cpu_index, name, vmm[R_R11], vmm[R_R12], vmm[R_R13],
                          vmm[R_R14], vmm[R_R15]);
     if (call) {
@@ -140,4 +144,17 @@ uint64_t tdx_emu_vmcall(TdxEmuState *s, X86CPU *cpu, uint64_t *regs)
         }
     }
     return TDX_SUCCESS;
+}
+
+void tdx_emu_foreach_vmcall_count(TdxEmuState *s, TdxEmuCountFn *fn,
+                                  void *opaque)
+{
+    size_t i;
+
+    for (i = 0; i <= ARRAY_SIZE(tdvmcalls); i++) {
+        if (s->vmcall_counts[i]) {
+            fn(i < ARRAY_SIZE(tdvmcalls) ? tdvmcalls[i].name : "unknown",
+               s->vmcall_counts[i], opaque);
+        }
+    }
 }

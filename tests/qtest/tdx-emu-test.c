@@ -550,6 +550,8 @@ static void test_guest_tdcall(void)
     g_autofree char *log = NULL;
     GuestResult res;
     QTestState *qts;
+    QDict *info, *wfr;
+    gint64 deadline;
     int fd;
 
     if (!image) {
@@ -560,14 +562,32 @@ static void test_guest_tdcall(void)
     close(fd);
     dev = g_strdup_printf("-device tdx-emu,mailbox=0x%llx", MAILBOX_GPA);
     qts = guest_run(image, dev, log_path, &res);
+    deadline = g_get_monotonic_time() + 10 * G_TIME_SPAN_SECOND;
 
     g_assert_cmpuint(res.state, ==, GUEST_STATE_PASS);
     g_assert_cmpuint(res.failed, ==, 0);
-    g_assert_cmpuint(res.passed, >=, 18);
+    g_assert_cmpuint(res.passed, >=, 40);
     /* The host raised the event once; the guest's handler took it once */
     g_assert_cmpuint(res.events, ==, 1);
-    /* Every TDCALL the guest made reached the device, and nothing else */
+    /*
+     * Every TDCALL the guest made reached the device, and nothing else.
+     * The guest counts its idle TDVMCALL<HLT> just before making it.
+     */
+    while (tdcall_count(qts) != res.tdcalls &&
+           g_get_monotonic_time() < deadline) {
+        g_usleep(10 * 1000);
+        qtest_memread(qts, GUEST_RESULT_GPA, &res, sizeof(res));
+    }
     g_assert_cmpuint(tdcall_count(qts), ==, res.tdcalls);
+
+    /* It ends like MigTD's boot: a WaitForRequest buffer is held */
+    info = query_tdx_emu(qts);
+    wfr = qdict_get_qdict(info, "wait-for-request");
+    g_assert(wfr);
+    g_assert_cmphex(qdict_get_int(wfr, "length"), ==, 0x7000);
+    g_assert_cmphex(qdict_get_int(wfr, "vector"), ==, 0x50);
+    g_assert_cmpuint(qdict_get_int(info, "wait-for-request-count"), ==, 1);
+    qobject_unref(info);
     qtest_quit(qts);
 
     /* What it printed went through TDG.VP.VMCALL<Instruction.IO> */
