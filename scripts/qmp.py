@@ -13,6 +13,7 @@ class Qemu:
     """Run QEMU with "-qmp stdio" and talk QMP to it."""
 
     def __init__(self, qemu, args):
+        self.events = []
         self.proc = subprocess.Popen([qemu, *args, "-qmp", "stdio"],
                                      stdin=subprocess.PIPE,
                                      stdout=subprocess.PIPE,
@@ -44,10 +45,12 @@ class Qemu:
                 return reply["return"]
             if "error" in reply:
                 raise QmpError(reply["error"]["desc"])
+            if "event" in reply:
+                self.events.append(reply)
 
     def quit(self):
         try:
             self.command("quit")
-        except QmpError:
+        except (QmpError, BrokenPipeError):
             pass
         self.proc.wait(timeout=30)

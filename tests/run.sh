@@ -133,6 +133,47 @@ check_inspect_not_tdvf() {
     fi
 }
 
+# ./tdx-emu run --until-ready boots the guest stub (a TDVF image) to its
+# first WaitForRequest and reports what the TD looks like there.
+check_run_until_ready() {
+    local name="./tdx-emu run --until-ready: the TD waits for a request"
+    if "$ROOT/tdx-emu" run --until-ready --timeout 60 \
+           --log-dir "$WORK/run" >"$WORK/run.json" 2>"$WORK/run.err" &&
+       /usr/bin/python3 - "$WORK/run.json" "$GUEST" "$ROOT" <<'PY'
+import json, subprocess, sys
+run = json.load(open(sys.argv[1]))
+mrtd = subprocess.run([sys.executable, sys.argv[3] + "/tests/tools/mrtd.py",
+                       sys.argv[2]], capture_output=True, text=True).stdout
+assert run["ready"] is True, run
+assert run["mrtd"] == mrtd.strip(), (run["mrtd"], mrtd)
+assert run["tdcalls"]["TDG.VP.VMCALL<MigTD>"] == 1, run["tdcalls"]
+assert run["tdcalls"]["TDG.MEM.PAGE.ACCEPT"] >= 2048, run["tdcalls"]
+assert len(run["rtmr"]) == 4
+PY
+    then
+        pass "$name"
+    else
+        fail "$name"; cat "$WORK/run.json" "$WORK/run.err"
+    fi
+}
+
+# A firmware that faults before it has an IDT: run reports the triple
+# fault and exits non-zero instead of hanging.
+check_run_triple_fault() {
+    local name="./tdx-emu run: a triple-faulting TD fails with the reason"
+    local img=$WORK/ud2.bin
+    head -c 65536 /dev/zero >"$img"
+    printf '\x0f\x0b' | dd of="$img" bs=1 seek=65520 conv=notrunc 2>/dev/null
+    if "$ROOT/tdx-emu" run --firmware "$img" --until-ready --timeout 30 \
+           >"$WORK/out" 2>&1; then
+        fail "$name (succeeded)"
+    elif grep -q "triple fault" "$WORK/out"; then
+        pass "$name"
+    else
+        fail "$name"; cat "$WORK/out"
+    fi
+}
+
 check_cli() {
     local name="./tdx-emu --help lists the commands; unknown commands fail"
     if "$ROOT/tdx-emu" --help | grep -q '^  test' &&
@@ -153,6 +194,8 @@ check_guest_exit "guest stub without tdx-emu: TDCALL raises #UD" \
     37 "TDCALL raised #UD" -cpu max,phys-bits=48
 check_mrtd
 check_inspect_not_tdvf
+check_run_until_ready
+check_run_triple_fault
 check_phys_bits_message
 check_starts_with_phys_bits
 check_trace_events

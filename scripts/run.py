@@ -1,0 +1,132 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: GPL-2.0-or-later
+"""./tdx-emu run: boot one TD (the guest stub, or --firmware IMG).
+
+Starts QEMU with the options a TD needs, the serial console in a log file,
+and watches it over QMP. With --until-ready it stops as soon as the TD has
+a WaitForRequest outstanding and prints one JSON line
+  {"ready": true, "boot_s": ..., "mrtd": ..., "rtmr": [...], "tdcalls": {...}}
+It fails (exit 1) on a guest panic or fatal error, a triple fault, QEMU
+exiting, or the timeout, printing the reason and the last serial lines.
+"""
+
+import argparse
+import json
+import os
+import shlex
+import sys
+import tempfile
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from qmp import Qemu, QmpError  # noqa: E402
+
+POLL_S = 0.02
+
+
+def qemu_args(firmware, serial_log, smp, memory):
+    return ["-machine", "q35,smm=off", "-accel", "tcg",
+            "-cpu", "max,phys-bits=48,vendor=GenuineIntel",
+            "-smp", str(smp), "-m", memory, "-nodefaults",
+            "-display", "none", "-no-reboot", "-S",
+            "-global", "apic-common.vapic=off",
+            "-serial", f"file:{serial_log}", "-bios", firmware,
+            "-device", "tdx-emu"]
+
+
+def tail(path, lines=20):
+    try:
+        with open(path, errors="replace") as f:
+            return "".join(f.readlines()[-lines:])
+    except OSError:
+        return ""
+
+
+def counts(info):
+    calls = {c["name"]: c["count"] for c in info["tdcall-counts"]}
+    calls.update({f"TDG.VP.VMCALL<{c['name']}>": c["count"]
+                  for c in info["vmcall-counts"]})
+    return calls
+
+
+def failure(vm, info):
+    """Why the TD cannot go on, or None."""
+    for event in vm.events:
+        if event["event"] == "GUEST_PANICKED":
+            return "guest panicked"
+        if event["event"] == "SHUTDOWN" and \
+                event["data"].get("reason") == "guest-reset":
+            return "triple fault (the guest reset itself)"
+        if event["event"] == "SHUTDOWN":
+            return f"QEMU shut down ({event['data'].get('reason')})"
+    if info and "fatal-error" in info:
+        fatal = info["fatal-error"]
+        return (f"the TD reported fatal error {fatal['code']:#x}: "
+                f"{fatal['message']}")
+    return None
+
+
+def run(args):
+    log_dir = args.log_dir or tempfile.mkdtemp(prefix="tdx-emu-run-")
+    os.makedirs(log_dir, exist_ok=True)
+    serial_log = os.path.join(log_dir, "serial.log")
+    cmdline = qemu_args(args.firmware, serial_log, args.smp, args.memory)
+    print("qemu:", shlex.join([args.qemu, *cmdline, "-qmp", "stdio"]),
+          file=sys.stderr)
+    start = time.monotonic()
+    vm = Qemu(args.qemu, cmdline)
+    reason = None
+    try:
+        vm.command("cont")      # started paused: QMP sees everything
+        while True:
+            info = vm.command("query-tdx-emu")
+            reason = failure(vm, info)
+            if reason:
+                break
+            if args.until_ready and "wait-for-request" in info:
+                print(json.dumps({
+                    "ready": True,
+                    "boot_s": round(time.monotonic() - start, 3),
+                    "mrtd": info["mrtd"],
+                    "rtmr": info["rtmr"],
+                    "tdcalls": counts(info),
+                    "serial_log": serial_log,
+                }))
+                return 0
+            if time.monotonic() - start > args.timeout:
+                reason = f"timeout after {args.timeout} s"
+                break
+            time.sleep(POLL_S)
+    except QmpError as err:
+        reason = failure(vm, None) or f"QEMU exited: {err}"
+    finally:
+        vm.quit()
+    print(f"tdx-emu run: {reason}", file=sys.stderr)
+    print(f"--- last lines of {serial_log}:", file=sys.stderr)
+    print(tail(serial_log), file=sys.stderr)
+    return 1
+
+
+def main():
+    here = os.path.dirname(os.path.abspath(__file__))
+    parser = argparse.ArgumentParser(prog="./tdx-emu run")
+    parser.add_argument("--qemu", required=True, help=argparse.SUPPRESS)
+    parser.add_argument("--firmware", default=os.path.join(
+        here, "..", "build", "guest", "guest", "tdx-emu-guest.bin"),
+        help="TDVF firmware image (default: the guest stub)")
+    parser.add_argument("--until-ready", action="store_true",
+                        help="exit 0 once WaitForRequest is outstanding")
+    parser.add_argument("--timeout", type=float, default=60,
+                        help="seconds before giving up (default 60)")
+    parser.add_argument("--log-dir", help="where serial.log goes")
+    parser.add_argument("--smp", type=int, default=1)
+    parser.add_argument("--memory", default="32M")
+    args = parser.parse_args()
+    if not args.until_ready:
+        args.timeout = float("inf") if "--timeout" not in sys.argv \
+            else args.timeout
+    return run(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
