@@ -27,6 +27,12 @@ class Qemu:
         line = self.proc.stdout.readline()
         return json.loads(line) if line else None
 
+    def _drain(self):
+        """QEMU is gone: keep the events it sent before it went."""
+        while (reply := self._read()) is not None:
+            if "event" in reply:
+                self.events.append(reply)
+
     def stderr(self):
         self.proc.wait(timeout=30)
         return self.proc.stderr.read().strip()
@@ -35,8 +41,12 @@ class Qemu:
         msg = {"execute": name}
         if arguments:
             msg["arguments"] = arguments
-        self.proc.stdin.write(json.dumps(msg) + "\n")
-        self.proc.stdin.flush()
+        try:
+            self.proc.stdin.write(json.dumps(msg) + "\n")
+            self.proc.stdin.flush()
+        except BrokenPipeError:
+            self._drain()
+            raise QmpError(self.stderr()) from None
         while True:
             reply = self._read()
             if reply is None:
