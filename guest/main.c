@@ -450,6 +450,29 @@ static void wait_for_request(void)
           "WaitForRequest accepted and held");
 }
 
+/*
+ * Paging with the shared bit, as td-payload maps its shared pool (spec
+ * §4.1): a 2 MiB page at VA 0xC0000000 points at GPA 0x600000 | S. What is
+ * written through it must be what the private GPA 0x600000 holds: the
+ * device aliases RAM at the shared bit.
+ */
+#define SHARED_VA           0xc0000000UL
+#define SHARED_GPA          0x600000UL
+#define PD3_ENTRY0          (0xfffc0000UL + 5 * 4096)   /* boot.S tables */
+
+static void check_shared_paging(void)
+{
+    volatile uint64_t *pde = (volatile uint64_t *)PD3_ENTRY0;
+    volatile uint64_t *shared = (volatile uint64_t *)SHARED_VA;
+    volatile uint64_t *private = (volatile uint64_t *)SHARED_GPA;
+
+    *pde = SHARED_GPA | (1ULL << 47) | 0x87;    /* P | RW | US | PS */
+    asm volatile("invlpg (%0)" : : "r"(SHARED_VA) : "memory");
+    shared[3] = 0x5ea4ed0123456789ULL;
+    check(private[3] == 0x5ea4ed0123456789ULL,
+          "a PTE with the shared bit reaches the same RAM");
+}
+
 extern const char user_tdcall_insn[], tdcall_no_prefix_insn[];
 void user_tdcall(void);
 void tdcall_no_prefix(void);
@@ -511,6 +534,7 @@ void guest_main(int is_td, uint64_t boot_tdcalls)
     check_io();
     check_accept();
     check_vmm_calls();
+    check_shared_paging();
     check_faults();
     check_report();
     check_timer();
