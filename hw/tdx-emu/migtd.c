@@ -3,9 +3,9 @@
  *
  * R12[15:0] is the MigTD leaf, R12[23:16] its API version (1), the rest of
  * R12 is reserved (spec §3.2, §3.4). WaitForRequest hands the VMM a shared
- * buffer that it keeps until it has a migration request to deliver into
- * it; the TD then idles. The requests themselves, ReportStatus, Send and
- * Receive come with the migration work.
+ * buffer that it keeps until it has a request to deliver into it
+ * (request.c); ReportStatus completes a request; Send and Receive carry a
+ * migration's bytes (stream.c).
  *
  * SPDX-License-Identifier: GPL-2.0-or-later
  */
@@ -21,6 +21,9 @@
 #define MIGTD_VERSION_SHIFT     16
 #define MIGTD_VERSION           1
 #define MIGTD_WAIT_FOR_REQUEST  1
+#define MIGTD_REPORT_STATUS     2
+#define MIGTD_SEND              3
+#define MIGTD_RECEIVE           4
 #define MIGTD_BUFFER_MAX        (1 * MiB)
 
 /*
@@ -46,12 +49,12 @@ static uint64_t migtd_wait_for_request(TdxEmuState *s, X86CPU *cpu,
         return TDVMCALL_INVALID_OPERAND;
     }
     s->wfr.pending = true;
-    s->wfr.gpa = gpa;
-    s->wfr.len = len;
-    s->wfr.vector = vector;
-    s->wfr.apic_id = cpu->apic_id;
+    s->wfr.buf = (TdxEmuRawBuf) {
+        .gpa = gpa, .len = len, .vector = vector, .apic_id = cpu->apic_id,
+    };
     s->wfr.count++;
     trace_tdx_emu_wait_for_request(gpa, len, vector);
+    tdx_emu_requests_deliver(s);
     return TDVMCALL_SUCCESS;
 }
 
@@ -64,10 +67,18 @@ uint64_t tdx_emu_vmcall_migtd(TdxEmuState *s, X86CPU *cpu, uint64_t *vmm)
                       " is not API version 1\n", vmm[R_R12]);
         return TDVMCALL_INVALID_OPERAND;
     }
-    if (leaf == MIGTD_WAIT_FOR_REQUEST) {
+    switch (leaf) {
+    case MIGTD_WAIT_FOR_REQUEST:
         return migtd_wait_for_request(s, cpu, vmm);
+    case MIGTD_REPORT_STATUS:
+        return tdx_emu_migtd_report_status(s, cpu, vmm);
+    case MIGTD_SEND:
+        return tdx_emu_migtd_send(s, cpu, vmm);
+    case MIGTD_RECEIVE:
+        return tdx_emu_migtd_receive(s, cpu, vmm);
+    default:
+        qemu_log_mask(LOG_GUEST_ERROR, "tdx-emu: no MigTD VMCALL leaf %"
+                      PRIu64 "\n", leaf);
+        return TDVMCALL_INVALID_OPERAND;
     }
-    qemu_log_mask(LOG_UNIMP, "tdx-emu: MigTD VMCALL leaf %" PRIu64
-                  " is not implemented\n", leaf);
-    return TDVMCALL_INVALID_OPERAND;
 }

@@ -25,3 +25,8 @@ void qmp_tdx_emu_add_target(uint64_t handle, const char *uuid,
 {
     error_setg(errp, "tdx-emu is not available in this QEMU");
 }
+
+void qmp_tdx_emu_request(TdxEmuRequest *arg, Error **errp)
+{
+    error_setg(errp, "tdx-emu is not available in this QEMU");
+}

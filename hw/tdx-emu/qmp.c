@@ -119,9 +119,9 @@ TdxEmuInfo *qmp_query_tdx_emu(Error **errp)
     }
     if (s->wfr.pending) {
         info->wait_for_request = g_new0(TdxEmuWaitForRequest, 1);
-        info->wait_for_request->gpa = s->wfr.gpa;
-        info->wait_for_request->length = s->wfr.len;
-        info->wait_for_request->vector = s->wfr.vector;
+        info->wait_for_request->gpa = s->wfr.buf.gpa;
+        info->wait_for_request->length = s->wfr.buf.len;
+        info->wait_for_request->vector = s->wfr.buf.vector;
     }
     info->wait_for_request_count = s->wfr.count;
     counts = &info->tdcall_counts;
@@ -174,5 +174,15 @@ void qmp_tdx_emu_add_target(uint64_t handle, const char *uuid,
     }
     if (tdx_emu_target_bind(s, t, errp)) {
         g_steal_pointer(&t);
+    }
+}
+
+void qmp_tdx_emu_request(TdxEmuRequest *arg, Error **errp)
+{
+    TdxEmuState *s = tdx_emu_get(errp);
+    TdxEmuMigReq *req = s ? tdx_emu_request_new(s, arg, errp) : NULL;
+
+    if (req) {
+        tdx_emu_request_add(s, req);
     }
 }

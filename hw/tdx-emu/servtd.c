@@ -108,7 +108,7 @@ static const TdxMdContext target_md = {
     .nr_fields = ARRAY_SIZE(target_fields),
 };
 
-static TdxEmuTarget *target_by_handle(TdxEmuState *s, uint64_t handle)
+TdxEmuTarget *tdx_emu_target_find(TdxEmuState *s, uint64_t handle)
 {
     TdxEmuTarget *t;
 
@@ -122,7 +122,7 @@ static TdxEmuTarget *target_by_handle(TdxEmuState *s, uint64_t handle)
 
 bool tdx_emu_target_bind(TdxEmuState *s, TdxEmuTarget *t, Error **errp)
 {
-    if (target_by_handle(s, t->handle)) {
+    if (tdx_emu_target_find(s, t->handle)) {
         error_setg(errp, "binding handle 0x%" PRIx64 " is already bound",
                    t->handle);
         return false;
@@ -141,7 +141,7 @@ bool tdx_emu_target_bind(TdxEmuState *s, TdxEmuTarget *t, Error **errp)
 static uint64_t servtd_target(TdxEmuState *s, const uint64_t *regs,
                               TdxEmuTarget **target)
 {
-    TdxEmuTarget *t = target_by_handle(s, regs[R_ECX]);
+    TdxEmuTarget *t = tdx_emu_target_find(s, regs[R_ECX]);
 
     if (!t) {
         qemu_log_mask(LOG_GUEST_ERROR, "tdx-emu: no target TD is bound with "

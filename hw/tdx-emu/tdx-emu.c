@@ -134,6 +134,7 @@ static void tdx_emu_reset_hold(Object *obj, ResetType type)
 
     memset(&s->event_notify, 0, sizeof(s->event_notify));
     memset(&s->wfr, 0, sizeof(s->wfr));
+    tdx_emu_requests_cancel(s);
     memset(&s->vm, 0, sizeof(s->vm));
     tdx_emu_measurements_reset(s);
     tdx_emu_memory_reset(s);
@@ -155,6 +156,7 @@ static void tdx_emu_reset_exit(Object *obj, ResetType type)
 static void tdx_emu_instance_init(Object *obj)
 {
     QTAILQ_INIT(&TDX_EMU(obj)->targets);
+    QTAILQ_INIT(&TDX_EMU(obj)->requests);
 }
 
 /*

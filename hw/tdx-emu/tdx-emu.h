@@ -14,6 +14,7 @@
 #include "qemu/queue.h"
 #include "target/i386/tdcall.h"
 #include "tdvf.h"
+#include "qapi/qapi-types-tdx-emu-target.h"
 
 #define TYPE_TDX_EMU "tdx-emu"
 OBJECT_DECLARE_SIMPLE_TYPE(TdxEmuState, TDX_EMU)
@@ -98,15 +99,36 @@ typedef struct TdxEmuMemory {
     unsigned long *split_2m;    /* 2 MiB blocks mapped as 4 KiB pages */
 } TdxEmuMemory;
 
+/* A vmcall-raw buffer the TD handed over, and where to signal it */
+typedef struct TdxEmuRawBuf {
+    uint64_t gpa;                   /* without the shared bit */
+    uint64_t len;
+    uint8_t vector;                 /* below 32: none */
+    uint32_t apic_id;
+} TdxEmuRawBuf;
+
 /* The newest WaitForRequest buffer the TD handed over (migtd.c) */
 typedef struct TdxEmuWfr {
     bool pending;
-    uint64_t gpa;
-    uint64_t len;
-    uint8_t vector;
-    uint32_t apic_id;
+    TdxEmuRawBuf buf;
     uint64_t count;
 } TdxEmuWfr;
+
+/* A migration stream to the peer MigTD's VMM (stream.c) */
+typedef struct TdxEmuStream TdxEmuStream;
+
+/* A request for the MigTD (request.c), spec §5.1 */
+#define TDX_EMU_REQ_PAYLOAD_MAX     568
+typedef struct TdxEmuMigReq {
+    uint64_t id;
+    TdxEmuRequestType type;
+    uint8_t operation;
+    uint8_t payload[TDX_EMU_REQ_PAYLOAD_MAX];
+    uint32_t payload_len;
+    bool delivered;
+    TdxEmuStream *stream;           /* migrations only */
+    QTAILQ_ENTRY(TdxEmuMigReq) next;
+} TdxEmuMigReq;
 
 /* The last ReportFatalError */
 typedef struct TdxEmuFatal {
@@ -149,6 +171,7 @@ struct TdxEmuState {
     TdxEmuMemory mem;
     TdxEmuFatal fatal;
     TdxEmuWfr wfr;
+    QTAILQ_HEAD(, TdxEmuMigReq) requests;
     TdxEmuEventNotify event_notify;
     TdxEmuMeasurements mr;
     TdxEmuVmFields vm;
@@ -209,6 +232,23 @@ uint64_t tdx_emu_vmcall_wrmsr(TdxEmuState *s, X86CPU *cpu, uint64_t *vmm);
 /* migtd.c: MigTD's vmcall-raw calls */
 uint64_t tdx_emu_vmcall_migtd(TdxEmuState *s, X86CPU *cpu, uint64_t *vmm);
 
+/* request.c: requests to the MigTD */
+TdxEmuMigReq *tdx_emu_request_new(TdxEmuState *s, TdxEmuRequest *arg,
+                                  Error **errp);
+void tdx_emu_request_add(TdxEmuState *s, TdxEmuMigReq *req);
+TdxEmuMigReq *tdx_emu_request_running(TdxEmuState *s, uint64_t id);
+void tdx_emu_requests_deliver(TdxEmuState *s);
+void tdx_emu_requests_cancel(TdxEmuState *s);
+uint64_t tdx_emu_migtd_report_status(TdxEmuState *s, X86CPU *cpu,
+                                     uint64_t *vmm);
+
+/* stream.c: migration streams, Send and Receive */
+TdxEmuStream *tdx_emu_stream_new(TdxEmuState *s, uint64_t request_id,
+                                 const char *chardev, Error **errp);
+void tdx_emu_stream_free(TdxEmuStream *st);
+uint64_t tdx_emu_migtd_send(TdxEmuState *s, X86CPU *cpu, uint64_t *vmm);
+uint64_t tdx_emu_migtd_receive(TdxEmuState *s, X86CPU *cpu, uint64_t *vmm);
+
 /* fatal.c */
 uint64_t tdx_emu_vmcall_report_fatal_error(TdxEmuState *s, X86CPU *cpu,
                                            uint64_t *vmm);
@@ -222,6 +262,7 @@ bool tdx_emu_write_private(TdxEmuState *s, uint64_t gpa, const void *buf,
 /* servtd.c: target TDs and the service-TD leaves */
 /* Bind @t (handle, UUID and fields set); the device owns it on success */
 bool tdx_emu_target_bind(TdxEmuState *s, TdxEmuTarget *t, Error **errp);
+TdxEmuTarget *tdx_emu_target_find(TdxEmuState *s, uint64_t handle);
 uint64_t tdx_emu_servtd_rd(TdxEmuState *s, X86CPU *cpu, uint64_t *regs);
 uint64_t tdx_emu_servtd_wr(TdxEmuState *s, X86CPU *cpu, uint64_t *regs);
 uint64_t tdx_emu_servtd_rebind_approve(TdxEmuState *s, X86CPU *cpu,

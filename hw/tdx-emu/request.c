@@ -1,0 +1,307 @@
+/*
+ * tdx-emu: requests to the MigTD and their completion (spec §5.1)
+ *
+ * The host sends a request over QMP (tdx-emu-request). It goes into the
+ * newest WaitForRequest buffer the MigTD handed over, or waits for one:
+ * data_status = VMM_SUCCESS | operation << 8, length, then the payload, and
+ * the WaitForRequest vector. The MigTD answers with ReportStatus; the
+ * device then acknowledges the buffer and tells the host with the
+ * TDX_EMU_REQUEST_COMPLETE event.
+ *
+ * SPDX-License-Identifier: GPL-2.0-or-later
+ */
+
+#include "qemu/osdep.h"
+#include "qapi/error.h"
+#include "qapi/qapi-events-tdx-emu-target.h"
+#include "qemu/bswap.h"
+#include "qemu/log.h"
+#include "qemu/units.h"
+#include "exec/address-spaces.h"
+#include "tdx-emu.h"
+#include "tdx-abi.h"
+#include "vmcall-raw.h"
+#include "hexstr.h"
+#include "trace.h"
+
+#define REPORT_STATUS_MAX       (1 * MiB)
+#define MIGRATION_RESULT_VMM_CANCELED 10
+#define STATUS_WORD_RESERVED    0xffffffffffff0000ULL
+
+/* MigrationResult (spec §5.2) */
+static const char *const migration_results[] = {
+    "Success", "InvalidParameter", "Unsupported", "OutOfResource",
+    "TdxModuleError", "NetworkError", "SecureSessionError",
+    "MutualAttestationError", "PolicyUnsatisfiedError", "InvalidPolicyError",
+    "VmmCanceled", "VmmInternalError", "UnsupportedOperationError",
+};
+
+static const char *migration_result_name(uint8_t code)
+{
+    if (code < ARRAY_SIZE(migration_results)) {
+        return migration_results[code];
+    }
+    return code == 0xff ? "InitializationError" : "unknown";
+}
+
+void tdx_emu_raw_complete(TdxEmuState *s, const TdxEmuRawBuf *buf,
+                          uint8_t status, uint8_t detail,
+                          const void *data, uint32_t len)
+{
+    uint8_t hdr[VMCALL_RAW_HDR_SIZE];
+
+    assert(VMCALL_RAW_HDR_SIZE + (uint64_t)len <= buf->len);
+    address_space_write(&address_space_memory,
+                        buf->gpa + VMCALL_RAW_HDR_SIZE,
+                        MEMTXATTRS_UNSPECIFIED, data, len);
+    stq_le_p(hdr, status | (uint64_t)detail << 8);
+    stl_le_p(hdr + 8, len);
+    smp_wmb();
+    address_space_write(&address_space_memory, buf->gpa,
+                        MEMTXATTRS_UNSPECIFIED, hdr, sizeof(hdr));
+    if (buf->vector >= TDX_EVENT_NOTIFY_MIN_VECTOR) {
+        tdx_emu_inject_interrupt(s, buf->apic_id, buf->vector);
+    }
+}
+
+static TdxEmuMigReq *request_find(TdxEmuState *s, uint64_t id)
+{
+    TdxEmuMigReq *req;
+
+    QTAILQ_FOREACH(req, &s->requests, next) {
+        if (req->id == id) {
+            return req;
+        }
+    }
+    return NULL;
+}
+
+TdxEmuMigReq *tdx_emu_request_running(TdxEmuState *s, uint64_t id)
+{
+    TdxEmuMigReq *req = request_find(s, id);
+
+    return req && req->delivered ? req : NULL;
+}
+
+/* The oldest request still waiting, into the newest WaitForRequest */
+void tdx_emu_requests_deliver(TdxEmuState *s)
+{
+    TdxEmuMigReq *req;
+
+    if (!s->wfr.pending) {
+        return;
+    }
+    QTAILQ_FOREACH(req, &s->requests, next) {
+        if (req->delivered) {
+            continue;
+        }
+        if (VMCALL_RAW_HDR_SIZE + req->payload_len > s->wfr.buf.len) {
+            qemu_log_mask(LOG_GUEST_ERROR, "tdx-emu: request %" PRIu64
+                          " does not fit the WaitForRequest buffer\n",
+                          req->id);
+            return;
+        }
+        req->delivered = true;
+        s->wfr.pending = false;
+        trace_tdx_emu_request_deliver(req->id, req->operation);
+        tdx_emu_raw_complete(s, &s->wfr.buf, VMCALL_RAW_VMM_SUCCESS,
+                             req->operation, req->payload, req->payload_len);
+        return;
+    }
+}
+
+void tdx_emu_request_add(TdxEmuState *s, TdxEmuMigReq *req)
+{
+    QTAILQ_INSERT_TAIL(&s->requests, req, next);
+    tdx_emu_requests_deliver(s);
+}
+
+bool tdx_emu_request_id_free(TdxEmuState *s, uint64_t id)
+{
+    return !request_find(s, id);
+}
+
+static void request_free(TdxEmuState *s, TdxEmuMigReq *req)
+{
+    QTAILQ_REMOVE(&s->requests, req, next);
+    tdx_emu_stream_free(req->stream);
+    g_free(req);
+}
+
+static void request_complete(TdxEmuState *s, TdxEmuMigReq *req,
+                             uint64_t status_word, const uint8_t *data,
+                             uint32_t len)
+{
+    uint8_t code = status_word >> 8;
+    g_autofree char *b64 = g_base64_encode(data, len);
+
+    trace_tdx_emu_request_complete(req->id, status_word);
+    qapi_event_send_tdx_emu_request_complete(
+        req->id, req->type,
+        (status_word & 0xff) ? TDX_EMU_REQUEST_STATUS_FAILURE :
+                               TDX_EMU_REQUEST_STATUS_SUCCESS,
+        code, migration_result_name(code), b64);
+    request_free(s, req);
+}
+
+/*
+ * ReportStatus (spec §3.4, leaf 2): R13 = request id, R14 = status word
+ * (byte 0: 0 success / 1 failure, byte 1: MigrationResult, rest 0), R15 =
+ * buffer length, RBX = buffer GPA | S holding {header, data}, RDI = vector.
+ */
+uint64_t tdx_emu_migtd_report_status(TdxEmuState *s, X86CPU *cpu,
+                                     uint64_t *vmm)
+{
+    TdxEmuRawBuf buf = {
+        .gpa = vmm[R_EBX] & ~tdx_emu_shared_bit(s), .len = vmm[R_R15],
+        .vector = vmm[R_EDI], .apic_id = cpu->apic_id,
+    };
+    TdxEmuMigReq *req = tdx_emu_request_running(s, vmm[R_R13]);
+    uint64_t status_word = vmm[R_R14];
+    g_autofree uint8_t *data = NULL;
+    uint8_t hdr[VMCALL_RAW_HDR_SIZE];
+    uint32_t len;
+
+    if (!QEMU_IS_ALIGNED(vmm[R_EBX], 4 * KiB)) {
+        return TDVMCALL_ALIGN_ERROR;
+    }
+    if (!req || (status_word & STATUS_WORD_RESERVED) ||
+        (status_word & 0xff) > 1 || vmm[R_EDI] > 255 ||
+        buf.len < VMCALL_RAW_HDR_SIZE || buf.len > REPORT_STATUS_MAX ||
+        !tdx_emu_ram_range(s, buf.gpa, buf.len)) {
+        qemu_log_mask(LOG_GUEST_ERROR, "tdx-emu: ReportStatus for request %"
+                      PRIu64 "%s: bad status 0x%" PRIx64 " or buffer\n",
+                      vmm[R_R13], req ? "" : " (no such request running)",
+                      status_word);
+        return TDVMCALL_INVALID_OPERAND;
+    }
+    address_space_read(&address_space_memory, buf.gpa,
+                       MEMTXATTRS_UNSPECIFIED, hdr, sizeof(hdr));
+    len = MIN(ldl_le_p(hdr + 8), buf.len - VMCALL_RAW_HDR_SIZE);
+    data = g_malloc(len);
+    address_space_read(&address_space_memory,
+                       buf.gpa + VMCALL_RAW_HDR_SIZE,
+                       MEMTXATTRS_UNSPECIFIED, data, len);
+    request_complete(s, req, status_word, data, len);
+    /* Acknowledged: MigTD polls for VMM_SUCCESS; the interrupt is extra */
+    tdx_emu_raw_complete(s, &buf, VMCALL_RAW_VMM_SUCCESS, 0, NULL, 0);
+    return TDVMCALL_SUCCESS;
+}
+
+/* WaitForRequest operations (spec §5.1) */
+static const uint8_t request_operations[TDX_EMU_REQUEST_TYPE__MAX] = {
+    [TDX_EMU_REQUEST_TYPE_START_MIGRATION] = 1,
+    [TDX_EMU_REQUEST_TYPE_START_REBINDING] = 2,
+    [TDX_EMU_REQUEST_TYPE_GET_TD_REPORT] = 3,
+    [TDX_EMU_REQUEST_TYPE_ENABLE_LOG_AREA] = 4,
+    [TDX_EMU_REQUEST_TYPE_GET_MIGTD_DATA] = 5,
+};
+
+/*
+ * MigtdMigrationInformation, 56 bytes: u64 id, u8 source, u8 has_init_data
+ * (0), 6 reserved, target TD UUID (4 x u64), u64 binding handle. Binds the
+ * target TD if it is not bound yet.
+ */
+static bool migration_payload(TdxEmuState *s, TdxEmuMigReq *req,
+                              TdxEmuMigrationRequest *m, Error **errp)
+{
+    g_autofree TdxEmuTarget *t = g_new0(TdxEmuTarget, 1);
+    TdxEmuTarget *bound;
+
+    if (!tdx_emu_hex_parse("target-uuid", m->target_uuid, t->uuid,
+                           sizeof(t->uuid), errp)) {
+        return false;
+    }
+    bound = tdx_emu_target_find(s, m->binding_handle);
+    if (bound && memcmp(bound->uuid, t->uuid, sizeof(t->uuid))) {
+        error_setg(errp, "binding handle 0x%" PRIx64 " is bound to another "
+                   "target TD", m->binding_handle);
+        return false;
+    }
+    req->stream = tdx_emu_stream_new(s, req->id, m->chardev, errp);
+    if (!req->stream) {
+        return false;
+    }
+    stq_le_p(req->payload, req->id);
+    req->payload[8] = m->source;
+    memcpy(req->payload + 16, t->uuid, sizeof(t->uuid));
+    stq_le_p(req->payload + 48, m->binding_handle);
+    req->payload_len = 56;
+    if (!bound) {
+        t->handle = m->binding_handle;
+        tdx_emu_target_bind(s, g_steal_pointer(&t), &error_abort);
+    }
+    return true;
+}
+
+/* {u64 id; u8 reportdata[64]}, 72 bytes */
+static bool report_payload(TdxEmuMigReq *req, TdxEmuReportRequest *r,
+                           Error **errp)
+{
+    stq_le_p(req->payload, req->id);
+    req->payload_len = 72;
+    return !r->reportdata ||
+           tdx_emu_hex_parse("reportdata", r->reportdata, req->payload + 8,
+                             64, errp);
+}
+
+/* {u64 id; u8 log_max_level (1..5); u8 reserved[7]}, 16 bytes */
+static bool log_area_payload(TdxEmuMigReq *req, TdxEmuLogAreaRequest *l,
+                             Error **errp)
+{
+    if (l->log_level < 1 || l->log_level > 5) {
+        error_setg(errp, "log-level must be 1 (error) to 5 (trace)");
+        return false;
+    }
+    stq_le_p(req->payload, req->id);
+    req->payload[8] = l->log_level;
+    req->payload_len = 16;
+    return true;
+}
+
+TdxEmuMigReq *tdx_emu_request_new(TdxEmuState *s, TdxEmuRequest *arg,
+                                  Error **errp)
+{
+    g_autofree TdxEmuMigReq *req = g_new0(TdxEmuMigReq, 1);
+    bool ok;
+
+    if (request_find(s, arg->request_id)) {
+        error_setg(errp, "request %" PRIu64 " is still running",
+                   arg->request_id);
+        return NULL;
+    }
+    req->id = arg->request_id;
+    req->type = arg->type;
+    req->operation = request_operations[arg->type];
+    switch (arg->type) {
+    case TDX_EMU_REQUEST_TYPE_START_MIGRATION:
+        ok = migration_payload(s, req, &arg->u.start_migration, errp);
+        break;
+    case TDX_EMU_REQUEST_TYPE_START_REBINDING:
+        ok = migration_payload(s, req, &arg->u.start_rebinding, errp);
+        break;
+    case TDX_EMU_REQUEST_TYPE_GET_TD_REPORT:
+        ok = report_payload(req, &arg->u.get_td_report, errp);
+        break;
+    case TDX_EMU_REQUEST_TYPE_GET_MIGTD_DATA:
+        ok = report_payload(req, &arg->u.get_migtd_data, errp);
+        break;
+    case TDX_EMU_REQUEST_TYPE_ENABLE_LOG_AREA:
+        ok = log_area_payload(req, &arg->u.enable_log_area, errp);
+        break;
+    default:
+        g_assert_not_reached();
+    }
+    return ok ? g_steal_pointer(&req) : NULL;
+}
+
+/* A reset ends the MigTD: its requests fail as canceled by the VMM */
+void tdx_emu_requests_cancel(TdxEmuState *s)
+{
+    TdxEmuMigReq *req, *next;
+
+    QTAILQ_FOREACH_SAFE(req, &s->requests, next, next) {
+        request_complete(s, req, 1 | (MIGRATION_RESULT_VMM_CANCELED << 8),
+                         NULL, 0);
+    }
+}
