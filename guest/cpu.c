@@ -7,6 +7,9 @@
 #include "cpu.h"
 #include "tdx.h"
 
+#define MSR_X2APIC_LVTT     0x832
+#define LVT_TSC_DEADLINE    (2 << 17)
+
 #define SEL_KERNEL_CS   0x08
 #define SEL_TSS         0x28
 #define NR_EXCEPTIONS   32
@@ -35,6 +38,8 @@ extern void (*const exception_stubs[NR_EXCEPTIONS])(void);
 extern void run_user(void (*fn)(void), void *stack_top);
 extern void event_irq(void);
 extern void timer_irq(void);
+extern void request_irq(void);
+extern void stream_irq(void);
 
 static uint64_t gdt[7];
 static struct tss64 tss;
@@ -102,6 +107,8 @@ static void idt_init(void)
     }
     idt_set_gate(EVENT_VECTOR, event_irq);
     idt_set_gate(TIMER_VECTOR, timer_irq);
+    idt_set_gate(REQUEST_VECTOR, request_irq);
+    idt_set_gate(STREAM_VECTOR, stream_irq);
     asm volatile("lidt %0" : : "m"(desc));
 }
 
@@ -159,4 +166,64 @@ uint8_t run_at_cpl3(void (*fn)(void), struct fault_record *rec)
     run_user(fn, user_stack + sizeof(user_stack));
     expected.rec = 0;
     return rec->vector;
+}
+
+uint64_t rdtsc(void)
+{
+    uint32_t lo, hi;
+
+    asm volatile("rdtsc" : "=a"(lo), "=d"(hi));
+    return lo | ((uint64_t)hi << 32);
+}
+
+uint64_t rdmsr(uint32_t msr)
+{
+    uint32_t lo, hi;
+
+    asm volatile("rdmsr" : "=a"(lo), "=d"(hi) : "c"(msr));
+    return lo | ((uint64_t)hi << 32);
+}
+
+void wrmsr(uint32_t msr, uint64_t value)
+{
+    asm volatile("wrmsr" : : "c"(msr), "a"((uint32_t)value),
+                 "d"((uint32_t)(value >> 32)));
+}
+
+volatile uint64_t timer_ticks;
+
+/* Called by timer_irq in entry.S */
+void timer_interrupt(void)
+{
+    timer_ticks++;
+}
+
+uint64_t tsc_hz(void)
+{
+    uint32_t eax, ebx, ecx, edx;
+
+    asm volatile("cpuid" : "=a"(eax), "=b"(ebx), "=c"(ecx), "=d"(edx)
+                 : "a"(0x15), "c"(0));
+    return eax ? (uint64_t)ecx * (ebx / eax) : 0;
+}
+
+void timer_start(void)
+{
+    wrmsr(MSR_X2APIC_LVTT, LVT_TSC_DEADLINE | TIMER_VECTOR);
+}
+
+void timer_arm_ms(uint64_t ms)
+{
+    wrmsr(MSR_TSC_DEADLINE, rdtsc() + tsc_hz() / 1000 * ms);
+}
+
+int idle_until(volatile int *flag, uint64_t timeout_ms)
+{
+    uint64_t end = rdtsc() + tsc_hz() / 1000 * timeout_ms;
+
+    while (!*flag && rdtsc() < end) {
+        timer_arm_ms(1);
+        idle_hlt();
+    }
+    return *flag;
 }

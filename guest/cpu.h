@@ -32,8 +32,29 @@ struct fault_record {
 #define EVENT_VECTOR 0x51
 /* The APIC timer vector (MigTD's 1 ms tick uses 33 too) */
 #define TIMER_VECTOR 0x21
+/* MigTD's request (WaitForRequest) and stream (Send/Receive) vectors */
+#define REQUEST_VECTOR 0x50
+#define STREAM_VECTOR 0x52
+
+#define MSR_TSC_DEADLINE 0x6e0
 
 void cpu_init(void);
+
+uint64_t rdtsc(void);
+uint64_t rdmsr(uint32_t msr);
+void wrmsr(uint32_t msr, uint64_t value);
+
+/* The x2APIC TSC-deadline timer, ticking on TIMER_VECTOR */
+extern volatile uint64_t timer_ticks;
+uint64_t tsc_hz(void);                  /* from CPUID 0x15; 0 if unknown */
+void timer_start(void);                 /* LVTT: TSC-deadline mode */
+void timer_arm_ms(uint64_t ms);
+
+/*
+ * Idle in TDG.VP.VMCALL<HLT>, waking at least every 1 ms, until *flag is
+ * set (by an interrupt handler) or @timeout_ms passed; returns *flag.
+ */
+int idle_until(volatile int *flag, uint64_t timeout_ms);
 
 
 /*

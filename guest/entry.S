@@ -188,6 +188,8 @@ user_tdcall_insn:
 
     IRQ_STUB event_irq, event_interrupt
     IRQ_STUB timer_irq, timer_interrupt
+    IRQ_STUB request_irq, request_interrupt
+    IRQ_STUB stream_irq, stream_interrupt
 
 /* Exception stubs: push a zero error code where the CPU pushes none */
     .macro EXC vector

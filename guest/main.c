@@ -205,8 +205,7 @@ static void check_event_notify(void)
     }
     res->event_wait = 1;
     while (!res->events) {
-        tdvmcall_sti_hlt();
-        res->tdcalls++;
+        idle_hlt();
     }
     res->event_wait = 0;
     check(res->events == 1, "event-notify interrupt reached its handler");
@@ -312,63 +311,26 @@ static void check_vmm_calls(void)
  * (spec §6.2): TSC Hz from CPUID 0x15, LVTT = TSC-deadline mode | vector,
  * IA32_TSC_DEADLINE = now + 1 ms; then idle in TDVMCALL<HLT> until it fires.
  */
-#define MSR_TSC_DEADLINE    0x6e0
-#define MSR_X2APIC_LVTT     0x832
-#define LVT_TSC_DEADLINE    (2 << 17)
 #define TIMER_TICKS         10
-
-static volatile uint64_t timer_ticks;
-
-void timer_interrupt(void)
-{
-    timer_ticks++;
-}
-
-static uint64_t rdtsc(void)
-{
-    uint32_t lo, hi;
-
-    asm volatile("rdtsc" : "=a"(lo), "=d"(hi));
-    return lo | ((uint64_t)hi << 32);
-}
-
-static uint64_t rdmsr(uint32_t msr)
-{
-    uint32_t lo, hi;
-
-    asm volatile("rdmsr" : "=a"(lo), "=d"(hi) : "c"(msr));
-    return lo | ((uint64_t)hi << 32);
-}
-
-static void wrmsr(uint32_t msr, uint64_t value)
-{
-    asm volatile("wrmsr" : : "c"(msr), "a"((uint32_t)value),
-                 "d"((uint32_t)(value >> 32)));
-}
 
 static void check_timer(void)
 {
-    uint32_t eax, ebx, ecx, edx;
-    uint64_t tsc_hz, start, early = 0, late_armed = 0;
+    uint64_t hz = tsc_hz(), start, early = 0, late_armed = 0;
     int i;
 
-    asm volatile("cpuid" : "=a"(eax), "=b"(ebx), "=c"(ecx), "=d"(edx)
-                 : "a"(0x15), "c"(0));
-    check(eax != 0 && ecx != 0, "CPUID 0x15 describes the TSC rate");
-    if (!eax) {
+    check(hz != 0, "CPUID 0x15 describes the TSC rate");
+    if (!hz) {
         return;
     }
-    tsc_hz = (uint64_t)ecx * (ebx / eax);
-    guest_printf("  TSC %lu Hz\n", tsc_hz);
-    wrmsr(MSR_X2APIC_LVTT, LVT_TSC_DEADLINE | TIMER_VECTOR);
+    guest_printf("  TSC %lu Hz\n", hz);
+    timer_start();
     for (i = 0; i < TIMER_TICKS; i++) {
-        uint64_t deadline = rdtsc() + tsc_hz / 1000;
+        uint64_t deadline = rdtsc() + hz / 1000;
 
         start = timer_ticks;
         wrmsr(MSR_TSC_DEADLINE, deadline);
         while (timer_ticks == start) {
-            tdvmcall_sti_hlt();
-            guest_result()->tdcalls++;
+            idle_hlt();
         }
         early += rdtsc() < deadline;
         late_armed += rdmsr(MSR_TSC_DEADLINE) != 0;
@@ -419,35 +381,6 @@ static void check_report(void)
     r.rcx = (uint64_t)tdreport;
     tdcall(&r);
     check(r.rax == TDX_SUCCESS, "TDG.MR.VERIFYREPORT of our own report");
-}
-
-/*
- * The end of the boot, as MigTD's: make a 7-page buffer shared with
- * MapGPA and hand it to the VMM with WaitForRequest (spec §3.4, §5.1).
- */
-#define MIGTD_VMCALL            0x10006
-#define MIGTD_WAIT_FOR_REQUEST  (1 | (1 << 16))
-#define REQUEST_VECTOR          0x50
-#define WFR_PAGES               7
-#define SHARED_BIT              (1ULL << 47)
-
-static uint8_t wfr_buffer[WFR_PAGES * 4096] __attribute__((aligned(4096)));
-
-static void wait_for_request(void)
-{
-    uint64_t gpa = (uint64_t)wfr_buffer | SHARED_BIT;
-    struct tdx_regs r;
-
-    vmcall_subfn(&r, TDVMCALL_MAP_GPA, gpa, sizeof(wfr_buffer));
-    check(r.r10 == TDVMCALL_SUCCESS, "MapGPA of the request buffer");
-    vmcall_regs(&r, MIGTD_VMCALL);
-    r.r12 = MIGTD_WAIT_FOR_REQUEST;
-    r.r13 = sizeof(wfr_buffer);
-    r.r14 = gpa;
-    r.r15 = REQUEST_VECTOR;
-    tdcall(&r);
-    check(r.rax == TDX_SUCCESS && r.r10 == TDVMCALL_SUCCESS,
-          "WaitForRequest accepted and held");
 }
 
 /*
@@ -539,7 +472,6 @@ void guest_main(int is_td, uint64_t boot_tdcalls)
     check_report();
     check_timer();
     check_event_notify();
-    wait_for_request();
     guest_printf("tdx-emu guest: %lu passed, %lu failed, %lu TDCALLs\n",
                  res->passed, res->failed, res->tdcalls);
     guest_printf("RESULT: %s\n", res->failed ? "FAIL" : "PASS");

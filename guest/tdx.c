@@ -6,6 +6,7 @@
 
 #include <stdarg.h>
 #include "tdx.h"
+#include "migtd-stub.h"
 
 #define COM1            0x3f8
 
@@ -20,6 +21,12 @@ void tdcall(struct tdx_regs *r)
 {
     tdcall_regs(r);
     guest_result()->tdcalls++;
+}
+
+void idle_hlt(void)
+{
+    guest_result()->tdcalls++;      /* counted before it is made */
+    tdvmcall_sti_hlt();
 }
 
 uint64_t tdvmcall_io(unsigned size, int write, uint16_t port,
@@ -141,20 +148,18 @@ static const uint8_t exit_codes[] = {
 
 /*
  * Publish the result, then leave through isa-debug-exit. Without that
- * device (./tdx-emu run, or qtest reading the result block) the write goes
- * nowhere: a TD then idles as MigTD does, in TDG.VP.VMCALL<HLT> with
- * interrupts on, waiting for its request; anything else halts.
+ * device (./tdx-emu run and migrate, or qtest reading the result block)
+ * the write goes nowhere: a TD then serves MigTD requests (migtd-stub.c);
+ * anything else halts.
  */
 void guest_finish(enum guest_state state)
 {
     port_write8(GUEST_EXIT_PORT, exit_codes[state]);
     guest_result()->state = state;
+    if (tdcall_available) {
+        migtd_stub_run();
+    }
     for (;;) {
-        if (tdcall_available) {
-            guest_result()->tdcalls++;      /* counted before it is made */
-            tdvmcall_sti_hlt();
-        } else {
-            asm volatile("cli; hlt");
-        }
+        asm volatile("cli; hlt");
     }
 }

@@ -41,6 +41,9 @@ struct tdx_regs {
 /* entry.S */
 void tdcall_regs(struct tdx_regs *r);
 void tdvmcall_sti_hlt(void);
+
+/* MigTD's idle, "sti; TDG.VP.VMCALL<HLT>", counted as a TDCALL */
+void idle_hlt(void);
 extern const char tdcall_insn[];
 
 /* Run one TDCALL and count it (it reached the TDX module) */
