@@ -24,14 +24,14 @@ from qmp import Qemu, QmpError  # noqa: E402
 POLL_S = 0.02
 
 
-def qemu_args(firmware, serial_log, smp, memory):
+def qemu_args(firmware, serial_log, smp, memory, device="tdx-emu"):
     return ["-machine", "q35,smm=off", "-accel", "tcg",
             "-cpu", "max,phys-bits=48,vendor=GenuineIntel",
             "-smp", str(smp), "-m", memory, "-nodefaults",
             "-display", "none", "-no-reboot", "-S",
             "-global", "apic-common.vapic=off",
             "-serial", f"file:{serial_log}", "-bios", firmware,
-            "-device", "tdx-emu"]
+            "-device", device]
 
 
 def tail(path, lines=20):

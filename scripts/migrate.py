@@ -1,0 +1,170 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: GPL-2.0-or-later
+"""./tdx-emu migrate: a MigTD pre-migration between two VMs on this host.
+
+Starts the destination VM, then the source VM, each a MigTD (the guest
+stub by default) under -device tdx-emu; their migration stream is a TCP
+socket on loopback between the two QEMU processes (chardev "mig0",
+nodelay). Once both MigTDs wait for requests it sends each a
+start-migration request, waits for both TDX_EMU_REQUEST_COMPLETE events,
+and checks over query-tdx-emu (expose-keys=on) that the source's ENC key
+is the destination's DEC key and the other way round. Prints the QEMU
+command lines, then one JSON line; exits 0 only on success with matching
+keys.
+"""
+
+import argparse
+import json
+import os
+import secrets
+import shlex
+import socket
+import sys
+import tempfile
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from qmp import Qemu, QmpError  # noqa: E402
+from run import qemu_args  # noqa: E402
+
+POLL_S = 0.02
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class Side:
+    """One VM: its QEMU, its target TD and its request."""
+
+    def __init__(self, name, qemu, firmware, chardev, log_dir, props):
+        self.name = name
+        self.binding_handle = secrets.randbits(48) << 12
+        self.target_uuid = secrets.token_hex(32)
+        self.serial_log = os.path.join(log_dir, f"{name}-serial.log")
+        device = "tdx-emu,expose-keys=on" + (f",{props}" if props else "")
+        self.args = qemu_args(firmware, self.serial_log, 1, "32M",
+                              device=device) + ["-chardev", chardev]
+        self.cmdline = shlex.join([qemu, *self.args, "-qmp", "stdio"])
+        self.vm = None
+        self.result = None
+
+    def start(self, qemu):
+        self.vm = Qemu(qemu, self.args)
+        self.vm.command("cont")
+
+    def ready(self):
+        return "wait-for-request" in self.vm.command("query-tdx-emu")
+
+    def request(self, request_id, source):
+        self.vm.command("tdx-emu-request", **{
+            "type": "start-migration", "request-id": request_id,
+            "source": source, "binding-handle": self.binding_handle,
+            "target-uuid": self.target_uuid, "chardev": "mig0"})
+
+    def poll(self):
+        self.vm.command("query-tdx-emu")      # reads pending events
+        for event in self.vm.events:
+            if event["event"] == "TDX_EMU_REQUEST_COMPLETE":
+                self.result = event["data"]
+            elif event["event"] in ("SHUTDOWN", "GUEST_PANICKED"):
+                raise QmpError(f"the {self.name} VM stopped: "
+                               f"{event['event']}")
+        self.vm.events.clear()
+        return self.result is not None
+
+    def keys(self):
+        info = self.vm.command("query-tdx-emu")
+        for t in info["targets"]:
+            if t["handle"] == self.binding_handle:
+                return t.get("enc-key"), t.get("dec-key")
+        return None, None
+
+    def summary(self):
+        res = self.result or {}
+        return {"status": res.get("status", "none"),
+                "result": res.get("result"),
+                "result_name": res.get("result-name"),
+                "serial_log": self.serial_log}
+
+
+def wait_for(sides, what, deadline):
+    while not all(what(side) for side in sides):
+        if time.monotonic() > deadline:
+            raise QmpError("timeout")
+        time.sleep(POLL_S)
+
+
+def migrate(args):
+    log_dir = args.log_dir or tempfile.mkdtemp(prefix="tdx-emu-migrate-")
+    os.makedirs(log_dir, exist_ok=True)
+    port = free_port()
+    dst = Side("destination", args.qemu, args.dst_firmware,
+               f"socket,id=mig0,host=127.0.0.1,port={port},server=on,"
+               f"wait=off,nodelay=on", log_dir, args.dst_device_props)
+    src = Side("source", args.qemu, args.src_firmware,
+               f"socket,id=mig0,host=127.0.0.1,port={port},server=off,"
+               f"nodelay=on", log_dir, args.src_device_props)
+    for side in (dst, src):
+        print(f"{side.name}: {side.cmdline}", file=sys.stderr)
+
+    start = time.monotonic()
+    deadline = start + args.timeout
+    error = None
+    keys_match = False
+    try:
+        dst.start(args.qemu)
+        src.start(args.qemu)
+        wait_for((dst, src), Side.ready, deadline)
+        t0 = time.monotonic()
+        dst.request(args.request_id, False)
+        src.request(args.request_id, True)
+        wait_for((dst, src), Side.poll, deadline)
+        elapsed = time.monotonic() - t0
+        src_enc, src_dec = src.keys()
+        dst_enc, dst_dec = dst.keys()
+        keys_match = bool(src_enc) and src_enc == dst_dec and \
+            dst_enc == src_dec
+    except QmpError as err:
+        error = str(err)
+        elapsed = time.monotonic() - start
+    finally:
+        for side in (src, dst):
+            if side.vm:
+                side.vm.quit()
+    success = error is None and keys_match and \
+        src.result["status"] == dst.result["status"] == "success"
+    report = {"result": "success" if success else "failure",
+              "source": src.summary(), "destination": dst.summary(),
+              "keys_match": keys_match, "elapsed_s": round(elapsed, 3)}
+    if error:
+        report["error"] = error
+    print(json.dumps(report))
+    return 0 if success else 1
+
+
+def main():
+    here = os.path.dirname(os.path.abspath(__file__))
+    stub = os.path.join(here, "..", "build", "guest", "guest",
+                        "tdx-emu-guest.bin")
+    parser = argparse.ArgumentParser(prog="./tdx-emu migrate")
+    parser.add_argument("--qemu", required=True, help=argparse.SUPPRESS)
+    parser.add_argument("--firmware", help="MigTD image for both VMs "
+                        "(default: the guest stub)")
+    parser.add_argument("--src-firmware")
+    parser.add_argument("--dst-firmware")
+    parser.add_argument("--request-id", type=int, default=1)
+    parser.add_argument("--timeout", type=float, default=120)
+    parser.add_argument("--log-dir")
+    parser.add_argument("--src-device-props", help=argparse.SUPPRESS)
+    parser.add_argument("--dst-device-props", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    args.src_firmware = args.src_firmware or args.firmware or stub
+    args.dst_firmware = args.dst_firmware or args.firmware or stub
+    return migrate(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
