@@ -14,6 +14,7 @@ keys.
 """
 
 import argparse
+import hashlib
 import json
 import os
 import secrets
@@ -97,9 +98,51 @@ def wait_for(sides, what, deadline):
         time.sleep(POLL_S)
 
 
+def key_digest(key):
+    return hashlib.sha256(key.encode()).hexdigest() if key else None
+
+
+def migrate_one_side(args, log_dir):
+    """One VM of a migration whose peer runs elsewhere (another host)."""
+    source = args.side == "source"
+    host, port = args.peer.rsplit(":", 1)
+    chardev = (f"socket,id=mig0,host={host},port={port},nodelay=on," +
+               ("server=off" if source else "server=on,wait=off"))
+    side = Side(args.side, args.qemu, args.src_firmware if source
+                else args.dst_firmware, chardev, log_dir,
+                args.src_device_props if source else args.dst_device_props)
+    print(f"{side.name}: {side.cmdline}", file=sys.stderr)
+    start = time.monotonic()
+    error = None
+    try:
+        side.start(args.qemu)
+        wait_for((side,), Side.ready, start + args.timeout)
+        side.request(args.request_id, source)
+        wait_for((side,), Side.poll, start + args.timeout)
+        enc, dec = side.keys()
+    except QmpError as err:
+        error, enc, dec = str(err), None, None
+    finally:
+        if side.vm:
+            side.vm.quit()
+    success = error is None and side.result["status"] == "success"
+    report = {"result": "success" if success else "failure",
+              side.name: side.summary(),
+              # compare with the peer's: ours ENC = its DEC and back
+              "enc_key_sha256": key_digest(enc),
+              "dec_key_sha256": key_digest(dec),
+              "elapsed_s": round(time.monotonic() - start, 3)}
+    if error:
+        report["error"] = error
+    print(json.dumps(report))
+    return 0 if success else 1
+
+
 def migrate(args):
     log_dir = args.log_dir or tempfile.mkdtemp(prefix="tdx-emu-migrate-")
     os.makedirs(log_dir, exist_ok=True)
+    if args.side:
+        return migrate_one_side(args, log_dir)
     port = free_port()
     dst = Side("destination", args.qemu, args.dst_firmware,
                f"socket,id=mig0,host=127.0.0.1,port={port},server=on,"
@@ -158,9 +201,15 @@ def main():
     parser.add_argument("--request-id", type=int, default=1)
     parser.add_argument("--timeout", type=float, default=120)
     parser.add_argument("--log-dir")
+    parser.add_argument("--side", choices=("source", "destination"),
+                        help="run only this side; the peer is --peer")
+    parser.add_argument("--peer", help="HOST:PORT the source connects to, "
+                        "or the destination listens on")
     parser.add_argument("--src-device-props", help=argparse.SUPPRESS)
     parser.add_argument("--dst-device-props", help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if bool(args.side) != bool(args.peer):
+        parser.error("--side and --peer go together")
     args.src_firmware = args.src_firmware or args.firmware or stub
     args.dst_firmware = args.dst_firmware or args.firmware or stub
     return migrate(args)

@@ -174,6 +174,44 @@ check_run_triple_fault() {
     fi
 }
 
+# ./tdx-emu migrate: JSON field checks on its one output line
+migrate_expect() {
+    local name=$1 json=$2 expr=$3
+    if /usr/bin/python3 -c "import json,sys; r=json.loads(sys.argv[1]); sys.exit(0 if ($expr) else 1)" "$json" 2>/dev/null; then
+        pass "$name"
+    else
+        fail "$name"; echo "$json"; tail -n 5 "$WORK/migrate.err"
+    fi
+}
+
+check_migrate() {
+    local out
+    out=$("$ROOT/tdx-emu" migrate --timeout 120 --log-dir "$WORK/mig" \
+          2>"$WORK/migrate.err" | tail -n 1)
+    migrate_expect "./tdx-emu migrate: pre-migration succeeds, keys match" \
+        "$out" 'r["result"] == "success" and r["keys_match"] and r["source"]["result"] == 0 and r["destination"]["result"] == 0'
+    out=$("$ROOT/tdx-emu" migrate --timeout 120 \
+          --dst-device-props min-import-version=1,max-import-version=1 \
+          2>"$WORK/migrate.err" | tail -n 1)
+    migrate_expect "./tdx-emu migrate: mismatched versions fail on both sides" \
+        "$out" 'r["result"] == "failure" and r["source"]["result_name"] == "InvalidParameter" and r["destination"]["result_name"] == "InvalidParameter" and not r["keys_match"]'
+}
+
+# The source against a misbehaving peer (tests/tools/peer.py)
+check_migrate_bad_peer() {
+    local mode=$1 want=$2 port out
+    port=$(/usr/bin/python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+    /usr/bin/python3 "$ROOT/tests/tools/peer.py" "$port" "$mode" &
+    local peer=$!
+    sleep 0.3
+    out=$("$ROOT/tdx-emu" migrate --side source --peer "127.0.0.1:$port" \
+          --timeout 60 2>"$WORK/migrate.err" | tail -n 1)
+    kill "$peer" 2>/dev/null
+    wait "$peer" 2>/dev/null
+    migrate_expect "./tdx-emu migrate against a $mode peer: $want" "$out" \
+        "r['result'] == 'failure' and r['source']['result_name'] == '$want'"
+}
+
 check_cli() {
     local name="./tdx-emu --help lists the commands; unknown commands fail"
     if "$ROOT/tdx-emu" --help | grep -q '^  test' &&
@@ -196,6 +234,10 @@ check_mrtd
 check_inspect_not_tdvf
 check_run_until_ready
 check_run_triple_fault
+check_migrate
+check_migrate_bad_peer disconnect VmmCanceled
+check_migrate_bad_peer silent NetworkError
+check_migrate_bad_peer garbage InvalidParameter
 check_phys_bits_message
 check_starts_with_phys_bits
 check_trace_events
