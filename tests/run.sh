@@ -212,6 +212,17 @@ check_migrate_bad_peer() {
         "r['result'] == 'failure' and r['source']['result_name'] == '$want'"
 }
 
+check_stub_requests() {
+    local name="guest stub MigTD: get-td-report, get-migtd-data, enable-log-area"
+    mkdir -p "$WORK/req"
+    if /usr/bin/python3 "$ROOT/tests/tools/requests.py" "$QEMU" "$GUEST" \
+           "$WORK/req" >"$WORK/out" 2>&1; then
+        pass "$name"
+    else
+        fail "$name"; tail -n 15 "$WORK/out"
+    fi
+}
+
 check_cli() {
     local name="./tdx-emu --help lists the commands; unknown commands fail"
     if "$ROOT/tdx-emu" --help | grep -q '^  test' &&
@@ -234,6 +245,7 @@ check_mrtd
 check_inspect_not_tdvf
 check_run_until_ready
 check_run_triple_fault
+check_stub_requests
 check_migrate
 check_migrate_bad_peer disconnect VmmCanceled
 check_migrate_bad_peer silent NetworkError

@@ -56,6 +56,7 @@ void tdx_emu_raw_complete(TdxEmuState *s, const TdxEmuRawBuf *buf,
                         MEMTXATTRS_UNSPECIFIED, data, len);
     stq_le_p(hdr, status | (uint64_t)detail << 8);
     stl_le_p(hdr + 8, len);
+    /* The TD may poll the header (ReportStatus): payload first */
     smp_wmb();
     address_space_write(&address_space_memory, buf->gpa,
                         MEMTXATTRS_UNSPECIFIED, hdr, sizeof(hdr));
