@@ -534,6 +534,17 @@ static QTestState *guest_run(const char *image, const char *device,
     return qts;
 }
 
+/* A fresh file for the guest's serial console */
+static char *serial_log_path(void)
+{
+    char *path = NULL;
+    int fd = g_file_open_tmp("tdx-emu-serial-XXXXXX", &path, NULL);
+
+    g_assert(fd >= 0);
+    close(fd);
+    return path;
+}
+
 static char *read_log(const char *path)
 {
     char *text = NULL;
@@ -552,14 +563,11 @@ static void test_guest_tdcall(void)
     QTestState *qts;
     QDict *info, *wfr;
     gint64 deadline;
-    int fd;
 
     if (!image) {
         return;
     }
-    fd = g_file_open_tmp("tdx-emu-serial-XXXXXX", &log_path, NULL);
-    g_assert(fd >= 0);
-    close(fd);
+    log_path = serial_log_path();
     dev = g_strdup_printf("-device tdx-emu,mailbox=0x%llx", MAILBOX_GPA);
     qts = guest_run(image, dev, log_path, &res);
     deadline = g_get_monotonic_time() + 10 * G_TIME_SPAN_SECOND;
@@ -604,14 +612,11 @@ static void test_guest_no_device_ud(void)
     g_autofree char *log = NULL;
     GuestResult res;
     QTestState *qts;
-    int fd;
 
     if (!image) {
         return;
     }
-    fd = g_file_open_tmp("tdx-emu-serial-XXXXXX", &log_path, NULL);
-    g_assert(fd >= 0);
-    close(fd);
+    log_path = serial_log_path();
     qts = guest_run(image, "", log_path, &res);
     g_assert_cmpuint(res.state, ==, GUEST_STATE_NO_TDCALL);
     g_assert_cmpuint(res.tdcalls, ==, 0);
