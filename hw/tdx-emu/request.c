@@ -26,6 +26,7 @@
 
 #define REPORT_STATUS_MAX       (1 * MiB)
 #define MIGRATION_RESULT_VMM_CANCELED 10
+#define MIGRATION_RESULT_VMM_INTERNAL 11
 #define STATUS_WORD_RESERVED    0xffffffffffff0000ULL
 
 /* MigrationResult (spec §5.2) */
@@ -84,43 +85,6 @@ TdxEmuMigReq *tdx_emu_request_running(TdxEmuState *s, uint64_t id)
     return req && req->delivered ? req : NULL;
 }
 
-/* The oldest request still waiting, into the newest WaitForRequest */
-void tdx_emu_requests_deliver(TdxEmuState *s)
-{
-    TdxEmuMigReq *req;
-
-    if (!s->wfr.pending) {
-        return;
-    }
-    QTAILQ_FOREACH(req, &s->requests, next) {
-        if (req->delivered) {
-            continue;
-        }
-        if (VMCALL_RAW_HDR_SIZE + req->payload_len > s->wfr.buf.len) {
-            qemu_log_mask(LOG_GUEST_ERROR, "tdx-emu: request %" PRIu64
-                          " does not fit the WaitForRequest buffer\n",
-                          req->id);
-            return;
-        }
-        req->delivered = true;
-        s->wfr.pending = false;
-        trace_tdx_emu_request_deliver(req->id, req->operation);
-        tdx_emu_raw_complete(s, &s->wfr.buf, VMCALL_RAW_VMM_SUCCESS,
-                             req->operation, req->payload, req->payload_len);
-        return;
-    }
-}
-
-void tdx_emu_request_add(TdxEmuState *s, TdxEmuMigReq *req)
-{
-    QTAILQ_INSERT_TAIL(&s->requests, req, next);
-    tdx_emu_requests_deliver(s);
-}
-
-bool tdx_emu_request_id_free(TdxEmuState *s, uint64_t id)
-{
-    return !request_find(s, id);
-}
 
 static void request_free(TdxEmuState *s, TdxEmuMigReq *req)
 {
@@ -143,6 +107,48 @@ static void request_complete(TdxEmuState *s, TdxEmuMigReq *req,
                                TDX_EMU_REQUEST_STATUS_SUCCESS,
         code, migration_result_name(code), b64);
     request_free(s, req);
+}
+
+/*
+ * The oldest request still waiting, into the newest WaitForRequest. One
+ * that cannot fit the buffer fails as VmmInternalError.
+ */
+void tdx_emu_requests_deliver(TdxEmuState *s)
+{
+    TdxEmuMigReq *req, *next;
+
+    QTAILQ_FOREACH_SAFE(req, &s->requests, next, next) {
+        if (!s->wfr.pending) {
+            return;
+        }
+        if (req->delivered) {
+            continue;
+        }
+        if (VMCALL_RAW_HDR_SIZE + req->payload_len > s->wfr.buf.len) {
+            qemu_log_mask(LOG_GUEST_ERROR, "tdx-emu: request %" PRIu64
+                          " does not fit the WaitForRequest buffer\n",
+                          req->id);
+            request_complete(s, req, 1 | MIGRATION_RESULT_VMM_INTERNAL << 8,
+                             NULL, 0);
+            continue;
+        }
+        req->delivered = true;
+        s->wfr.pending = false;
+        trace_tdx_emu_request_deliver(req->id, req->operation);
+        tdx_emu_raw_complete(s, &s->wfr.buf, VMCALL_RAW_VMM_SUCCESS,
+                             req->operation, req->payload, req->payload_len);
+    }
+}
+
+void tdx_emu_request_add(TdxEmuState *s, TdxEmuMigReq *req)
+{
+    QTAILQ_INSERT_TAIL(&s->requests, req, next);
+    tdx_emu_requests_deliver(s);
+}
+
+bool tdx_emu_request_id_free(TdxEmuState *s, uint64_t id)
+{
+    return !request_find(s, id);
 }
 
 /*
