@@ -13,7 +13,7 @@ set -euo pipefail
 BUILD_PACKAGES=(
     gcc binutils make ninja-build pkgconf python3-venv
     libglib2.0-dev zlib1g-dev libcapstone-dev ccache
-    dpkg-dev xz-utils patch seabios qemu-system-data
+    dpkg-dev xz-utils patch seabios qemu-system-data gdb
 )
 SOURCES_FILE=/etc/apt/sources.list.d/tdx-emu.sources
 

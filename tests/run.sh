@@ -223,6 +223,22 @@ check_stub_requests() {
     fi
 }
 
+# gdb breaks in a named 64-bit C function of the stub, shows a backtrace
+# with symbol names and a register, detaches, and the TD boots on.
+check_gdb() {
+    local name="./tdx-emu gdb --batch: break in C, backtrace, then the TD boots on"
+    "$ROOT/tdx-emu" gdb --batch "hbreak check_vp_info; continue; bt; info registers rip; delete" \
+        >"$WORK/gdb.json" 2>"$WORK/gdb.err"
+    if grep -q '"gdb_exit": 0, "ready": true' "$WORK/gdb.json" &&
+       grep -q 'check_vp_info () at .*guest/main.c' "$WORK/gdb.err" &&
+       grep -q '#1  .*guest_main' "$WORK/gdb.err" &&
+       grep -q '^rip  *0x[0-9a-f]* *0x[0-9a-f]* <guest_main' "$WORK/gdb.err"; then
+        pass "$name"
+    else
+        fail "$name"; cat "$WORK/gdb.json"; tail -n 20 "$WORK/gdb.err"
+    fi
+}
+
 check_cli() {
     local name="./tdx-emu --help lists the commands; unknown commands fail"
     if "$ROOT/tdx-emu" --help | grep -q '^  test' &&
@@ -246,6 +262,7 @@ check_inspect_not_tdvf
 check_run_until_ready
 check_run_triple_fault
 check_stub_requests
+check_gdb
 check_migrate
 check_migrate_bad_peer disconnect VmmCanceled
 check_migrate_bad_peer silent NetworkError
