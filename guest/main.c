@@ -9,6 +9,7 @@
 
 #include "cpu.h"
 #include "tdx.h"
+#include "bench.h"
 
 #define SENTINEL(n)     (0x5e5e000000000000ULL | ((uint64_t)(n) << 32) | 0xd00d)
 
@@ -460,6 +461,7 @@ void guest_main(int is_td, uint64_t boot_tdcalls)
     }
     guest_set_tdcall_available(1);
     guest_printf("tdx-emu guest: long mode, CPL 0, TDCALL available\n");
+    bench_run();
     check_entry_state();
     check_vp_info();
     check_bad_leaves();

@@ -239,6 +239,22 @@ check_gdb() {
     fi
 }
 
+# bench runs end to end and reports every figure (no timing is asserted)
+check_bench_smoke() {
+    local name="./tdx-emu bench --runs 1 reports every figure"
+    if "$ROOT/tdx-emu" bench --runs 1 >"$WORK/bench.out" 2>&1 &&
+       tail -n 1 "$WORK/bench.out" | /usr/bin/python3 -c '
+import json, sys
+r = json.load(sys.stdin)
+assert r["tdcall"]["ratio"]["runs"] == 1 and r["tdcall"]["tdcall_ns"]["min"] > 0
+assert r["boot_stub_s"]["runs"] == 1 and r["premigration_s"]["runs"] == 1
+'; then
+        pass "$name"
+    else
+        fail "$name"; tail -n 5 "$WORK/bench.out"
+    fi
+}
+
 check_cli() {
     local name="./tdx-emu --help lists the commands; unknown commands fail"
     if "$ROOT/tdx-emu" --help | grep -q '^  test' &&
@@ -263,6 +279,7 @@ check_run_until_ready
 check_run_triple_fault
 check_stub_requests
 check_gdb
+check_bench_smoke
 check_migrate
 check_migrate_bad_peer disconnect VmmCanceled
 check_migrate_bad_peer silent NetworkError

@@ -29,12 +29,10 @@ typedef struct TdxLeaf {
 /* TDG.VP.INFO (spec §2, leaf 1): TD execution environment information */
 static uint64_t tdg_vp_info(TdxEmuState *s, X86CPU *cpu, uint64_t *regs)
 {
-    MachineState *ms = MACHINE(qdev_get_machine());
-
     regs[R_ECX] = s->gpaw;
     regs[R_EDX] = s->attributes;
-    regs[R_R8] = (uint64_t)ms->smp.cpus | ((uint64_t)ms->smp.max_cpus << 32);
-    regs[R_R9] = CPU(cpu)->cpu_index;
+    regs[R_R8] = s->nr_vcpus | ((uint64_t)s->max_vcpus << 32);
+    regs[R_R9] = cpu->parent_obj.cpu_index;
     regs[R_R10] = tdx_emu_tdcall_leaf_exists(TDG_SYS_RD) ?
                   TDG_VP_INFO_SYS_RD_AVAILABLE : 0;
     regs[R_R11] = 0;
@@ -108,7 +106,7 @@ static const TdxLeaf *tdcall_decode(uint64_t rax)
 
 X86TdcallAction tdx_emu_tdcall(TdxEmuState *s, X86CPU *cpu, uint64_t *regs)
 {
-    int cpu_index = CPU(cpu)->cpu_index;
+    int cpu_index = cpu->parent_obj.cpu_index;
     const TdxLeaf *leaf = tdcall_decode(regs[R_EAX]);
     const char *name = leaf ? leaf->name : "unknown";
 

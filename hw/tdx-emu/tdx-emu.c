@@ -30,10 +30,11 @@ TdxEmuState *tdx_emu_find(void)
     return obj ? TDX_EMU(obj) : NULL;
 }
 
+/* The hot path: no QOM casts (the handler is registered with @s) */
 static X86TdcallAction tdx_emu_handle_tdcall(void *opaque, X86CPU *cpu,
                                              uint64_t *regs)
 {
-    return tdx_emu_tdcall(TDX_EMU(opaque), cpu, regs);
+    return tdx_emu_tdcall(opaque, cpu, regs);
 }
 
 static bool tdx_emu_check_machine(TdxEmuState *s, Error **errp)
@@ -118,6 +119,8 @@ static void tdx_emu_realize(DeviceState *dev, Error **errp)
         !tdx_emu_measurements_realize(s, errp)) {
         return;
     }
+    s->nr_vcpus = MACHINE(qdev_get_machine())->smp.cpus;
+    s->max_vcpus = MACHINE(qdev_get_machine())->smp.max_cpus;
     tdx_emu_firmware_writable(s);
     tdx_emu_memory_realize(s);
     if (s->mailbox_gpa != TDX_EMU_MAILBOX_OFF) {

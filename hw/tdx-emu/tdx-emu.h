@@ -163,6 +163,8 @@ struct TdxEmuState {
     TdxEmuSysFields sys;
 
     /* state */
+    uint32_t nr_vcpus;          /* TDG.VP.INFO NUM_VCPUS and MAX_VCPUS */
+    uint32_t max_vcpus;
     TdxEmuFirmware fw;
     bool halt_requested;        /* by the current TDCALL */
     uint64_t tdcall_count;

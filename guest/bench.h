@@ -1,0 +1,13 @@
+/*
+ * Guest stub: the TDCALL round-trip benchmark (bench.c)
+ *
+ * SPDX-License-Identifier: GPL-2.0-or-later
+ */
+
+#ifndef GUEST_BENCH_H
+#define GUEST_BENCH_H
+
+/* Time TDG.VP.INFO against CPUID if the CFV asks for it */
+void bench_run(void);
+
+#endif

@@ -1,0 +1,120 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: GPL-2.0-or-later
+"""./tdx-emu bench: how fast the emulated TD platform is, on this machine.
+
+Figures, each repeated to give min and median:
+- TDCALL round trip: 10^6 TDG.VP.INFO in the guest stub against 10^6
+  CPUID, the cheapest instruction exit TCG has (goal: ratio <= 1.5);
+- boot: reset to the first WaitForRequest (the stub; --firmware IMG too);
+- two-VM pre-migration: both start-migration requests to both results.
+Prints a table, then one JSON line. Not measured yet: Send/Receive stream
+throughput and GetQuote latency (no quote backend exists yet); they are
+reported as null.
+"""
+
+import argparse
+import json
+import os
+import re
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+STUB = os.path.join(HERE, "..", "build", "guest", "guest",
+                    "tdx-emu-guest.bin")
+TDX_EMU = os.path.join(HERE, "..", "tdx-emu")
+CFV_OFFSET = 0xF000         # the stub's CFV in its image (guest.ld)
+
+
+def stats(values):
+    return {"min": round(min(values), 6),
+            "median": round(statistics.median(values), 6),
+            "runs": len(values)}
+
+
+def tdcall_roundtrip(qemu, work, runs):
+    image = os.path.join(work, "bench.bin")
+    shutil.copy(STUB, image)
+    with open(image, "r+b") as f:
+        f.seek(CFV_OFFSET)
+        f.write(b"tdx-emu bench\n")
+    tdcall, cpuid = [], []
+    for _ in range(runs):
+        out = subprocess.run(
+            [qemu, "-machine", "q35", "-accel", "tcg",
+             "-cpu", "max,phys-bits=48,vendor=GenuineIntel", "-m", "32M",
+             "-nodefaults", "-display", "none", "-serial", "stdio",
+             "-global", "apic-common.vapic=off", "-bios", image,
+             "-device", "tdx-emu",
+             "-device", "isa-debug-exit,iobase=0xf4,iosize=1"],
+            capture_output=True, text=True, timeout=300).stdout
+        m = re.search(r"BENCH iterations=\d+ tdcall_ps=(\d+) cpuid_ps=(\d+)",
+                      out)
+        if not m:
+            raise RuntimeError("the guest printed no BENCH line")
+        tdcall.append(int(m.group(1)) / 1000)
+        cpuid.append(int(m.group(2)) / 1000)
+    ratios = [t / c for t, c in zip(tdcall, cpuid)]
+    return {"tdcall_ns": stats(tdcall), "cpuid_ns": stats(cpuid),
+            "ratio": stats(ratios)}
+
+
+def boot(firmware, runs):
+    times = []
+    for _ in range(runs):
+        out = subprocess.run([TDX_EMU, "run", "--firmware", firmware,
+                              "--until-ready", "--timeout", "120"],
+                             capture_output=True, text=True, timeout=300)
+        times.append(json.loads(out.stdout.splitlines()[-1])["boot_s"])
+    return stats(times)
+
+
+def migration(runs):
+    times = []
+    for _ in range(runs):
+        out = subprocess.run([TDX_EMU, "migrate", "--timeout", "120"],
+                             capture_output=True, text=True, timeout=300)
+        result = json.loads(out.stdout.splitlines()[-1])
+        if result["result"] != "success":
+            raise RuntimeError(f"pre-migration failed: {result}")
+        times.append(result["elapsed_s"])
+    return stats(times)
+
+
+def main():
+    parser = argparse.ArgumentParser(prog="./tdx-emu bench")
+    parser.add_argument("--qemu", required=True, help=argparse.SUPPRESS)
+    parser.add_argument("--firmware", help="also time this image's boot")
+    parser.add_argument("--runs", type=int, default=5)
+    args = parser.parse_args()
+    work = tempfile.mkdtemp(prefix="tdx-emu-bench-")
+    result = {"tdcall": tdcall_roundtrip(args.qemu, work, args.runs),
+              "boot_stub_s": boot(STUB, args.runs),
+              "premigration_s": migration(args.runs),
+              "stream_mb_s": None, "getquote_s": None}
+    if args.firmware:
+        result["boot_firmware_s"] = boot(args.firmware, args.runs)
+    shutil.rmtree(work)
+
+    rows = [("TDG.VP.INFO round trip (ns)", result["tdcall"]["tdcall_ns"]),
+            ("CPUID (ns)", result["tdcall"]["cpuid_ns"]),
+            ("TDCALL / CPUID (goal <= 1.5)", result["tdcall"]["ratio"]),
+            ("boot to WaitForRequest, stub (s)", result["boot_stub_s"]),
+            ("two-VM pre-migration (s)", result["premigration_s"])]
+    if args.firmware:
+        rows.append(("boot to WaitForRequest, firmware (s)",
+                     result["boot_firmware_s"]))
+    print(f"{'figure':40} {'min':>12} {'median':>12}")
+    for name, s in rows:
+        print(f"{name:40} {s['min']:>12} {s['median']:>12}")
+    print(f"{'Send/Receive throughput (MB/s)':40} {'not measured':>25}")
+    print(f"{'GetQuote latency':40} {'no backend yet':>25}")
+    print(json.dumps(result))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
