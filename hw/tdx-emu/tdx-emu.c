@@ -187,6 +187,35 @@ static const Property tdx_emu_properties[] = {
                        TDX_EMU_MAILBOX_OFF),
 };
 
+static const struct {
+    const char *name, *description;
+} tdx_emu_property_help[] = {
+    { "gpaw", "guest physical address width of the TD: 48 or 52" },
+    { "attributes", "TD ATTRIBUTES (TDG.VP.INFO, TDREPORT)" },
+    { "xfam", "TD XFAM (TDREPORT)" },
+    { "mrconfigid", "MRCONFIGID, 96 hex digits" },
+    { "mrowner", "MROWNER, 96 hex digits" },
+    { "mrownerconfig", "MROWNERCONFIG, 96 hex digits" },
+    { "min-export-version", "TDX module MIN_EXPORT_VERSION (TDG.SYS.RD)" },
+    { "max-export-version", "TDX module MAX_EXPORT_VERSION (TDG.SYS.RD)" },
+    { "min-import-version", "TDX module MIN_IMPORT_VERSION (TDG.SYS.RD)" },
+    { "max-import-version", "TDX module MAX_IMPORT_VERSION (TDG.SYS.RD)" },
+    { "expose-keys", "show migration keys in query-tdx-emu (they are "
+      "secrets)" },
+    { "mailbox", "GPA of the test mailbox (docs/mailbox.md); off if unset" },
+};
+
+static void tdx_emu_describe_properties(ObjectClass *klass)
+{
+    size_t i;
+
+    for (i = 0; i < ARRAY_SIZE(tdx_emu_property_help); i++) {
+        object_class_property_set_description(
+            klass, tdx_emu_property_help[i].name,
+            tdx_emu_property_help[i].description);
+    }
+}
+
 static void tdx_emu_class_init(ObjectClass *klass, void *data)
 {
     DeviceClass *dc = DEVICE_CLASS(klass);
@@ -196,6 +225,7 @@ static void tdx_emu_class_init(ObjectClass *klass, void *data)
     dc->realize = tdx_emu_realize;
     dc->hotpluggable = false;
     device_class_set_props(dc, tdx_emu_properties);
+    tdx_emu_describe_properties(klass);
     set_bit(DEVICE_CATEGORY_MISC, dc->categories);
     rc->phases.hold = tdx_emu_reset_hold;
     rc->phases.exit = tdx_emu_reset_exit;
