@@ -16,7 +16,7 @@
 #define CFV_BASE        0xfffcf000UL
 #define BENCH_ITERS     1000000
 
-static int bench_requested(void)
+int bench_requested(void)
 {
     static const char magic[] = "tdx-emu bench";
     const volatile char *cfv = (const volatile char *)CFV_BASE;

@@ -7,6 +7,9 @@
 #ifndef GUEST_BENCH_H
 #define GUEST_BENCH_H
 
+/* Whether the CFV asks for the benchmarks */
+int bench_requested(void);
+
 /* Time TDG.VP.INFO against CPUID if the CFV asks for it */
 void bench_run(void);
 

@@ -17,9 +17,11 @@
  * SPDX-License-Identifier: GPL-2.0-or-later
  */
 
+#include <stddef.h>
 #include "cpu.h"
 #include "tdx.h"
 #include "migtd-stub.h"
+#include "bench.h"
 
 #define PAGE                4096
 #define SHARED_BIT          (1ULL << 47)
@@ -211,39 +213,91 @@ static int stream_send(uint64_t id, const void *data, uint32_t len)
     return send_buf[0] == VMM_SUCCESS ? RESULT_SUCCESS : RESULT_VMM_CANCELED;
 }
 
-/* Receive exactly @len bytes, from as many Receives as it takes */
-static int stream_receive(uint64_t id, uint8_t *data, uint32_t len)
+/*
+ * The stream is bytes: one Receive may bring less than a message, or the
+ * end of one and the start of the next. What was received and not yet
+ * taken waits in recv_buf.
+ */
+static uint32_t rx_off, rx_left;
+
+static int stream_refill(uint64_t id)
 {
-    uint32_t got = 0, n;
+    struct tdx_regs r = {
+        .r12 = MIGTD_LEAF(RECEIVE), .r13 = id, .r14 = sizeof(recv_buf),
+        .r15 = shared(recv_buf), .rbx = STREAM_VECTOR,
+    };
+
+    st64(recv_buf, 0);
+    stream_signalled = 0;
+    if (migtd_vmcall(&r) != TDVMCALL_SUCCESS) {
+        return RESULT_NETWORK_ERROR;
+    }
+    if (!idle_until(&stream_signalled, EXCHANGE_TIMEOUT_MS)) {
+        guest_printf("migtd-stub: request %lu: the peer is silent\n", id);
+        return RESULT_NETWORK_ERROR;
+    }
+    if (recv_buf[0] != VMM_SUCCESS) {
+        return RESULT_VMM_CANCELED;
+    }
+    rx_off = HDR;
+    rx_left = ld64(recv_buf + 8) & 0xffffffff;
+    if (!rx_left || rx_left > sizeof(recv_buf) - HDR) {
+        guest_printf("migtd-stub: request %lu: bad Receive length %u\n", id,
+                     rx_left);
+        return RESULT_INVALID_PARAMETER;
+    }
+    return RESULT_SUCCESS;
+}
+
+/* Take exactly @len bytes from the stream (into @data unless NULL) */
+static int stream_receive(uint64_t id, uint8_t *data, uint64_t len)
+{
+    uint64_t got = 0, n;
+    int res;
 
     while (got < len) {
-        struct tdx_regs r = {
-            .r12 = MIGTD_LEAF(RECEIVE), .r13 = id, .r14 = sizeof(recv_buf),
-            .r15 = shared(recv_buf), .rbx = STREAM_VECTOR,
-        };
-
-        st64(recv_buf, 0);
-        stream_signalled = 0;
-        if (migtd_vmcall(&r) != TDVMCALL_SUCCESS) {
-            return RESULT_NETWORK_ERROR;
+        if (!rx_left) {
+            res = stream_refill(id);
+            if (res != RESULT_SUCCESS) {
+                return res;
+            }
         }
-        if (!idle_until(&stream_signalled, EXCHANGE_TIMEOUT_MS)) {
-            guest_printf("migtd-stub: request %lu: the peer is silent\n", id);
-            return RESULT_NETWORK_ERROR;
+        n = rx_left < len - got ? rx_left : len - got;
+        if (data) {
+            copy(data + got, recv_buf + rx_off, n);
         }
-        if (recv_buf[0] != VMM_SUCCESS) {
-            return RESULT_VMM_CANCELED;
-        }
-        n = ld64(recv_buf + 8) & 0xffffffff;
-        if (!n || got + n > len) {
-            guest_printf("migtd-stub: request %lu: malformed stream (%u "
-                         "bytes)\n", id, n);
-            return RESULT_INVALID_PARAMETER;
-        }
-        copy(data + got, recv_buf + HDR, n);
+        rx_off += n;
+        rx_left -= n;
         got += n;
     }
     return RESULT_SUCCESS;
+}
+
+/*
+ * ./tdx-emu bench's stream figure: after the exchange the source sends
+ * BENCH_CHUNKS full buffers, the destination takes them in whatever
+ * pieces they come and times it.
+ */
+#define BENCH_CHUNKS        256
+#define BENCH_CHUNK         (0x10000 - HDR)
+
+static int stream_bench(const struct migration_info *mi)
+{
+    uint64_t total = (uint64_t)BENCH_CHUNKS * BENCH_CHUNK;
+    uint64_t start = rdtsc(), hz = tsc_hz();
+    int i, res = RESULT_SUCCESS;
+
+    for (i = 0; mi->source && i < BENCH_CHUNKS && !res; i++) {
+        res = stream_send(mi->id, recv_buf, BENCH_CHUNK);
+    }
+    if (!mi->source) {
+        res = stream_receive(mi->id, NULL, total);
+    }
+    if (!mi->source && !res && hz) {
+        guest_printf("BENCH stream bytes=%lu us=%lu\n", total,
+                     (rdtsc() - start) / (hz / 1000000));
+    }
+    return res;
 }
 
 static uint64_t servtd(uint64_t leaf, const struct migration_info *mi,
@@ -335,6 +389,7 @@ static int exchange_msk(const struct migration_info *mi)
     uint64_t version = 0;
     int res;
 
+    rx_left = 0;                        /* a new stream */
     res = local_exchange_info(mi, &local);
     if (res == RESULT_SUCCESS) {
         res = stream_send(mi->id, &local, EXCHANGE_SIZE);
@@ -352,6 +407,9 @@ static int exchange_msk(const struct migration_info *mi)
     }
     if (res == RESULT_SUCCESS) {
         res = install_keys(mi, &peer, version);
+    }
+    if (res == RESULT_SUCCESS && bench_requested()) {
+        res = stream_bench(mi);
     }
     local.key[0] = local.key[1] = local.key[2] = local.key[3] = 0;
     return res;

@@ -34,6 +34,7 @@ struct TdxEmuStream {
     GByteArray *tx;             /* sent by the TD, not yet written out */
     guint tx_watch;
     bool closed;
+    bool finished;              /* the request is over: drain, then free */
     bool rx_pending;
     TdxEmuRawBuf rx_buf;
 };
@@ -94,6 +95,7 @@ static void stream_event(void *opaque, QEMUChrEvent event)
 }
 
 static void stream_flush(TdxEmuStream *st);
+static void stream_destroy(TdxEmuStream *st);
 
 static gboolean stream_writable(void *do_not_use, GIOCondition cond,
                                 void *opaque)
@@ -105,19 +107,28 @@ static gboolean stream_writable(void *do_not_use, GIOCondition cond,
     return G_SOURCE_REMOVE;
 }
 
-/* Write out what the chardev takes now; wait for it to take the rest */
+/*
+ * Write out what the chardev takes now; wait for it to take the rest. A
+ * peer that is gone takes nothing more. A finished stream goes once empty.
+ */
 static void stream_flush(TdxEmuStream *st)
 {
     int n;
 
     while (st->tx->len) {
         n = qemu_chr_fe_write(&st->chr, st->tx->data, st->tx->len);
+        if (n < 0 && errno != EAGAIN) {
+            g_byte_array_set_size(st->tx, 0);
+            break;
+        }
         if (n <= 0) {
             break;
         }
         g_byte_array_remove_range(st->tx, 0, n);
     }
-    if (st->tx->len && !st->tx_watch) {
+    if (!st->tx->len && st->finished) {
+        stream_destroy(st);
+    } else if (st->tx->len && !st->tx_watch) {
         st->tx_watch = qemu_chr_fe_add_watch(&st->chr, G_IO_OUT | G_IO_HUP,
                                              stream_writable, st);
     }
@@ -147,12 +158,8 @@ TdxEmuStream *tdx_emu_stream_new(TdxEmuState *s, uint64_t request_id,
     return st;
 }
 
-void tdx_emu_stream_free(TdxEmuStream *st)
+static void stream_destroy(TdxEmuStream *st)
 {
-    if (!st) {
-        return;
-    }
-    stream_flush(st);       /* what the chardev takes; the rest is lost */
     if (st->tx_watch) {
         g_source_remove(st->tx_watch);
     }
@@ -160,6 +167,22 @@ void tdx_emu_stream_free(TdxEmuStream *st)
     g_byte_array_free(st->rx, true);
     g_byte_array_free(st->tx, true);
     g_free(st);
+}
+
+/*
+ * The request is over: the TD gets nothing more from the stream, but what
+ * it sent still goes out before the chardev is let go.
+ */
+void tdx_emu_stream_free(TdxEmuStream *st)
+{
+    if (!st) {
+        return;
+    }
+    st->finished = true;
+    st->rx_pending = false;
+    qemu_chr_fe_set_handlers(&st->chr, NULL, NULL, NULL, NULL, NULL, NULL,
+                             true);
+    stream_flush(st);
 }
 
 /* R13 = request id naming a running migration, with its stream */
