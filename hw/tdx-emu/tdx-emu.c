@@ -22,6 +22,7 @@
 #include "target/i386/tdcall.h"
 #include "tdx-emu.h"
 #include "tdx-abi.h"
+#include "quote.h"
 
 TdxEmuState *tdx_emu_find(void)
 {
@@ -137,6 +138,7 @@ static void tdx_emu_reset_hold(Object *obj, ResetType type)
 
     memset(&s->event_notify, 0, sizeof(s->event_notify));
     memset(&s->wfr, 0, sizeof(s->wfr));
+    s->quote_generation++;
     tdx_emu_requests_cancel(s);
     memset(&s->vm, 0, sizeof(s->vm));
     tdx_emu_measurements_reset(s);
@@ -183,6 +185,8 @@ static const Property tdx_emu_properties[] = {
     DEFINE_PROP_UINT16("max-import-version", TdxEmuState,
                        sys.max_import_version, 0),
     DEFINE_PROP_BOOL("expose-keys", TdxEmuState, expose_keys, false),
+    DEFINE_PROP_LINK("quote", TdxEmuState, quote, TYPE_TDX_QUOTE_BACKEND,
+                     TdxQuoteBackend *),
     DEFINE_PROP_UINT64("mailbox", TdxEmuState, mailbox_gpa,
                        TDX_EMU_MAILBOX_OFF),
 };
@@ -203,6 +207,7 @@ static const struct {
     { "expose-keys", "show migration keys in query-tdx-emu (they are "
       "secrets)" },
     { "mailbox", "GPA of the test mailbox (docs/mailbox.md); off if unset" },
+    { "quote", "id of the tdx-quote-* object that answers GetQuote" },
 };
 
 static void tdx_emu_describe_properties(ObjectClass *klass)

@@ -173,6 +173,9 @@ struct TdxEmuState {
     TdxEmuMemory mem;
     TdxEmuFatal fatal;
     TdxEmuWfr wfr;
+    struct TdxQuoteBackend *quote;  /* property: a tdx-quote-* object */
+    unsigned quotes_in_flight;
+    uint64_t quote_generation;      /* bumped at reset */
     QTAILQ_HEAD(, TdxEmuMigReq) requests;
     TdxEmuEventNotify event_notify;
     TdxEmuMeasurements mr;
@@ -250,6 +253,9 @@ TdxEmuStream *tdx_emu_stream_new(TdxEmuState *s, uint64_t request_id,
 void tdx_emu_stream_free(TdxEmuStream *st);
 uint64_t tdx_emu_migtd_send(TdxEmuState *s, X86CPU *cpu, uint64_t *vmm);
 uint64_t tdx_emu_migtd_receive(TdxEmuState *s, X86CPU *cpu, uint64_t *vmm);
+
+/* quote.c: GetQuote */
+uint64_t tdx_emu_vmcall_get_quote(TdxEmuState *s, X86CPU *cpu, uint64_t *vmm);
 
 /* fatal.c */
 uint64_t tdx_emu_vmcall_report_fatal_error(TdxEmuState *s, X86CPU *cpu,

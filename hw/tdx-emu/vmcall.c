@@ -66,6 +66,7 @@ static const Tdvmcall tdvmcalls[] = {
     { TDVMCALL_WRMSR, "Instruction.WRMSR", tdx_emu_vmcall_wrmsr },
     { TDVMCALL_GET_TD_VM_CALL_INFO, "GetTdVmCallInfo", tdvmcall_get_info },
     { TDVMCALL_MAP_GPA, "MapGPA", tdx_emu_vmcall_map_gpa },
+    { TDVMCALL_GET_QUOTE, "GetQuote", tdx_emu_vmcall_get_quote },
     { TDVMCALL_REPORT_FATAL_ERROR, "ReportFatalError",
       tdx_emu_vmcall_report_fatal_error },
     { TDVMCALL_SETUP_EVENT_NOTIFY, "SetupEventNotifyInterrupt",

@@ -1,0 +1,47 @@
+/*
+ * tdx-emu: quote backends for TDG.VP.VMCALL<GetQuote>
+ *
+ * A backend turns one QGS request message (GET_QUOTE_REQ, GET_COLLATERAL_REQ
+ * ...) into the QGS response message, asynchronously, and calls back in
+ * the main loop.
+ *
+ * SPDX-License-Identifier: GPL-2.0-or-later
+ */
+
+#ifndef HW_TDX_EMU_QUOTE_H
+#define HW_TDX_EMU_QUOTE_H
+
+#include "qom/object.h"
+
+#define TYPE_TDX_QUOTE_BACKEND "tdx-quote-backend"
+OBJECT_DECLARE_TYPE(TdxQuoteBackend, TdxQuoteBackendClass, TDX_QUOTE_BACKEND)
+
+/* GHCI GetQuote status (spec §3.3) */
+#define GET_QUOTE_SUCCESS               0ULL
+#define GET_QUOTE_IN_FLIGHT             UINT64_MAX
+#define GET_QUOTE_ERROR                 0x8000000000000000ULL
+#define GET_QUOTE_SERVICE_UNAVAILABLE   0x8000000000000001ULL
+
+/* @resp is a QGS response message (NULL unless @status is SUCCESS) */
+typedef void TdxQuoteDone(void *opaque, uint64_t status, const uint8_t *resp,
+                          size_t len);
+
+struct TdxQuoteBackend {
+    Object parent_obj;
+};
+
+struct TdxQuoteBackendClass {
+    ObjectClass parent_class;
+    /* Answer the QGS message @req; @done runs later, in the main loop */
+    void (*request)(TdxQuoteBackend *b, const uint8_t *req, size_t len,
+                    TdxQuoteDone *done, void *opaque);
+};
+
+/* QGS message header (spec §3.3): 16 bytes, little-endian */
+#define QGS_HDR_SIZE        16
+#define QGS_MSG_MAJOR       1
+#define QGS_MSG_MINOR       1
+#define QGS_GET_QUOTE_REQ   0
+#define QGS_GET_QUOTE_RESP  1
+
+#endif

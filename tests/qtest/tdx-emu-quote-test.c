@@ -1,0 +1,295 @@
+/*
+ * QTest cases for TDG.VP.VMCALL<GetQuote> under tdx-emu (spec §3.3) with
+ * the QGS backend; this test plays the Quote Generation Service on a unix
+ * socket.
+ *
+ * SPDX-License-Identifier: GPL-2.0-or-later
+ */
+
+#include "qemu/osdep.h"
+#include <sys/socket.h>
+#include <sys/un.h>
+#include "qemu/bswap.h"
+#include "libqtest.h"
+#include "tdx-emu-util.h"
+
+#define TDVMCALL_GET_QUOTE      0x10002
+#define TDVMCALL_RETRY          1ULL
+#define TDVMCALL_ALIGN_ERROR    0x8000000000000002ULL
+#define QUOTE_SUCCESS           0ULL
+#define QUOTE_IN_FLIGHT         UINT64_MAX
+#define QUOTE_ERROR             0x8000000000000000ULL
+#define QUOTE_UNAVAILABLE       0x8000000000000001ULL
+#define SHARED                  (1ULL << 47)
+#define BUF_GPA                 0x300000ULL
+#define BUF_SIZE                0x4000ULL
+
+typedef struct Qgs {
+    char *dir;
+    char *path;
+    int listener;
+} Qgs;
+
+static void qgs_listen(Qgs *qgs)
+{
+    struct sockaddr_un addr = { .sun_family = AF_UNIX };
+
+    qgs->dir = g_dir_make_tmp("tdx-emu-qgs-XXXXXX", NULL);
+    qgs->path = g_strdup_printf("%s/qgs.sock", qgs->dir);
+    g_strlcpy(addr.sun_path, qgs->path, sizeof(addr.sun_path));
+    /* CLOEXEC: QEMU must not inherit it, or closing it here does nothing */
+    qgs->listener = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    g_assert(qgs->listener >= 0);
+    g_assert(bind(qgs->listener, (struct sockaddr *)&addr,
+                  sizeof(addr)) == 0);
+    g_assert(listen(qgs->listener, 32) == 0);
+}
+
+static void qgs_close(Qgs *qgs)
+{
+    if (qgs->listener >= 0) {
+        close(qgs->listener);
+        qgs->listener = -1;
+    }
+    unlink(qgs->path);
+    rmdir(qgs->dir);
+    g_free(qgs->path);
+    g_free(qgs->dir);
+}
+
+/* Take one request; answer @resp (framed), or nothing if NULL */
+static GByteArray *qgs_serve(Qgs *qgs, const uint8_t *resp, uint32_t len)
+{
+    int fd = accept(qgs->listener, NULL, NULL);
+    GByteArray *req = g_byte_array_new();
+    uint8_t be[4];
+
+    g_assert(fd >= 0);
+    g_assert_cmpint(recv(fd, be, 4, MSG_WAITALL), ==, 4);
+    g_byte_array_set_size(req, ldl_be_p(be));
+    g_assert_cmpint(recv(fd, req->data, req->len, MSG_WAITALL), ==,
+                    req->len);
+    if (resp) {
+        stl_be_p(be, len);
+        g_assert_cmpint(send(fd, be, 4, 0), ==, 4);
+        g_assert_cmpint(send(fd, resp, len, 0), ==, len);
+    }
+    close(fd);
+    return req;
+}
+
+/* A GET_QUOTE_RESP carrying @quote */
+static GByteArray *quote_resp(const char *quote, uint32_t error)
+{
+    GByteArray *r = g_byte_array_new();
+    uint8_t hdr[24] = { 0 };
+
+    stw_le_p(hdr, 1);
+    stw_le_p(hdr + 2, 1);
+    stl_le_p(hdr + 4, 1);                       /* GET_QUOTE_RESP */
+    stl_le_p(hdr + 8, sizeof(hdr) + strlen(quote));
+    stl_le_p(hdr + 12, error);
+    stl_le_p(hdr + 20, strlen(quote));          /* quote_size */
+    g_byte_array_append(r, hdr, sizeof(hdr));
+    g_byte_array_append(r, (const uint8_t *)quote, strlen(quote));
+    return r;
+}
+
+static QTestState *quote_init(Qgs *qgs)
+{
+    return qtest_initf("-machine q35 -cpu max,phys-bits=48 -nodefaults "
+                       "-object tdx-quote-qgs,id=q,addr=%s "
+                       "-device tdx-emu,mailbox=0x%llx,quote=q",
+                       qgs->path, MAILBOX_GPA);
+}
+
+/* Write the buffer header and @in_len bytes of @data at BUF_GPA */
+static void put_buffer(QTestState *qts, uint64_t version, const void *data,
+                       uint32_t in_len)
+{
+    uint8_t hdr[24] = { 0 };
+
+    stq_le_p(hdr, version);
+    stl_le_p(hdr + 16, in_len);
+    qtest_memset(qts, BUF_GPA, 0, BUF_SIZE);
+    qtest_memwrite(qts, BUF_GPA, hdr, sizeof(hdr));
+    qtest_memwrite(qts, BUF_GPA + 24, data, in_len);
+}
+
+static uint64_t get_quote(QTestState *qts, uint64_t gpa, uint64_t size)
+{
+    uint64_t in[NR_GPRS], out[NR_GPRS];
+
+    vmcall_regs(in, TDVMCALL_GET_QUOTE);
+    in[R12] = gpa;
+    in[R13] = size;
+    tdcall(qts, 0, in, out, VMCALL_OUTPUTS);
+    g_assert_cmphex(out[RAX], ==, TDX_SUCCESS);
+    return out[R10];
+}
+
+static uint64_t wait_status(QTestState *qts)
+{
+    gint64 deadline = g_get_monotonic_time() + 10 * G_TIME_SPAN_SECOND;
+    uint64_t status;
+
+    while ((status = qtest_readq(qts, BUF_GPA + 8)) == QUOTE_IN_FLIGHT &&
+           g_get_monotonic_time() < deadline) {
+        g_usleep(1000);
+    }
+    return status;
+}
+
+static void test_framed(void)
+{
+    Qgs qgs;
+    QTestState *qts;
+    g_autoptr(GByteArray) resp = quote_resp("a quote", 0);
+    g_autoptr(GByteArray) req = NULL;
+    uint8_t msg[4 + 24 + 8] = { 0 }, out[4 + 64];
+
+    qgs_listen(&qgs);
+    qts = quote_init(&qgs);
+    /* MigTD's framing: 4-byte big-endian length, then the QGS message */
+    stl_be_p(msg, sizeof(msg) - 4);
+    stl_le_p(msg + 4 + 4, 2);                   /* GET_COLLATERAL_REQ */
+    put_buffer(qts, 1, msg, sizeof(msg));
+    g_assert_cmphex(get_quote(qts, BUF_GPA | SHARED, BUF_SIZE), ==,
+                    TDVMCALL_SUCCESS);
+    g_assert_cmphex(qtest_readq(qts, BUF_GPA + 8), ==, QUOTE_IN_FLIGHT);
+    req = qgs_serve(&qgs, resp->data, resp->len);
+    g_assert_cmpmem(req->data, req->len, msg + 4, sizeof(msg) - 4);
+    g_assert_cmphex(wait_status(qts), ==, QUOTE_SUCCESS);
+
+    /* The answer is passed back verbatim, framed the same way */
+    g_assert_cmpuint(qtest_readl(qts, BUF_GPA + 20), ==, 4 + resp->len);
+    qtest_memread(qts, BUF_GPA + 24, out, 4 + resp->len);
+    g_assert_cmpuint(ldl_be_p(out), ==, resp->len);
+    g_assert_cmpmem(out + 4, resp->len, resp->data, resp->len);
+    qtest_quit(qts);
+    qgs_close(&qgs);
+}
+
+static void test_bare_report(void)
+{
+    Qgs qgs;
+    QTestState *qts;
+    g_autoptr(GByteArray) resp = quote_resp("QUOTE-BYTES", 0);
+    g_autoptr(GByteArray) req = NULL;
+    uint8_t report[1024], out[16];
+
+    memset(report, 0x42, sizeof(report));
+    qgs_listen(&qgs);
+    qts = quote_init(&qgs);
+    put_buffer(qts, 1, report, sizeof(report));
+    g_assert_cmphex(get_quote(qts, BUF_GPA, BUF_SIZE), ==, TDVMCALL_SUCCESS);
+    req = qgs_serve(&qgs, resp->data, resp->len);
+    /* Wrapped once into GET_QUOTE_REQ {report_size 1024, id_list 0} */
+    g_assert_cmpuint(req->len, ==, 16 + 8 + 1024);
+    g_assert_cmpuint(ldl_le_p(req->data + 4), ==, 0);   /* GET_QUOTE_REQ */
+    g_assert_cmpuint(ldl_le_p(req->data + 16), ==, 1024);
+    g_assert_cmpmem(req->data + 24, 1024, report, 1024);
+    /* ... and answered with the bare quote */
+    g_assert_cmphex(wait_status(qts), ==, QUOTE_SUCCESS);
+    g_assert_cmpuint(qtest_readl(qts, BUF_GPA + 20), ==, 11);
+    qtest_memread(qts, BUF_GPA + 24, out, 11);
+    g_assert_cmpmem(out, 11, "QUOTE-BYTES", 11);
+    qtest_quit(qts);
+    qgs_close(&qgs);
+}
+
+static void test_bad_buffers(void)
+{
+    Qgs qgs;
+    QTestState *qts;
+    uint8_t report[1024] = { 0 };
+
+    qgs_listen(&qgs);
+    qts = quote_init(&qgs);
+    put_buffer(qts, 1, report, sizeof(report));
+    g_assert_cmphex(get_quote(qts, BUF_GPA + 0x800, BUF_SIZE), ==,
+                    TDVMCALL_ALIGN_ERROR);
+    g_assert_cmphex(get_quote(qts, BUF_GPA, BUF_SIZE + 8), ==,
+                    TDVMCALL_ALIGN_ERROR);
+    g_assert_cmphex(get_quote(qts, BUF_GPA, 0), ==,
+                    TDVMCALL_INVALID_OPERAND);
+    g_assert_cmphex(get_quote(qts, BUF_GPA, 0x21000), ==,
+                    TDVMCALL_INVALID_OPERAND);      /* over 128 KiB */
+    g_assert_cmphex(get_quote(qts, 0xfec00000, 0x1000), ==,
+                    TDVMCALL_INVALID_OPERAND);      /* not RAM */
+    put_buffer(qts, 2, report, sizeof(report));
+    g_assert_cmphex(get_quote(qts, BUF_GPA, BUF_SIZE), ==,
+                    TDVMCALL_INVALID_OPERAND);      /* version 2 */
+    put_buffer(qts, 1, report, sizeof(report));
+    qtest_writel(qts, BUF_GPA + 16, BUF_SIZE);      /* in_len too big */
+    g_assert_cmphex(get_quote(qts, BUF_GPA, BUF_SIZE), ==,
+                    TDVMCALL_INVALID_OPERAND);
+    put_buffer(qts, 1, report, 100);                /* neither form */
+    g_assert_cmphex(get_quote(qts, BUF_GPA, BUF_SIZE), ==,
+                    TDVMCALL_INVALID_OPERAND);
+    qtest_quit(qts);
+    qgs_close(&qgs);
+}
+
+static void test_backend_failures(void)
+{
+    Qgs qgs;
+    QTestState *qts;
+    uint8_t report[1024] = { 0 };
+    g_autoptr(GByteArray) failed = quote_resp("x", 7);
+    int i;
+
+    qgs_listen(&qgs);
+    qts = quote_init(&qgs);
+
+    /* QGS closes without an answer */
+    put_buffer(qts, 1, report, sizeof(report));
+    g_assert_cmphex(get_quote(qts, BUF_GPA, BUF_SIZE), ==, TDVMCALL_SUCCESS);
+    g_byte_array_unref(qgs_serve(&qgs, NULL, 0));
+    g_assert_cmphex(wait_status(qts), ==, QUOTE_UNAVAILABLE);
+
+    /* QGS reports an error for a bare report: ERROR */
+    put_buffer(qts, 1, report, sizeof(report));
+    g_assert_cmphex(get_quote(qts, BUF_GPA, BUF_SIZE), ==, TDVMCALL_SUCCESS);
+    g_byte_array_unref(qgs_serve(&qgs, failed->data, failed->len));
+    g_assert_cmphex(wait_status(qts), ==, QUOTE_ERROR);
+
+    /* 16 in flight at most: the 17th is RETRY */
+    for (i = 0; i < 16; i++) {
+        put_buffer(qts, 1, report, sizeof(report));
+        g_assert_cmphex(get_quote(qts, BUF_GPA, BUF_SIZE), ==,
+                        TDVMCALL_SUCCESS);
+    }
+    g_assert_cmphex(get_quote(qts, BUF_GPA, BUF_SIZE), ==, TDVMCALL_RETRY);
+
+    /* QGS goes away: every one of them ends, none hangs */
+    qgs_close(&qgs);
+    g_assert_cmphex(wait_status(qts), ==, QUOTE_UNAVAILABLE);
+    qtest_quit(qts);
+}
+
+static void test_no_backend(void)
+{
+    QTestState *qts = mailbox_init(NULL);
+    uint8_t report[1024] = { 0 };
+
+    put_buffer(qts, 1, report, sizeof(report));
+    g_assert_cmphex(get_quote(qts, BUF_GPA, BUF_SIZE), ==, TDVMCALL_SUCCESS);
+    g_assert_cmphex(qtest_readq(qts, BUF_GPA + 8), ==, QUOTE_UNAVAILABLE);
+    qtest_quit(qts);
+}
+
+int main(int argc, char **argv)
+{
+    g_test_init(&argc, &argv, NULL);
+
+    if (!qtest_has_device("tdx-emu")) {
+        return 0;
+    }
+    qtest_add_func("/tdx-emu/quote/framed", test_framed);
+    qtest_add_func("/tdx-emu/quote/bare-report", test_bare_report);
+    qtest_add_func("/tdx-emu/quote/bad-buffers", test_bad_buffers);
+    qtest_add_func("/tdx-emu/quote/backend-failures", test_backend_failures);
+    qtest_add_func("/tdx-emu/quote/no-backend", test_no_backend);
+    return g_test_run();
+}
