@@ -179,10 +179,13 @@ static uint64_t setup_event_notify(uint64_t vector)
     return r.r10;
 }
 
+static volatile int event_seen;
+
 /* Called by event_irq in entry.S */
 void event_interrupt(void)
 {
     guest_result()->events++;
+    event_seen = 1;
 }
 
 /*
@@ -407,6 +410,49 @@ static void check_shared_paging(void)
           "a PTE with the shared bit reaches the same RAM");
 }
 
+/*
+ * GetQuote as MigTD's attestation library does it (spec §3.3): a shared
+ * buffer {version 1, status, in_len, out_len} + data, here the bare
+ * TDREPORT; wait for the event-notify interrupt (0x51, registered above).
+ */
+#define TDVMCALL_GET_QUOTE      0x10002
+#define SHARED_BIT              (1ULL << 47)
+#define GET_QUOTE_SUCCESS       0ULL
+#define GET_QUOTE_IN_FLIGHT     (~0ULL)
+#define GET_QUOTE_UNAVAILABLE   0x8000000000000001ULL
+
+static uint8_t quote_buf[2 * 4096] __attribute__((aligned(4096)));
+
+static void check_get_quote(void)
+{
+    volatile uint64_t *hdr = (volatile uint64_t *)quote_buf;
+    struct tdx_regs r;
+    int i;
+
+    vmcall_subfn(&r, TDVMCALL_MAP_GPA, (uint64_t)quote_buf | SHARED_BIT,
+                 sizeof(quote_buf));
+    hdr[0] = 1;
+    hdr[1] = 0;
+    hdr[2] = sizeof(tdreport);                  /* in_len, out_len 0 */
+    for (i = 0; i < (int)sizeof(tdreport); i++) {
+        quote_buf[24 + i] = tdreport[i];
+    }
+    event_seen = 0;
+    vmcall_subfn(&r, TDVMCALL_GET_QUOTE, (uint64_t)quote_buf | SHARED_BIT,
+                 sizeof(quote_buf));
+    if (r.r10 == TDVMCALL_SUCCESS && hdr[1] == GET_QUOTE_IN_FLIGHT) {
+        idle_until(&event_seen, 10000);
+    }
+    if (hdr[1] == GET_QUOTE_SUCCESS) {
+        guest_printf("  GetQuote: quote of %lu bytes\n", hdr[2] >> 32);
+    } else {
+        guest_printf("  GetQuote: status 0x%lx\n", hdr[1]);
+    }
+    check(r.r10 == TDVMCALL_SUCCESS &&
+          (hdr[1] == GET_QUOTE_SUCCESS || hdr[1] == GET_QUOTE_UNAVAILABLE),
+          "GetQuote answered (a quote, or no quote service)");
+}
+
 extern const char user_tdcall_insn[], tdcall_no_prefix_insn[];
 void user_tdcall(void);
 void tdcall_no_prefix(void);
@@ -474,6 +520,7 @@ void guest_main(int is_td, uint64_t boot_tdcalls)
     check_report();
     check_timer();
     check_event_notify();
+    check_get_quote();
     guest_printf("tdx-emu guest: %lu passed, %lu failed, %lu TDCALLs\n",
                  res->passed, res->failed, res->tdcalls);
     guest_printf("RESULT: %s\n", res->failed ? "FAIL" : "PASS");

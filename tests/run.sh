@@ -256,6 +256,28 @@ assert r["stream_mb_s"]["runs"] == 1
     fi
 }
 
+# The guest's GetQuote through the QGS backend, against scripts/fake-qgs.py
+# in each of its moods; the guest prints what its buffer said.
+check_get_quote_qgs() {
+    local mode=$1 want=$2 sock=$WORK/qgs-$1.sock serial=$WORK/quote-$1.log
+    /usr/bin/python3 "$ROOT/scripts/fake-qgs.py" "$sock" --mode "$mode" \
+        --delay 1 --count 1 &
+    local qgs=$!
+    for _ in $(seq 50); do [ -S "$sock" ] && break; sleep 0.1; done
+    "$QEMU" "${GUEST_ARGS[@]}" -cpu max,phys-bits=48,vendor=GenuineIntel \
+        -object "tdx-quote-qgs,id=q,addr=$sock" -device tdx-emu,quote=q \
+        -device isa-debug-exit,iobase=0xf4,iosize=1 -serial "file:$serial" \
+        >/dev/null 2>&1
+    kill "$qgs" 2>/dev/null
+    wait "$qgs" 2>/dev/null
+    if grep -q "GetQuote: $want" "$serial"; then
+        pass "guest GetQuote, QGS backend, $mode QGS: $want"
+    else
+        fail "guest GetQuote, QGS backend, $mode QGS: $want"
+        grep GetQuote "$serial"
+    fi
+}
+
 check_cli() {
     local name="./tdx-emu --help lists the commands; unknown commands fail"
     if "$ROOT/tdx-emu" --help | grep -q '^  test' &&
@@ -279,6 +301,11 @@ check_inspect_not_tdvf
 check_run_until_ready
 check_run_triple_fault
 check_stub_requests
+check_get_quote_qgs ok "quote of 58 bytes"
+check_get_quote_qgs slow "quote of 58 bytes"
+check_get_quote_qgs error "status 0x8000000000000000"
+check_get_quote_qgs garbage "status 0x8000000000000000"
+check_get_quote_qgs disconnect "status 0x8000000000000001"
 check_gdb
 check_bench_smoke
 check_migrate
