@@ -14,6 +14,7 @@ BUILD_PACKAGES=(
     gcc binutils make ninja-build pkgconf python3-venv
     libglib2.0-dev zlib1g-dev libcapstone-dev ccache
     dpkg-dev xz-utils patch seabios qemu-system-data gdb
+    libcurl4-openssl-dev
 )
 SOURCES_FILE=/etc/apt/sources.list.d/tdx-emu.sources
 

@@ -278,6 +278,28 @@ check_get_quote_qgs() {
     fi
 }
 
+# The guest's GetQuote through the IMDS backend, against scripts/fake-imds.py
+check_get_quote_imds() {
+    local mode=$1 want=$2 port=$WORK/imds-$1.port serial=$WORK/imds-$1.log
+    /usr/bin/python3 "$ROOT/scripts/fake-imds.py" 0 --port-file "$port" \
+        --mode "$mode" --delay 1 --count 1 &
+    local imds=$!
+    for _ in $(seq 50); do [ -s "$port" ] && break; sleep 0.1; done
+    "$QEMU" "${GUEST_ARGS[@]}" -cpu max,phys-bits=48,vendor=GenuineIntel \
+        -object "tdx-quote-imds,id=q,url=http://127.0.0.1:$(cat "$port")/acc/tdquote" \
+        -device tdx-emu,quote=q \
+        -device isa-debug-exit,iobase=0xf4,iosize=1 -serial "file:$serial" \
+        >/dev/null 2>&1
+    kill "$imds" 2>/dev/null
+    wait "$imds" 2>/dev/null
+    if grep -q "GetQuote: $want" "$serial"; then
+        pass "guest GetQuote, IMDS backend, $mode IMDS: $want"
+    else
+        fail "guest GetQuote, IMDS backend, $mode IMDS: $want"
+        grep GetQuote "$serial"
+    fi
+}
+
 check_cli() {
     local name="./tdx-emu --help lists the commands; unknown commands fail"
     if "$ROOT/tdx-emu" --help | grep -q '^  test' &&
@@ -306,6 +328,11 @@ check_get_quote_qgs slow "quote of 58 bytes"
 check_get_quote_qgs error "status 0x8000000000000000"
 check_get_quote_qgs garbage "status 0x8000000000000000"
 check_get_quote_qgs disconnect "status 0x8000000000000001"
+check_get_quote_imds ok "quote of 58 bytes"
+check_get_quote_imds slow "quote of 58 bytes"
+check_get_quote_imds refuse "status 0x8000000000000000"
+check_get_quote_imds outage "status 0x8000000000000001"
+check_get_quote_imds garbage "status 0x8000000000000000"
 check_gdb
 check_bench_smoke
 check_migrate

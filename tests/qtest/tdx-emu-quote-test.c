@@ -268,6 +268,96 @@ static void test_backend_failures(void)
     qtest_quit(qts);
 }
 
+/* The IMDS backend: collateral from collateral-dir, quotes over HTTP */
+static const char *const collateral_names[] = {
+    "pck_crl_issuer_chain", "root_ca_crl", "pck_crl", "tcb_info_issuer_chain",
+    "tcb_info", "qe_identity_issuer_chain", "qe_identity",
+};
+
+static char *collateral_dir_new(void)
+{
+    char *dir = g_dir_make_tmp("tdx-emu-coll-XXXXXX", NULL);
+    size_t i;
+
+    for (i = 0; i < ARRAY_SIZE(collateral_names); i++) {
+        g_autofree char *path = g_build_filename(dir, collateral_names[i],
+                                                 NULL);
+        g_assert(g_file_set_contents(path, collateral_names[i], i, NULL));
+    }
+    return dir;
+}
+
+static void collateral_dir_free(char *dir)
+{
+    size_t i;
+
+    for (i = 0; i < ARRAY_SIZE(collateral_names); i++) {
+        g_autofree char *path = g_build_filename(dir, collateral_names[i],
+                                                 NULL);
+        unlink(path);
+    }
+    rmdir(dir);
+    g_free(dir);
+}
+
+static void put_collateral_req(QTestState *qts)
+{
+    uint8_t msg[4 + 24] = { 0 };
+
+    stl_be_p(msg, sizeof(msg) - 4);
+    stw_le_p(msg + 4, 1);
+    stw_le_p(msg + 6, 1);
+    stl_le_p(msg + 4 + 4, 2);                   /* GET_COLLATERAL_REQ */
+    stl_le_p(msg + 4 + 8, sizeof(msg) - 4);
+    put_buffer(qts, 1, msg, sizeof(msg));
+}
+
+static void test_imds(void)
+{
+    char *dir = collateral_dir_new();
+    g_autofree char *first = g_build_filename(dir, collateral_names[1], NULL);
+    uint8_t report[1024] = { 0 }, out[4 + 16 + 32 + 21];
+    const uint8_t *body = out + 4 + 16 + 4;
+    QTestState *qts;
+    size_t i, off;
+
+    /* Port 9 (discard) on loopback: nothing listens, the POST is refused */
+    qts = qtest_initf("-machine q35 -cpu max,phys-bits=48 -nodefaults "
+                      "-object tdx-quote-imds,id=q,collateral-dir=%s,"
+                      "url=http://127.0.0.1:9/acc/tdquote "
+                      "-device tdx-emu,mailbox=0x%llx,quote=q",
+                      dir, MAILBOX_GPA);
+
+    /* GET_COLLATERAL_RESP: the seven files, sizes first, in order */
+    put_collateral_req(qts);
+    g_assert_cmphex(get_quote(qts, BUF_GPA, BUF_SIZE), ==, TDVMCALL_SUCCESS);
+    g_assert_cmphex(wait_status(qts), ==, QUOTE_SUCCESS);
+    g_assert_cmpuint(qtest_readl(qts, BUF_GPA + 20), ==, sizeof(out));
+    qtest_memread(qts, BUF_GPA + 24, out, sizeof(out));
+    g_assert_cmpuint(ldl_be_p(out), ==, sizeof(out) - 4);
+    g_assert_cmpuint(ldl_le_p(out + 4 + 4), ==, 3);
+    g_assert_cmpuint(ldl_le_p(out + 4 + 8), ==, sizeof(out) - 4);
+    g_assert_cmpuint(lduw_le_p(out + 4 + 16), ==, 3);
+    for (i = 0, off = 28; i < ARRAY_SIZE(collateral_names); i++) {
+        g_assert_cmpuint(ldl_le_p(body + 4 * i), ==, i);
+        g_assert_cmpmem(body + off, i, collateral_names[i], i);
+        off += i;
+    }
+
+    /* A missing file: no collateral to give */
+    unlink(first);
+    put_collateral_req(qts);
+    g_assert_cmphex(get_quote(qts, BUF_GPA, BUF_SIZE), ==, TDVMCALL_SUCCESS);
+    g_assert_cmphex(wait_status(qts), ==, QUOTE_UNAVAILABLE);
+
+    /* IMDS unreachable: the quote is unavailable, not an error */
+    put_buffer(qts, 1, report, sizeof(report));
+    g_assert_cmphex(get_quote(qts, BUF_GPA, BUF_SIZE), ==, TDVMCALL_SUCCESS);
+    g_assert_cmphex(wait_status(qts), ==, QUOTE_UNAVAILABLE);
+    qtest_quit(qts);
+    collateral_dir_free(dir);
+}
+
 static void test_no_backend(void)
 {
     QTestState *qts = mailbox_init(NULL);
@@ -291,5 +381,6 @@ int main(int argc, char **argv)
     qtest_add_func("/tdx-emu/quote/bad-buffers", test_bad_buffers);
     qtest_add_func("/tdx-emu/quote/backend-failures", test_backend_failures);
     qtest_add_func("/tdx-emu/quote/no-backend", test_no_backend);
+    qtest_add_func("/tdx-emu/quote/imds", test_imds);
     return g_test_run();
 }

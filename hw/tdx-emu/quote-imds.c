@@ -1,0 +1,339 @@
+/*
+ * tdx-emu: the Azure IMDS quote backend,
+ * "-object tdx-quote-imds,id=q[,url=URL][,collateral-dir=DIR]"
+ *
+ * Azure's Instance Metadata Service quotes a TDREPORT: POST
+ * {"report": base64url(TDREPORT)} to /acc/tdquote, answer {"quote":
+ * base64url(quote)} (prior-art §1.7). GET_QUOTE_REQ messages are answered
+ * with a GET_QUOTE_RESP around that quote; IMDS has no collateral endpoint,
+ * so GET_COLLATERAL_REQ is answered from the files in collateral-dir.
+ * IMDS only quotes a genuine TDREPORT of the platform it runs on.
+ *
+ * SPDX-License-Identifier: GPL-2.0-or-later
+ */
+
+#include "qemu/osdep.h"
+#include <curl/curl.h>
+#include "qapi/error.h"
+#include "qobject/qdict.h"
+#include "qobject/qjson.h"
+#include "qemu/bswap.h"
+#include "qemu/error-report.h"
+#include "qemu/main-loop.h"
+#include "qemu/module.h"
+#include "qemu/thread.h"
+#include "qom/object_interfaces.h"
+#include "block/aio.h"
+#include "quote.h"
+
+#define TYPE_TDX_QUOTE_IMDS "tdx-quote-imds"
+OBJECT_DECLARE_SIMPLE_TYPE(TdxQuoteImds, TDX_QUOTE_IMDS)
+
+#define IMDS_DEFAULT_URL    "http://169.254.169.254/acc/tdquote"
+#define IMDS_TIMEOUT_S      30
+#define IMDS_RESPONSE_MAX   (1024 * 1024)
+#define TDREPORT_SIZE       1024
+#define QGS_GET_COLLATERAL_REQ  2
+#define QGS_GET_COLLATERAL_RESP 3
+
+/* GET_COLLATERAL_RESP blobs, in order (spec §3.3) */
+static const char *const collateral_files[] = {
+    "pck_crl_issuer_chain", "root_ca_crl", "pck_crl", "tcb_info_issuer_chain",
+    "tcb_info", "qe_identity_issuer_chain", "qe_identity",
+};
+
+struct TdxQuoteImds {
+    TdxQuoteBackend parent_obj;
+    char *url;
+    char *collateral_dir;
+};
+
+typedef struct ImdsJob {
+    char *url;
+    char *collateral_dir;
+    GByteArray *req;            /* the QGS message */
+    GByteArray *resp;
+    uint64_t status;
+    TdxQuoteDone *done;
+    void *opaque;
+} ImdsJob;
+
+static void qgs_header(GByteArray *msg, uint32_t type, uint32_t size,
+                       uint32_t error)
+{
+    uint8_t hdr[QGS_HDR_SIZE];
+
+    stw_le_p(hdr, QGS_MSG_MAJOR);
+    stw_le_p(hdr + 2, QGS_MSG_MINOR);
+    stl_le_p(hdr + 4, type);
+    stl_le_p(hdr + 8, size);
+    stl_le_p(hdr + 12, error);
+    g_byte_array_append(msg, hdr, sizeof(hdr));
+}
+
+static char *base64url_encode(const uint8_t *data, size_t len)
+{
+    char *b64 = g_base64_encode(data, len);
+    char *p;
+
+    for (p = b64; *p; p++) {
+        *p = *p == '+' ? '-' : *p == '/' ? '_' : *p;
+    }
+    return b64;
+}
+
+static uint8_t *base64url_decode(const char *text, size_t *len)
+{
+    g_autoptr(GString) b64 = g_string_new(text);
+    size_t i;
+
+    for (i = 0; i < b64->len; i++) {
+        b64->str[i] = b64->str[i] == '-' ? '+' :
+                      b64->str[i] == '_' ? '/' : b64->str[i];
+    }
+    while (b64->len % 4) {
+        g_string_append_c(b64, '=');
+    }
+    return g_base64_decode(b64->str, len);
+}
+
+static size_t imds_write(char *ptr, size_t size, size_t n, void *opaque)
+{
+    GByteArray *body = opaque;
+
+    if (body->len + size * n > IMDS_RESPONSE_MAX) {
+        return 0;
+    }
+    g_byte_array_append(body, (const uint8_t *)ptr, size * n);
+    return size * n;
+}
+
+/* POST the report; the decoded quote, or NULL with job->status set */
+static uint8_t *imds_quote(ImdsJob *job, const uint8_t *report,
+                           size_t *quote_len)
+{
+    g_autofree char *b64 = base64url_encode(report, TDREPORT_SIZE);
+    g_autofree char *json = g_strdup_printf("{\"report\":\"%s\"}", b64);
+    g_autoptr(GByteArray) body = g_byte_array_new();
+    g_autoptr(QDict) answer = NULL;
+    struct curl_slist *headers;
+    CURL *curl = curl_easy_init();
+    const char *quote;
+    long http = 0;
+    CURLcode rc;
+
+    job->status = GET_QUOTE_SERVICE_UNAVAILABLE;
+    if (!curl) {
+        return NULL;
+    }
+    headers = curl_slist_append(NULL, "Content-Type: application/json");
+    curl_easy_setopt(curl, CURLOPT_URL, job->url);
+    curl_easy_setopt(curl, CURLOPT_HTTPHEADER, headers);
+    curl_easy_setopt(curl, CURLOPT_POSTFIELDS, json);
+    curl_easy_setopt(curl, CURLOPT_TIMEOUT, (long)IMDS_TIMEOUT_S);
+    curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
+    curl_easy_setopt(curl, CURLOPT_NOPROXY, "*");
+    curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, imds_write);
+    curl_easy_setopt(curl, CURLOPT_WRITEDATA, body);
+    rc = curl_easy_perform(curl);
+    curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &http);
+    curl_slist_free_all(headers);
+    curl_easy_cleanup(curl);
+    if (rc != CURLE_OK || http != 200) {
+        warn_report("tdx-quote-imds: %s: %s (HTTP %ld)", job->url,
+                    curl_easy_strerror(rc), http);
+        /* IMDS refuses the report itself with a 4xx: that is no outage */
+        if (rc == CURLE_OK && http >= 400 && http < 500) {
+            job->status = GET_QUOTE_ERROR;
+        }
+        return NULL;
+    }
+    job->status = GET_QUOTE_ERROR;
+    g_byte_array_append(body, (const uint8_t *)"", 1);
+    answer = qobject_to(QDict, qobject_from_json((char *)body->data, NULL));
+    quote = answer ? qdict_get_try_str(answer, "quote") : NULL;
+    return quote ? base64url_decode(quote, quote_len) : NULL;
+}
+
+static void imds_get_quote(ImdsJob *job, const uint8_t *msg, size_t len)
+{
+    g_autofree uint8_t *quote = NULL;
+    size_t quote_len = 0;
+    uint8_t sizes[8];
+
+    job->status = GET_QUOTE_ERROR;
+    if (len < QGS_HDR_SIZE + 8 + TDREPORT_SIZE ||
+        ldl_le_p(msg + QGS_HDR_SIZE) != TDREPORT_SIZE) {
+        return;
+    }
+    quote = imds_quote(job, msg + QGS_HDR_SIZE + 8, &quote_len);
+    if (!quote || !quote_len) {
+        return;
+    }
+    qgs_header(job->resp, QGS_GET_QUOTE_RESP,
+               QGS_HDR_SIZE + sizeof(sizes) + quote_len, 0);
+    stl_le_p(sizes, 0);                 /* selected_id_size */
+    stl_le_p(sizes + 4, quote_len);
+    g_byte_array_append(job->resp, sizes, sizeof(sizes));
+    g_byte_array_append(job->resp, quote, quote_len);
+    job->status = GET_QUOTE_SUCCESS;
+}
+
+/* GET_COLLATERAL_RESP {header, u16 major, u16 minor, 7 sizes, blobs} */
+static void imds_get_collateral(ImdsJob *job)
+{
+    g_autoptr(GByteArray) blobs = g_byte_array_new();
+    uint8_t head[4 + 4 * ARRAY_SIZE(collateral_files)];
+    size_t i;
+
+    job->status = GET_QUOTE_SERVICE_UNAVAILABLE;
+    if (!job->collateral_dir) {
+        return;
+    }
+    stw_le_p(head, 3);
+    stw_le_p(head + 2, 0);
+    for (i = 0; i < ARRAY_SIZE(collateral_files); i++) {
+        g_autofree char *path = g_build_filename(job->collateral_dir,
+                                                 collateral_files[i], NULL);
+        g_autofree char *data = NULL;
+        gsize n;
+
+        if (!g_file_get_contents(path, &data, &n, NULL)) {
+            warn_report("tdx-quote-imds: cannot read %s", path);
+            return;
+        }
+        stl_le_p(head + 4 + 4 * i, n);
+        g_byte_array_append(blobs, (const uint8_t *)data, n);
+    }
+    qgs_header(job->resp, QGS_GET_COLLATERAL_RESP,
+               QGS_HDR_SIZE + sizeof(head) + blobs->len, 0);
+    g_byte_array_append(job->resp, head, sizeof(head));
+    g_byte_array_append(job->resp, blobs->data, blobs->len);
+    job->status = GET_QUOTE_SUCCESS;
+}
+
+static void imds_complete(void *opaque)
+{
+    ImdsJob *job = opaque;
+
+    job->done(job->opaque, job->status,
+              job->status == GET_QUOTE_SUCCESS ? job->resp->data : NULL,
+              job->resp->len);
+    g_free(job->url);
+    g_free(job->collateral_dir);
+    g_byte_array_free(job->req, true);
+    g_byte_array_free(job->resp, true);
+    g_free(job);
+}
+
+static void *imds_thread(void *opaque)
+{
+    ImdsJob *job = opaque;
+    const uint8_t *msg = job->req->data;
+    uint32_t type = job->req->len >= QGS_HDR_SIZE ? ldl_le_p(msg + 4) : ~0u;
+
+    if (type == QGS_GET_QUOTE_REQ) {
+        imds_get_quote(job, msg, job->req->len);
+    } else if (type == QGS_GET_COLLATERAL_REQ) {
+        imds_get_collateral(job);
+    } else {
+        job->status = GET_QUOTE_ERROR;
+    }
+    aio_bh_schedule_oneshot(qemu_get_aio_context(), imds_complete, job);
+    return NULL;
+}
+
+static void imds_request(TdxQuoteBackend *b, const uint8_t *req, size_t len,
+                         TdxQuoteDone *done, void *opaque)
+{
+    TdxQuoteImds *imds = TDX_QUOTE_IMDS(b);
+    ImdsJob *job = g_new0(ImdsJob, 1);
+    QemuThread thread;
+
+    job->url = g_strdup(imds->url ?: IMDS_DEFAULT_URL);
+    job->collateral_dir = g_strdup(imds->collateral_dir);
+    job->req = g_byte_array_new();
+    g_byte_array_append(job->req, req, len);
+    job->resp = g_byte_array_new();
+    job->done = done;
+    job->opaque = opaque;
+    qemu_thread_create(&thread, "tdx-quote-imds", imds_thread, job,
+                       QEMU_THREAD_DETACHED);
+}
+
+static void imds_complete_object(UserCreatable *uc, Error **errp)
+{
+    if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
+        error_setg(errp, "%s: libcurl does not initialize",
+                   TYPE_TDX_QUOTE_IMDS);
+    }
+}
+
+static char *imds_get_url(Object *obj, Error **errp)
+{
+    return g_strdup(TDX_QUOTE_IMDS(obj)->url ?: IMDS_DEFAULT_URL);
+}
+
+static void imds_set_url(Object *obj, const char *value, Error **errp)
+{
+    TdxQuoteImds *imds = TDX_QUOTE_IMDS(obj);
+
+    g_free(imds->url);
+    imds->url = g_strdup(value);
+}
+
+static char *imds_get_collateral_dir(Object *obj, Error **errp)
+{
+    return g_strdup(TDX_QUOTE_IMDS(obj)->collateral_dir);
+}
+
+static void imds_set_collateral_dir(Object *obj, const char *value,
+                                    Error **errp)
+{
+    TdxQuoteImds *imds = TDX_QUOTE_IMDS(obj);
+
+    g_free(imds->collateral_dir);
+    imds->collateral_dir = g_strdup(value);
+}
+
+static void imds_finalize(Object *obj)
+{
+    TdxQuoteImds *imds = TDX_QUOTE_IMDS(obj);
+
+    g_free(imds->url);
+    g_free(imds->collateral_dir);
+}
+
+static void imds_class_init(ObjectClass *oc, void *data)
+{
+    TdxQuoteBackendClass *bc = TDX_QUOTE_BACKEND_CLASS(oc);
+    UserCreatableClass *ucc = USER_CREATABLE_CLASS(oc);
+
+    bc->request = imds_request;
+    ucc->complete = imds_complete_object;
+    object_class_property_add_str(oc, "url", imds_get_url, imds_set_url);
+    object_class_property_set_description(oc, "url",
+        "the IMDS quote endpoint (default " IMDS_DEFAULT_URL ")");
+    object_class_property_add_str(oc, "collateral-dir",
+                                  imds_get_collateral_dir,
+                                  imds_set_collateral_dir);
+    object_class_property_set_description(oc, "collateral-dir",
+        "directory of the collateral files GET_COLLATERAL_REQ is answered "
+        "from");
+}
+
+static const TypeInfo imds_types[] = {
+    {
+        .name = TYPE_TDX_QUOTE_IMDS,
+        .parent = TYPE_TDX_QUOTE_BACKEND,
+        .instance_size = sizeof(TdxQuoteImds),
+        .instance_finalize = imds_finalize,
+        .class_init = imds_class_init,
+        .interfaces = (InterfaceInfo[]) {
+            { TYPE_USER_CREATABLE },
+            { }
+        },
+    },
+};
+
+DEFINE_TYPES(imds_types)
