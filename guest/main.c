@@ -423,6 +423,20 @@ static void check_shared_paging(void)
 
 static uint8_t quote_buf[2 * 4096] __attribute__((aligned(4096)));
 
+/* "<label> <hex>" on one line, for tests that check the quote offline */
+static void print_hex(const char *label, const volatile uint8_t *buf,
+                      uint64_t len)
+{
+    static const char digits[] = "0123456789abcdef";
+    uint64_t i;
+
+    guest_printf("%s ", label);
+    for (i = 0; i < len; i++) {
+        guest_printf("%c%c", digits[buf[i] >> 4], digits[buf[i] & 15]);
+    }
+    guest_printf("\n");
+}
+
 static void check_get_quote(void)
 {
     volatile uint64_t *hdr = (volatile uint64_t *)quote_buf;
@@ -448,8 +462,14 @@ static void check_get_quote(void)
     /* request to event, in µs, for ./tdx-emu bench */
     us = hz ? (rdtsc() - start) * 1000000 / hz : 0;
     if (hdr[1] == GET_QUOTE_SUCCESS) {
-        guest_printf("  GetQuote: quote of %lu bytes (%lu us)\n",
-                     hdr[2] >> 32, us);
+        uint64_t out_len = hdr[2] >> 32;
+
+        guest_printf("  GetQuote: quote of %lu bytes (%lu us)\n", out_len,
+                     us);
+        print_hex("QUOTE", quote_buf + 24,
+                  out_len < sizeof(quote_buf) - 24 ? out_len
+                                                   : sizeof(quote_buf) - 24);
+        print_hex("TDREPORT", tdreport, sizeof(tdreport));
     } else {
         guest_printf("  GetQuote: status 0x%lx\n", hdr[1]);
     }

@@ -15,6 +15,8 @@ BUILD_PACKAGES=(
     libglib2.0-dev zlib1g-dev libcapstone-dev ccache
     dpkg-dev xz-utils patch seabios qemu-system-data gdb
     libcurl4-openssl-dev
+    libssl-dev
+    python3-cryptography
 )
 SOURCES_FILE=/etc/apt/sources.list.d/tdx-emu.sources
 

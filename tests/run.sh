@@ -300,6 +300,45 @@ check_get_quote_imds() {
     fi
 }
 
+# The guest's GetQuote through the test PKI: the quote it printed passes the
+# independent checker, and fails it after a one-bit change to the quote or
+# the report; a second VM reuses the same PKI.
+check_get_quote_testpki() {
+    local serial=$WORK/testpki.log pki=$WORK/pki q=$WORK/quote.bin
+    local r=$WORK/tdreport.bin check="/usr/bin/python3 $ROOT/scripts/check-quote.py" run
+    for run in 1 2; do
+        "$QEMU" "${GUEST_ARGS[@]}" -cpu max,phys-bits=48,vendor=GenuineIntel \
+            -object "tdx-quote-testpki,id=q,dir=$pki" -device tdx-emu,quote=q \
+            -device isa-debug-exit,iobase=0xf4,iosize=1 \
+            -serial "file:$serial.$run" >/dev/null 2>&1
+        cp "$pki/root-ca.der" "$WORK/root-ca.der.$run" 2>/dev/null
+    done
+    /usr/bin/python3 - "$serial.2" "$q" "$r" <<'PY'
+import sys
+lines = dict(l.split(" ", 1) for l in open(sys.argv[1]) if " " in l)
+open(sys.argv[2], "wb").write(bytes.fromhex(lines["QUOTE"].strip()))
+open(sys.argv[3], "wb").write(bytes.fromhex(lines["TDREPORT"].strip()))
+PY
+    flip() { /usr/bin/python3 -c 'import sys
+d = bytearray(open(sys.argv[1], "rb").read()); d[int(sys.argv[2])] ^= 1
+open(sys.argv[3], "wb").write(d)' "$@"; }
+    flip "$q" 200 "$q.body"         # MRSIGNERSEAM, in the signed body
+    flip "$q" 840 "$q.qe"           # the QE report the PCK key signed
+    flip "$r" 530 "$r.mrtd"         # the report's MRTD
+    if cmp -s "$WORK/root-ca.der.1" "$WORK/root-ca.der.2" &&
+       $check "$q" --root-ca "$pki/root-ca.der" --report "$r" \
+            >"$WORK/check.out" &&
+       ! $check "$q.body" --root-ca "$pki/root-ca.der" >/dev/null &&
+       ! $check "$q.qe" --root-ca "$pki/root-ca.der" >/dev/null &&
+       ! $check "$q" --root-ca "$pki/root-ca.der" --report "$r.mrtd" \
+            >/dev/null; then
+        pass "guest GetQuote, test PKI: the quote passes check-quote.py, a flipped bit fails it"
+    else
+        fail "guest GetQuote, test PKI: the quote passes check-quote.py, a flipped bit fails it"
+        grep -a "GetQuote\|FAIL" "$serial.2" "$WORK/check.out"
+    fi
+}
+
 check_cli() {
     local name="./tdx-emu --help lists the commands; unknown commands fail"
     if "$ROOT/tdx-emu" --help | grep -q '^  test' &&
@@ -333,6 +372,7 @@ check_get_quote_imds slow "quote of 58 bytes"
 check_get_quote_imds refuse "status 0x8000000000000000"
 check_get_quote_imds outage "status 0x8000000000000001"
 check_get_quote_imds garbage "status 0x8000000000000000"
+check_get_quote_testpki
 check_gdb
 check_bench_smoke
 check_migrate

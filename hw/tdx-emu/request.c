@@ -146,11 +146,6 @@ void tdx_emu_request_add(TdxEmuState *s, TdxEmuMigReq *req)
     tdx_emu_requests_deliver(s);
 }
 
-bool tdx_emu_request_id_free(TdxEmuState *s, uint64_t id)
-{
-    return !request_find(s, id);
-}
-
 /*
  * ReportStatus (spec §3.4, leaf 2): R13 = request id, R14 = status word
  * (byte 0: 0 success / 1 failure, byte 1: MigrationResult, rest 0), R15 =

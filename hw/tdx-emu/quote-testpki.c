@@ -1,0 +1,424 @@
+/*
+ * tdx-emu: the test-PKI quote backend, "-object tdx-quote-testpki,id=q,dir=D"
+ *
+ * Plays the TD Quoting Enclave and the collateral service with a test PKI
+ * (testpki.c) kept in D: GET_QUOTE_REQ gets a DCAP TDX v4 quote of the
+ * TDREPORT, signed by a fresh attestation key that a QE report signed by
+ * the PCK key vouches for; GET_COLLATERAL_REQ gets CRLs, TCB info and QE
+ * identity signed by the test keys. D/root-ca.der is the root a MigTD
+ * image must have enrolled to accept these quotes (spec §3.3).
+ *
+ * SPDX-License-Identifier: GPL-2.0-or-later
+ */
+
+#include "qemu/osdep.h"
+#include <openssl/sha.h>
+#include "qapi/error.h"
+#include "qemu/bswap.h"
+#include "qemu/main-loop.h"
+#include "qemu/module.h"
+#include "qom/object_interfaces.h"
+#include "block/aio.h"
+#include "hexstr.h"
+#include "quote.h"
+#include "testpki.h"
+
+#define TYPE_TDX_QUOTE_TESTPKI "tdx-quote-testpki"
+OBJECT_DECLARE_SIMPLE_TYPE(TdxQuoteTestPki, TDX_QUOTE_TESTPKI)
+
+#define TDREPORT_SIZE           1024
+#define QGS_GET_COLLATERAL_REQ  2
+#define QGS_GET_COLLATERAL_RESP 3
+
+/* DCAP quote v4 (ECDSA-256 P-256 attestation key, TDX) */
+#define QUOTE_VERSION           4
+#define QUOTE_KEY_ECDSA_P256    2
+#define QUOTE_TEE_TDX           0x81
+#define QUOTE_HEADER_SIZE       48
+#define QUOTE_BODY_SIZE         584
+#define CERT_TYPE_PCK_CHAIN     5
+#define CERT_TYPE_QE_REPORT     6
+#define QE_REPORT_SIZE          384
+#define QE_AUTH_SIZE            32
+#define TD_QE_PROD_ID           2
+#define TD_QE_SVN               8
+#define TCB_EVAL_NUMBER         17
+
+static const uint8_t intel_qe_vendor_id[16] = {
+    0x93, 0x9a, 0x72, 0x33, 0xf7, 0x9c, 0x4c, 0xa9,
+    0x94, 0x0a, 0x0d, 0xb3, 0x95, 0x7f, 0x06, 0x07,
+};
+
+/* MRSIGNER of Intel's quoting enclaves; the QE identity names it */
+#define QE_MRSIGNER \
+    "8c4f5775d796503e96137f77c68a829a0056ac8ded70140b081b094490c57bff"
+
+/* TD report body v1.0: {TDREPORT offset, size}, in quote order */
+static const struct {
+    uint16_t off, size;
+} td_body_fields[] = {
+    { 264, 16 },                        /* TEE_TCB_SVN */
+    { 280, 48 }, { 328, 48 },           /* MRSEAM, MRSIGNERSEAM */
+    { 376, 8 },                         /* SEAM ATTRIBUTES */
+    { 512, 8 }, { 520, 8 },             /* TD ATTRIBUTES, XFAM */
+    { 528, 48 }, { 576, 48 },           /* MRTD, MRCONFIGID */
+    { 624, 48 }, { 672, 48 },           /* MROWNER, MROWNERCONFIG */
+    { 720, 192 },                       /* RTMR0..3 */
+    { 128, 64 },                        /* REPORTDATA */
+};
+
+struct TdxQuoteTestPki {
+    TdxQuoteBackend parent_obj;
+    char *dir;
+    TestPki pki;
+    EVP_PKEY *attestation_key;          /* the QE's, fresh per run */
+};
+
+typedef struct TestPkiAnswer {
+    GByteArray *resp;
+    uint64_t status;
+    TdxQuoteDone *done;
+    void *opaque;
+} TestPkiAnswer;
+
+static void qgs_header(GByteArray *msg, uint32_t type, uint32_t size)
+{
+    uint8_t hdr[QGS_HDR_SIZE];
+
+    stw_le_p(hdr, QGS_MSG_MAJOR);
+    stw_le_p(hdr + 2, QGS_MSG_MINOR);
+    stl_le_p(hdr + 4, type);
+    stl_le_p(hdr + 8, size);
+    stl_le_p(hdr + 12, 0);
+    g_byte_array_append(msg, hdr, sizeof(hdr));
+}
+
+static void put_le16(GByteArray *out, uint16_t v)
+{
+    uint8_t b[2];
+
+    stw_le_p(b, v);
+    g_byte_array_append(out, b, sizeof(b));
+}
+
+static void put_le32(GByteArray *out, uint32_t v)
+{
+    uint8_t b[4];
+
+    stl_le_p(b, v);
+    g_byte_array_append(out, b, sizeof(b));
+}
+
+/* The QE's own SGX report, binding the attestation key (DCAP QE report) */
+static void qe_report(const uint8_t ak[64], const uint8_t *auth,
+                      uint8_t report[QE_REPORT_SIZE])
+{
+    uint8_t bound[64 + QE_AUTH_SIZE];
+
+    memset(report, 0, QE_REPORT_SIZE);
+    report[48] = 0x11;                  /* ATTRIBUTES: INIT | MODE64BIT */
+    report[56] = 0xe7;                  /* XFRM */
+    memset(report + 64, 0x7e, 32);      /* MRENCLAVE of the test QE */
+    tdx_emu_hex_parse("QE MRSIGNER", QE_MRSIGNER, report + 128, 32,
+                      &error_abort);
+    stw_le_p(report + 256, TD_QE_PROD_ID);
+    stw_le_p(report + 258, TD_QE_SVN);
+    memcpy(bound, ak, 64);
+    memcpy(bound + 64, auth, QE_AUTH_SIZE);
+    SHA256(bound, sizeof(bound), report + 320);   /* REPORTDATA, zeros */
+}
+
+/* The ECDSA signature data: sig, key, QE report certification data */
+static bool signature_data(TdxQuoteTestPki *t, const uint8_t *signed_part,
+                           GByteArray *out)
+{
+    X509 *chain[] = { t->pki.pck, t->pki.pck_ca, t->pki.root };
+    g_autofree char *pem = testpki_pem(chain, ARRAY_SIZE(chain));
+    uint8_t sig[64], ak[64], report[QE_REPORT_SIZE], report_sig[64];
+    uint8_t auth[QE_AUTH_SIZE];
+    size_t i;
+
+    for (i = 0; i < sizeof(auth); i++) {
+        auth[i] = i;
+    }
+    if (!pem ||
+        !testpki_sign(t->attestation_key, signed_part,
+                      QUOTE_HEADER_SIZE + QUOTE_BODY_SIZE, sig) ||
+        !testpki_public_xy(t->attestation_key, ak)) {
+        return false;
+    }
+    qe_report(ak, auth, report);
+    if (!testpki_sign(t->pki.pck_key, report, sizeof(report), report_sig)) {
+        return false;
+    }
+    g_byte_array_append(out, sig, sizeof(sig));
+    g_byte_array_append(out, ak, sizeof(ak));
+    put_le16(out, CERT_TYPE_QE_REPORT);
+    put_le32(out, QE_REPORT_SIZE + 64 + 2 + QE_AUTH_SIZE + 2 + 4 +
+                  strlen(pem));
+    g_byte_array_append(out, report, sizeof(report));
+    g_byte_array_append(out, report_sig, sizeof(report_sig));
+    put_le16(out, QE_AUTH_SIZE);
+    g_byte_array_append(out, auth, sizeof(auth));
+    put_le16(out, CERT_TYPE_PCK_CHAIN);
+    put_le32(out, strlen(pem));
+    g_byte_array_append(out, (const uint8_t *)pem, strlen(pem));
+    return true;
+}
+
+/* A DCAP TDX v4 quote of @tdreport */
+static GByteArray *make_quote(TdxQuoteTestPki *t, const uint8_t *tdreport)
+{
+    g_autoptr(GByteArray) quote = g_byte_array_new();
+    g_autoptr(GByteArray) sig = g_byte_array_new();
+    uint8_t header[QUOTE_HEADER_SIZE] = { 0 };
+    size_t i;
+
+    stw_le_p(header, QUOTE_VERSION);
+    stw_le_p(header + 2, QUOTE_KEY_ECDSA_P256);
+    stl_le_p(header + 4, QUOTE_TEE_TDX);
+    memcpy(header + 12, intel_qe_vendor_id, sizeof(intel_qe_vendor_id));
+    g_byte_array_append(quote, header, sizeof(header));
+    for (i = 0; i < ARRAY_SIZE(td_body_fields); i++) {
+        g_byte_array_append(quote, tdreport + td_body_fields[i].off,
+                            td_body_fields[i].size);
+    }
+    if (!signature_data(t, quote->data, sig)) {
+        return NULL;
+    }
+    put_le32(quote, sig->len);
+    g_byte_array_append(quote, sig->data, sig->len);
+    return g_steal_pointer(&quote);
+}
+
+static bool answer_quote(TdxQuoteTestPki *t, const uint8_t *msg, size_t len,
+                         GByteArray *resp)
+{
+    g_autoptr(GByteArray) quote = NULL;
+
+    if (len < QGS_HDR_SIZE + 8 + TDREPORT_SIZE ||
+        ldl_le_p(msg + QGS_HDR_SIZE) != TDREPORT_SIZE) {
+        return false;
+    }
+    quote = make_quote(t, msg + QGS_HDR_SIZE + 8);
+    if (!quote) {
+        return false;
+    }
+    qgs_header(resp, QGS_GET_QUOTE_RESP, QGS_HDR_SIZE + 8 + quote->len);
+    put_le32(resp, 0);                  /* selected_id_size */
+    put_le32(resp, quote->len);
+    g_byte_array_append(resp, quote->data, quote->len);
+    return true;
+}
+
+/* "{"<name>":<body>,"signature":"<hex r||s over body>"}", NUL-terminated */
+static char *signed_json(TdxQuoteTestPki *t, const char *name,
+                         const char *body)
+{
+    g_autofree char *hex = NULL;
+    uint8_t sig[64];
+
+    if (!testpki_sign(t->pki.signing_key, body, strlen(body), sig)) {
+        return NULL;
+    }
+    hex = tdx_emu_hex_format(sig, sizeof(sig));
+    return g_strdup_printf("{\"%s\":%s,\"signature\":\"%s\"}", name, body,
+                           hex);
+}
+
+static char *json_tcb_components(void)
+{
+    GString *s = g_string_new("[");
+    int i;
+
+    for (i = 0; i < 16; i++) {
+        g_string_append_printf(s, "%s{\"svn\":0}", i ? "," : "");
+    }
+    g_string_append_c(s, ']');
+    return g_string_free(s, false);
+}
+
+/* TCB info v3 for the PCK's FMSPC: every SVN 0 is UpToDate */
+static char *tcb_info(TdxQuoteTestPki *t, const char *issued,
+                      const char *next)
+{
+    g_autofree char *comps = json_tcb_components();
+    g_autofree char *body = g_strdup_printf(
+        "{\"id\":\"TDX\",\"version\":3,\"issueDate\":\"%s\","
+        "\"nextUpdate\":\"%s\",\"fmspc\":\"%s\",\"pceId\":\"%s\","
+        "\"tcbType\":0,\"tcbEvaluationDataNumber\":%d,"
+        "\"tdxModule\":{\"mrsigner\":\"%0*d\",\"attributes\":"
+        "\"0000000000000000\",\"attributesMask\":\"FFFFFFFFFFFFFFFF\"},"
+        "\"tcbLevels\":[{\"tcb\":{\"sgxtcbcomponents\":%s,\"pcesvn\":0,"
+        "\"tdxtcbcomponents\":%s},\"tcbDate\":\"%s\","
+        "\"tcbStatus\":\"UpToDate\"}]}",
+        issued, next, TESTPKI_FMSPC, TESTPKI_PCE_ID, TCB_EVAL_NUMBER,
+        96, 0, comps, comps, issued);
+
+    return signed_json(t, "tcbInfo", body);
+}
+
+/* QE identity v2 of the TD QE that signs the QE reports above */
+static char *qe_identity(TdxQuoteTestPki *t, const char *issued,
+                         const char *next)
+{
+    g_autofree char *body = g_strdup_printf(
+        "{\"id\":\"TD_QE\",\"version\":2,\"issueDate\":\"%s\","
+        "\"nextUpdate\":\"%s\",\"tcbEvaluationDataNumber\":%d,"
+        "\"miscselect\":\"00000000\",\"miscselectMask\":\"FFFFFFFF\","
+        "\"attributes\":\"11000000000000000000000000000000\","
+        "\"attributesMask\":\"FBFFFFFFFFFFFFFF0000000000000000\","
+        "\"mrsigner\":\"%s\",\"isvprodid\":%d,\"tcbLevels\":[{\"tcb\":"
+        "{\"isvsvn\":%d},\"tcbDate\":\"%s\",\"tcbStatus\":\"UpToDate\"}]}",
+        issued, next, TCB_EVAL_NUMBER, QE_MRSIGNER, TD_QE_PROD_ID,
+        TD_QE_SVN, issued);
+
+    return signed_json(t, "enclaveIdentity", body);
+}
+
+static char *iso_date(GDateTime *when)
+{
+    return g_date_time_format(when, "%Y-%m-%dT%H:%M:%SZ");
+}
+
+/* GET_COLLATERAL_RESP {header, u16 major 3, u16 minor 0, 7 sizes, blobs} */
+static bool answer_collateral(TdxQuoteTestPki *t, GByteArray *resp)
+{
+    X509 *pck_chain[] = { t->pki.pck_ca, t->pki.root };
+    X509 *signing_chain[] = { t->pki.signing, t->pki.root };
+    g_autoptr(GDateTime) now = g_date_time_new_now_utc();
+    g_autoptr(GDateTime) later = g_date_time_add_days(now, 30);
+    g_autofree char *issued = iso_date(now), *next = iso_date(later);
+    char *blobs[] = {
+        testpki_pem(pck_chain, ARRAY_SIZE(pck_chain)),
+        testpki_crl_pem(t->pki.root, t->pki.root_key),
+        testpki_crl_pem(t->pki.pck_ca, t->pki.pck_ca_key),
+        testpki_pem(signing_chain, ARRAY_SIZE(signing_chain)),
+        tcb_info(t, issued, next),
+        testpki_pem(signing_chain, ARRAY_SIZE(signing_chain)),
+        qe_identity(t, issued, next),
+    };
+    uint32_t total = QGS_HDR_SIZE + 4 + 4 * ARRAY_SIZE(blobs);
+    bool ok = true;
+    size_t i;
+
+    for (i = 0; i < ARRAY_SIZE(blobs); i++) {
+        ok = ok && blobs[i];
+        total += blobs[i] ? strlen(blobs[i]) + 1 : 0;
+    }
+    if (ok) {
+        qgs_header(resp, QGS_GET_COLLATERAL_RESP, total);
+        put_le16(resp, 3);
+        put_le16(resp, 0);
+        for (i = 0; i < ARRAY_SIZE(blobs); i++) {
+            put_le32(resp, strlen(blobs[i]) + 1);   /* with the NUL */
+        }
+        for (i = 0; i < ARRAY_SIZE(blobs); i++) {
+            g_byte_array_append(resp, (const uint8_t *)blobs[i],
+                                strlen(blobs[i]) + 1);
+        }
+    }
+    for (i = 0; i < ARRAY_SIZE(blobs); i++) {
+        g_free(blobs[i]);
+    }
+    return ok;
+}
+
+static void testpki_complete(void *opaque)
+{
+    TestPkiAnswer *a = opaque;
+
+    a->done(a->opaque, a->status,
+            a->status == GET_QUOTE_SUCCESS ? a->resp->data : NULL,
+            a->resp->len);
+    g_byte_array_free(a->resp, true);
+    g_free(a);
+}
+
+/* Signing takes well under a millisecond: answer now, call back later */
+static void testpki_request(TdxQuoteBackend *b, const uint8_t *req,
+                            size_t len, TdxQuoteDone *done, void *opaque)
+{
+    TdxQuoteTestPki *t = TDX_QUOTE_TESTPKI(b);
+    TestPkiAnswer *a = g_new0(TestPkiAnswer, 1);
+    uint32_t type = len >= QGS_HDR_SIZE ? ldl_le_p(req + 4) : ~0u;
+    bool ok = false;
+
+    a->resp = g_byte_array_new();
+    a->done = done;
+    a->opaque = opaque;
+    if (type == QGS_GET_QUOTE_REQ) {
+        ok = answer_quote(t, req, len, a->resp);
+    } else if (type == QGS_GET_COLLATERAL_REQ) {
+        ok = answer_collateral(t, a->resp);
+    }
+    a->status = ok ? GET_QUOTE_SUCCESS : GET_QUOTE_ERROR;
+    aio_bh_schedule_oneshot(qemu_get_aio_context(), testpki_complete, a);
+}
+
+static void testpki_complete_object(UserCreatable *uc, Error **errp)
+{
+    TdxQuoteTestPki *t = TDX_QUOTE_TESTPKI(uc);
+
+    if (!t->dir) {
+        error_setg(errp, "%s: the 'dir' property (the PKI's state "
+                   "directory) is required", TYPE_TDX_QUOTE_TESTPKI);
+        return;
+    }
+    if (!testpki_open(&t->pki, t->dir, errp)) {
+        return;
+    }
+    t->attestation_key = testpki_new_key(errp);
+}
+
+static char *testpki_get_dir(Object *obj, Error **errp)
+{
+    return g_strdup(TDX_QUOTE_TESTPKI(obj)->dir);
+}
+
+static void testpki_set_dir(Object *obj, const char *value, Error **errp)
+{
+    TdxQuoteTestPki *t = TDX_QUOTE_TESTPKI(obj);
+
+    g_free(t->dir);
+    t->dir = g_strdup(value);
+}
+
+static void testpki_finalize(Object *obj)
+{
+    TdxQuoteTestPki *t = TDX_QUOTE_TESTPKI(obj);
+
+    testpki_close(&t->pki);
+    EVP_PKEY_free(t->attestation_key);
+    g_free(t->dir);
+}
+
+static void testpki_class_init(ObjectClass *oc, void *data)
+{
+    TdxQuoteBackendClass *bc = TDX_QUOTE_BACKEND_CLASS(oc);
+    UserCreatableClass *ucc = USER_CREATABLE_CLASS(oc);
+
+    bc->request = testpki_request;
+    ucc->complete = testpki_complete_object;
+    object_class_property_add_str(oc, "dir", testpki_get_dir,
+                                  testpki_set_dir);
+    object_class_property_set_description(oc, "dir",
+        "state directory of the test PKI (created, then reused); "
+        "root-ca.der there is the root to enroll");
+}
+
+static const TypeInfo testpki_types[] = {
+    {
+        .name = TYPE_TDX_QUOTE_TESTPKI,
+        .parent = TYPE_TDX_QUOTE_BACKEND,
+        .instance_size = sizeof(TdxQuoteTestPki),
+        .instance_finalize = testpki_finalize,
+        .class_init = testpki_class_init,
+        .interfaces = (InterfaceInfo[]) {
+            { TYPE_USER_CREATABLE },
+            { }
+        },
+    },
+};
+
+DEFINE_TYPES(testpki_types)

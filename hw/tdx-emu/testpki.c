@@ -1,0 +1,424 @@
+/*
+ * tdx-emu: the test PKI behind tdx-quote-testpki (OpenSSL)
+ *
+ * The certificates carry the common names Intel's verifiers look for
+ * (the PCK CA type is read from the issuer's CN) but the organization
+ * "tdx-emu test PKI": nothing here is Intel's, and only an image with
+ * this root enrolled (MigTD --root-ca) trusts it.
+ *
+ * SPDX-License-Identifier: GPL-2.0-or-later
+ */
+
+#include "qemu/osdep.h"
+#include <openssl/ec.h>
+#include <openssl/core_names.h>
+#include <openssl/pem.h>
+#include <openssl/x509v3.h>
+#include "qapi/error.h"
+#include "hexstr.h"
+#include "testpki.h"
+
+#define TESTPKI_ORG         "tdx-emu test PKI"
+#define TESTPKI_YEARS       10
+#define SGX_EXT_OID         "1.2.840.113741.1.13.1"
+
+typedef struct PkiPart {
+    const char *name;           /* file stem in the state dir */
+    const char *cn;
+    size_t key, cert;           /* offsets into TestPki */
+    size_t issuer_key, issuer;  /* the root signs itself */
+    bool ca, pck;
+} PkiPart;
+
+#define KEY(f)  offsetof(TestPki, f)
+#define CERT(f) offsetof(TestPki, f)
+
+/* In creation order: every issuer comes before what it signs */
+static const PkiPart pki_parts[] = {
+    { "root-ca", "Intel SGX Root CA", KEY(root_key), CERT(root),
+      KEY(root_key), CERT(root), true, false },
+    { "pck-ca", "Intel SGX PCK Platform CA", KEY(pck_ca_key), CERT(pck_ca),
+      KEY(root_key), CERT(root), true, false },
+    { "pck", "Intel SGX PCK Certificate", KEY(pck_key), CERT(pck),
+      KEY(pck_ca_key), CERT(pck_ca), false, true },
+    { "tcb-signing", "Intel SGX TCB Signing", KEY(signing_key),
+      CERT(signing), KEY(root_key), CERT(root), false, false },
+};
+
+#define PART_KEY(pki, off)  (*(EVP_PKEY **)((char *)(pki) + (off)))
+#define PART_CERT(pki, off) (*(X509 **)((char *)(pki) + (off)))
+
+EVP_PKEY *testpki_new_key(Error **errp)
+{
+    EVP_PKEY *key = EVP_EC_gen("P-256");
+
+    if (!key) {
+        error_setg(errp, "tdx-quote-testpki: cannot generate a P-256 key");
+    }
+    return key;
+}
+
+/* DER: tag, definite length, value */
+static void der_put(GByteArray *out, uint8_t tag, const uint8_t *val,
+                    size_t len)
+{
+    uint8_t hdr[4] = { tag };
+    size_t n = 2;
+
+    if (len < 0x80) {
+        hdr[1] = len;
+    } else if (len < 0x100) {
+        hdr[1] = 0x81;
+        hdr[2] = len;
+        n = 3;
+    } else {
+        hdr[1] = 0x82;
+        hdr[2] = len >> 8;
+        hdr[3] = len;
+        n = 4;
+    }
+    g_byte_array_append(out, hdr, n);
+    g_byte_array_append(out, val, len);
+}
+
+/* SEQUENCE { OID SGX_EXT_OID.@arc[.@sub], value } */
+static void sgx_ext_item(GByteArray *out, uint8_t arc, uint8_t sub,
+                         uint8_t tag, const uint8_t *val, size_t len)
+{
+    static const uint8_t base[] = {
+        0x2a, 0x86, 0x48, 0x86, 0xf8, 0x4d, 0x01, 0x0d, 0x01,
+    };
+    g_autoptr(GByteArray) oid = g_byte_array_new();
+    g_autoptr(GByteArray) item = g_byte_array_new();
+
+    g_byte_array_append(oid, base, sizeof(base));
+    g_byte_array_append(oid, &arc, 1);
+    if (sub) {
+        g_byte_array_append(oid, &sub, 1);
+    }
+    der_put(item, 0x06, oid->data, oid->len);
+    der_put(item, tag, val, len);
+    der_put(out, 0x30, item->data, item->len);
+}
+
+/*
+ * The SGX extension of a PCK certificate: PPID, TCB (16 component SVNs,
+ * PCESVN, CPUSVN), PCE-ID, FMSPC, SGX type "standard"; all SVNs 0, which
+ * the TCB info rates UpToDate.
+ */
+static X509_EXTENSION *sgx_extension(void)
+{
+    g_autoptr(GByteArray) tcb = g_byte_array_new();
+    g_autoptr(GByteArray) items = g_byte_array_new();
+    g_autoptr(GByteArray) ext = g_byte_array_new();
+    uint8_t zeros[16] = { 0 }, fmspc[6], pce_id[2];
+    ASN1_OCTET_STRING *data = ASN1_OCTET_STRING_new();
+    ASN1_OBJECT *oid = OBJ_txt2obj(SGX_EXT_OID, 1);
+    X509_EXTENSION *x;
+    uint8_t i;
+
+    for (i = 1; i <= 17; i++) {
+        sgx_ext_item(tcb, 2, i, 0x02, zeros, 1);        /* INTEGER 0 */
+    }
+    sgx_ext_item(tcb, 2, 18, 0x04, zeros, 16);          /* CPUSVN */
+    sgx_ext_item(items, 1, 0, 0x04, zeros, 16);         /* PPID */
+    sgx_ext_item(items, 2, 0, 0x30, tcb->data, tcb->len);
+    tdx_emu_hex_parse("PCE ID", TESTPKI_PCE_ID, pce_id, sizeof(pce_id),
+                      &error_abort);
+    tdx_emu_hex_parse("FMSPC", TESTPKI_FMSPC, fmspc, sizeof(fmspc),
+                      &error_abort);
+    sgx_ext_item(items, 3, 0, 0x04, pce_id, sizeof(pce_id));
+    sgx_ext_item(items, 4, 0, 0x04, fmspc, sizeof(fmspc));
+    sgx_ext_item(items, 5, 0, 0x0a, zeros, 1);          /* ENUMERATED 0 */
+    der_put(ext, 0x30, items->data, items->len);
+    ASN1_OCTET_STRING_set(data, ext->data, ext->len);
+    x = X509_EXTENSION_create_by_OBJ(NULL, oid, 0, data);
+    ASN1_OBJECT_free(oid);
+    ASN1_OCTET_STRING_free(data);
+    return x;
+}
+
+static bool add_ext(X509 *cert, X509 *issuer, int nid, const char *value)
+{
+    X509V3_CTX ctx;
+    X509_EXTENSION *ext;
+    bool ok;
+
+    X509V3_set_ctx(&ctx, issuer, cert, NULL, NULL, 0);
+    ext = X509V3_EXT_conf_nid(NULL, &ctx, nid, value);
+    ok = ext && X509_add_ext(cert, ext, -1);
+    X509_EXTENSION_free(ext);
+    return ok;
+}
+
+static X509 *make_cert(const PkiPart *part, EVP_PKEY *key, X509 *issuer,
+                       EVP_PKEY *issuer_key)
+{
+    X509 *cert = X509_new();
+    X509_NAME *name = X509_NAME_new();
+    uint64_t serial = g_random_int() | (uint64_t)g_random_int() << 32;
+    bool ok;
+
+    X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_ASC,
+                               (const uint8_t *)part->cn, -1, -1, 0);
+    X509_NAME_add_entry_by_txt(name, "O", MBSTRING_ASC,
+                               (const uint8_t *)TESTPKI_ORG, -1, -1, 0);
+    ok = X509_set_version(cert, X509_VERSION_3) &&
+         ASN1_INTEGER_set_uint64(X509_get_serialNumber(cert),
+                                 serial >> 1) &&
+         X509_gmtime_adj(X509_getm_notBefore(cert), -24 * 3600) &&
+         X509_gmtime_adj(X509_getm_notAfter(cert),
+                         TESTPKI_YEARS * 365L * 24 * 3600) &&
+         X509_set_subject_name(cert, name) &&
+         X509_set_issuer_name(cert, issuer ? X509_get_subject_name(issuer)
+                                           : name) &&
+         X509_set_pubkey(cert, key) &&
+         add_ext(cert, issuer ?: cert, NID_basic_constraints,
+                 part->ca ? "critical,CA:TRUE,pathlen:0" : "critical,CA:FALSE")
+         && add_ext(cert, issuer ?: cert, NID_key_usage, part->ca ?
+                    "critical,keyCertSign,cRLSign" :
+                    "critical,digitalSignature,nonRepudiation") &&
+         add_ext(cert, issuer ?: cert, NID_subject_key_identifier, "hash");
+    if (ok && part->pck) {
+        X509_EXTENSION *sgx = sgx_extension();
+
+        ok = sgx && X509_add_ext(cert, sgx, -1);
+        X509_EXTENSION_free(sgx);
+    }
+    ok = ok && X509_sign(cert, issuer_key, EVP_sha256());
+    X509_NAME_free(name);
+    if (!ok) {
+        X509_free(cert);
+        return NULL;
+    }
+    return cert;
+}
+
+static char *part_path(const char *dir, const PkiPart *part, const char *ext)
+{
+    g_autofree char *file = g_strconcat(part->name, ext, NULL);
+
+    return g_build_filename(dir, file, NULL);
+}
+
+static bool load_part(TestPki *pki, const char *dir, const PkiPart *part)
+{
+    g_autofree char *key_path = part_path(dir, part, ".key.pem");
+    g_autofree char *cert_path = part_path(dir, part, ".pem");
+    FILE *kf = fopen(key_path, "r");
+    FILE *cf = fopen(cert_path, "r");
+
+    if (kf) {
+        PART_KEY(pki, part->key) = PEM_read_PrivateKey(kf, NULL, NULL, NULL);
+        fclose(kf);
+    }
+    if (cf) {
+        PART_CERT(pki, part->cert) = PEM_read_X509(cf, NULL, NULL, NULL);
+        fclose(cf);
+    }
+    return PART_KEY(pki, part->key) && PART_CERT(pki, part->cert);
+}
+
+static bool write_file(const char *path, const void *data, size_t len,
+                       int mode, Error **errp)
+{
+    g_autoptr(GError) err = NULL;
+
+    if (!g_file_set_contents_full(path, data, len,
+                                  G_FILE_SET_CONTENTS_CONSISTENT, mode,
+                                  &err)) {
+        error_setg(errp, "tdx-quote-testpki: %s", err->message);
+        return false;
+    }
+    return true;
+}
+
+static char *key_pem(EVP_PKEY *key)
+{
+    BIO *bio = BIO_new(BIO_s_mem());
+    char *text = NULL, *data;
+    long len;
+
+    if (PEM_write_bio_PrivateKey(bio, key, NULL, NULL, 0, NULL, NULL)) {
+        len = BIO_get_mem_data(bio, &data);
+        text = g_strndup(data, len);
+    }
+    BIO_free(bio);
+    return text;
+}
+
+static bool save_part(TestPki *pki, const char *dir, const PkiPart *part,
+                      Error **errp)
+{
+    g_autofree char *key_path = part_path(dir, part, ".key.pem");
+    g_autofree char *cert_path = part_path(dir, part, ".pem");
+    g_autofree char *key_text = key_pem(PART_KEY(pki, part->key));
+    g_autofree char *cert_text = testpki_pem(&PART_CERT(pki, part->cert), 1);
+
+    return key_text && cert_text &&
+           write_file(key_path, key_text, strlen(key_text), 0600, errp) &&
+           write_file(cert_path, cert_text, strlen(cert_text), 0644, errp);
+}
+
+static bool save_root_der(TestPki *pki, const char *dir, Error **errp)
+{
+    g_autofree char *path = g_build_filename(dir, TESTPKI_ROOT_CA_DER, NULL);
+    uint8_t *der = NULL;
+    int len = i2d_X509(pki->root, &der);
+    bool ok = len > 0 && write_file(path, der, len, 0644, errp);
+
+    OPENSSL_free(der);
+    return ok;
+}
+
+static bool generate(TestPki *pki, const char *dir, Error **errp)
+{
+    size_t i;
+
+    for (i = 0; i < ARRAY_SIZE(pki_parts); i++) {
+        const PkiPart *part = &pki_parts[i];
+        bool self = part->cert == part->issuer;
+        EVP_PKEY *key = testpki_new_key(errp);
+
+        if (!key) {
+            return false;
+        }
+        PART_KEY(pki, part->key) = key;
+        PART_CERT(pki, part->cert) =
+            make_cert(part, key, self ? NULL : PART_CERT(pki, part->issuer),
+                      PART_KEY(pki, part->issuer_key));
+        if (!PART_CERT(pki, part->cert)) {
+            error_setg(errp, "tdx-quote-testpki: cannot make the %s "
+                       "certificate", part->name);
+            return false;
+        }
+        if (!save_part(pki, dir, part, errp)) {
+            return false;
+        }
+    }
+    return save_root_der(pki, dir, errp);
+}
+
+bool testpki_open(TestPki *pki, const char *dir, Error **errp)
+{
+    size_t i, loaded = 0;
+
+    memset(pki, 0, sizeof(*pki));
+    if (g_mkdir_with_parents(dir, 0700) < 0) {
+        error_setg_errno(errp, errno, "tdx-quote-testpki: cannot create %s",
+                         dir);
+        return false;
+    }
+    for (i = 0; i < ARRAY_SIZE(pki_parts); i++) {
+        loaded += load_part(pki, dir, &pki_parts[i]);
+    }
+    if (loaded == ARRAY_SIZE(pki_parts)) {
+        return true;
+    }
+    if (loaded) {
+        error_setg(errp, "tdx-quote-testpki: %s holds part of a test PKI; "
+                   "remove it or name an empty directory", dir);
+        testpki_close(pki);
+        return false;
+    }
+    testpki_close(pki);
+    if (!generate(pki, dir, errp)) {
+        testpki_close(pki);
+        return false;
+    }
+    return true;
+}
+
+void testpki_close(TestPki *pki)
+{
+    size_t i;
+
+    for (i = 0; i < ARRAY_SIZE(pki_parts); i++) {
+        EVP_PKEY_free(PART_KEY(pki, pki_parts[i].key));
+        X509_free(PART_CERT(pki, pki_parts[i].cert));
+    }
+    memset(pki, 0, sizeof(*pki));
+}
+
+bool testpki_sign(EVP_PKEY *key, const void *data, size_t len,
+                  uint8_t sig[64])
+{
+    EVP_MD_CTX *ctx = EVP_MD_CTX_new();
+    uint8_t der[80];
+    const uint8_t *p = der;
+    size_t der_len = sizeof(der);
+    ECDSA_SIG *ecdsa = NULL;
+    bool ok;
+
+    ok = EVP_DigestSignInit(ctx, NULL, EVP_sha256(), NULL, key) == 1 &&
+         EVP_DigestSign(ctx, der, &der_len, data, len) == 1 &&
+         (ecdsa = d2i_ECDSA_SIG(NULL, &p, der_len)) != NULL &&
+         BN_bn2binpad(ECDSA_SIG_get0_r(ecdsa), sig, 32) == 32 &&
+         BN_bn2binpad(ECDSA_SIG_get0_s(ecdsa), sig + 32, 32) == 32;
+    ECDSA_SIG_free(ecdsa);
+    EVP_MD_CTX_free(ctx);
+    return ok;
+}
+
+bool testpki_public_xy(EVP_PKEY *key, uint8_t xy[64])
+{
+    uint8_t point[65];
+    size_t len = 0;
+
+    if (!EVP_PKEY_get_octet_string_param(key,
+                                         OSSL_PKEY_PARAM_ENCODED_PUBLIC_KEY,
+                                         point, sizeof(point), &len) ||
+        len != sizeof(point) || point[0] != 0x04) {
+        return false;
+    }
+    memcpy(xy, point + 1, 64);
+    return true;
+}
+
+static char *bio_text(BIO *bio)
+{
+    char *data;
+    long len = BIO_get_mem_data(bio, &data);
+    char *text = g_strndup(data, len);
+
+    BIO_free(bio);
+    return text;
+}
+
+char *testpki_pem(X509 *const *certs, size_t n)
+{
+    BIO *bio = BIO_new(BIO_s_mem());
+    size_t i;
+
+    for (i = 0; i < n; i++) {
+        if (!PEM_write_bio_X509(bio, certs[i])) {
+            BIO_free(bio);
+            return NULL;
+        }
+    }
+    return bio_text(bio);
+}
+
+char *testpki_crl_pem(X509 *issuer, EVP_PKEY *key)
+{
+    X509_CRL *crl = X509_CRL_new();
+    ASN1_TIME *now = X509_gmtime_adj(NULL, 0);
+    ASN1_TIME *next = X509_gmtime_adj(NULL, 30L * 24 * 3600);
+    BIO *bio = BIO_new(BIO_s_mem());
+    char *text = NULL;
+
+    if (X509_CRL_set_version(crl, X509_CRL_VERSION_2) &&
+        X509_CRL_set_issuer_name(crl, X509_get_subject_name(issuer)) &&
+        X509_CRL_set1_lastUpdate(crl, now) &&
+        X509_CRL_set1_nextUpdate(crl, next) &&
+        X509_CRL_sign(crl, key, EVP_sha256()) &&
+        PEM_write_bio_X509_CRL(bio, crl)) {
+        text = bio_text(bio);
+        bio = NULL;
+    }
+    BIO_free(bio);
+    ASN1_TIME_free(now);
+    ASN1_TIME_free(next);
+    X509_CRL_free(crl);
+    return text;
+}
