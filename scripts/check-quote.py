@@ -28,29 +28,22 @@ failed, 2 on a usage error or an unreadable file.
 Needs only the standard library and python3-cryptography (38 or newer).
 """
 
-import os
+import argparse
+import dataclasses
+import datetime
+import hashlib
+import re
+import struct
 import sys
 
-# This directory holds an inspect.py that would shadow the standard module
-# dataclasses and cryptography import: take it off the module search path.
-HERE = os.path.dirname(os.path.realpath(__file__))
-sys.path = [p for p in sys.path if os.path.realpath(p) != HERE]
-
-import argparse  # noqa: E402
-import dataclasses  # noqa: E402
-import datetime  # noqa: E402
-import hashlib  # noqa: E402
-import re  # noqa: E402
-import struct  # noqa: E402
-
-from cryptography import x509  # noqa: E402
-from cryptography.exceptions import InvalidSignature  # noqa: E402
-from cryptography.hazmat.primitives import hashes  # noqa: E402
-from cryptography.hazmat.primitives.asymmetric import ec  # noqa: E402
-from cryptography.hazmat.primitives.asymmetric.utils import (  # noqa: E402
+from cryptography import x509
+from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.hazmat.primitives.asymmetric.utils import (
     encode_dss_signature,
 )
-from cryptography.hazmat.primitives.serialization import (  # noqa: E402
+from cryptography.hazmat.primitives.serialization import (
     Encoding,
 )
 

@@ -132,8 +132,8 @@ static void qe_report(const uint8_t ak[64], const uint8_t *auth,
 static bool signature_data(TdxQuoteTestPki *t, const uint8_t *signed_part,
                            GByteArray *out)
 {
-    X509 *chain[] = { t->pki.pck, t->pki.pck_ca, t->pki.root };
-    g_autofree char *pem = testpki_pem(chain, ARRAY_SIZE(chain));
+    g_autofree char *pem = testpki_pem(3, t->pki.pck, t->pki.pck_ca,
+                                       t->pki.root);
     uint8_t sig[64], ak[64], report[QE_REPORT_SIZE], report_sig[64];
     uint8_t auth[QE_AUTH_SIZE];
     size_t i;
@@ -284,18 +284,16 @@ static char *iso_date(GDateTime *when)
 /* GET_COLLATERAL_RESP {header, u16 major 3, u16 minor 0, 7 sizes, blobs} */
 static bool answer_collateral(TdxQuoteTestPki *t, GByteArray *resp)
 {
-    X509 *pck_chain[] = { t->pki.pck_ca, t->pki.root };
-    X509 *signing_chain[] = { t->pki.signing, t->pki.root };
     g_autoptr(GDateTime) now = g_date_time_new_now_utc();
     g_autoptr(GDateTime) later = g_date_time_add_days(now, 30);
     g_autofree char *issued = iso_date(now), *next = iso_date(later);
     char *blobs[] = {
-        testpki_pem(pck_chain, ARRAY_SIZE(pck_chain)),
+        testpki_pem(2, t->pki.pck_ca, t->pki.root),
         testpki_crl_pem(t->pki.root, t->pki.root_key),
         testpki_crl_pem(t->pki.pck_ca, t->pki.pck_ca_key),
-        testpki_pem(signing_chain, ARRAY_SIZE(signing_chain)),
+        testpki_pem(2, t->pki.signing, t->pki.root),
         tcb_info(t, issued, next),
-        testpki_pem(signing_chain, ARRAY_SIZE(signing_chain)),
+        testpki_pem(2, t->pki.signing, t->pki.root),
         qe_identity(t, issued, next),
     };
     uint32_t total = QGS_HDR_SIZE + 4 + 4 * ARRAY_SIZE(blobs);

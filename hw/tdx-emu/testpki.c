@@ -253,7 +253,7 @@ static bool save_part(TestPki *pki, const char *dir, const PkiPart *part,
     g_autofree char *key_path = part_path(dir, part, ".key.pem");
     g_autofree char *cert_path = part_path(dir, part, ".pem");
     g_autofree char *key_text = key_pem(PART_KEY(pki, part->key));
-    g_autofree char *cert_text = testpki_pem(&PART_CERT(pki, part->cert), 1);
+    g_autofree char *cert_text = testpki_pem(1, PART_CERT(pki, part->cert));
 
     return key_text && cert_text &&
            write_file(key_path, key_text, strlen(key_text), 0600, errp) &&
@@ -385,16 +385,20 @@ static char *bio_text(BIO *bio)
     return text;
 }
 
-char *testpki_pem(X509 *const *certs, size_t n)
+char *testpki_pem(size_t n, ...)
 {
     BIO *bio = BIO_new(BIO_s_mem());
-    size_t i;
+    bool ok = true;
+    va_list ap;
 
-    for (i = 0; i < n; i++) {
-        if (!PEM_write_bio_X509(bio, certs[i])) {
-            BIO_free(bio);
-            return NULL;
-        }
+    va_start(ap, n);
+    while (n--) {
+        ok = ok && PEM_write_bio_X509(bio, va_arg(ap, X509 *));
+    }
+    va_end(ap);
+    if (!ok) {
+        BIO_free(bio);
+        return NULL;
     }
     return bio_text(bio);
 }

@@ -41,8 +41,8 @@ bool testpki_sign(EVP_PKEY *key, const void *data, size_t len,
 /* The public key as x||y (64 bytes) */
 bool testpki_public_xy(EVP_PKEY *key, uint8_t xy[64]);
 
-/* PEM text of certificates, concatenated */
-char *testpki_pem(X509 *const *certs, size_t n);
+/* PEM text of @n certificates (X509 *), concatenated */
+char *testpki_pem(size_t n, ...);
 
 /* An empty CRL of @issuer, PEM */
 char *testpki_crl_pem(X509 *issuer, EVP_PKEY *key);

@@ -358,6 +358,83 @@ static void test_imds(void)
     collateral_dir_free(dir);
 }
 
+static void remove_dir(const char *dir)
+{
+    GDir *d = g_dir_open(dir, 0, NULL);
+    const char *name;
+
+    while (d && (name = g_dir_read_name(d))) {
+        g_autofree char *path = g_build_filename(dir, name, NULL);
+
+        unlink(path);
+    }
+    if (d) {
+        g_dir_close(d);
+    }
+    rmdir(dir);
+}
+
+/* The test PKI: signed collateral, a state dir reused, bad requests */
+static void test_testpki(void)
+{
+    g_autofree char *dir = g_dir_make_tmp("tdx-emu-pki-XXXXXX", NULL);
+    g_autofree char *cmd = g_strdup_printf(
+        "-machine q35 -cpu max,phys-bits=48 -nodefaults "
+        "-object tdx-quote-testpki,id=q,dir=%s "
+        "-device tdx-emu,mailbox=0x%llx,quote=q", dir, MAILBOX_GPA);
+    g_autofree char *root_path = g_build_filename(dir, "root-ca.der", NULL);
+    g_autofree char *root = NULL, *root2 = NULL;
+    g_autofree uint8_t *out = g_malloc(BUF_SIZE);
+    gsize root_len, root2_len;
+    uint8_t msg[4 + 16] = { 0 };
+    QTestState *qts = qtest_init(cmd);
+    uint32_t len, sizes[7], off;
+    int i;
+
+    put_collateral_req(qts);
+    g_assert_cmphex(get_quote(qts, BUF_GPA, BUF_SIZE), ==, TDVMCALL_SUCCESS);
+    g_assert_cmphex(wait_status(qts), ==, QUOTE_SUCCESS);
+    len = qtest_readl(qts, BUF_GPA + 20);
+    g_assert_cmpuint(len, <=, BUF_SIZE - 24);
+    qtest_memread(qts, BUF_GPA + 24, out, len);
+    g_assert_cmpuint(ldl_be_p(out), ==, len - 4);
+    g_assert_cmpuint(ldl_le_p(out + 4 + 4), ==, 3);     /* COLLATERAL_RESP */
+    g_assert_cmpuint(ldl_le_p(out + 4 + 12), ==, 0);    /* error_code */
+    for (i = 0, off = 4 + 16 + 32; i < 7; i++) {
+        sizes[i] = ldl_le_p(out + 4 + 20 + 4 * i);
+        g_assert_cmpuint(sizes[i], >, 1);
+        g_assert_cmpuint(out[off + sizes[i] - 1], ==, 0);   /* C strings */
+        off += sizes[i];
+    }
+    g_assert_cmpuint(off, ==, len);
+    off = 4 + 16 + 32 + sizes[0] + sizes[1] + sizes[2] + sizes[3];
+    g_assert(g_str_has_prefix((char *)out + off,
+                              "{\"tcbInfo\":{\"id\":\"TDX\""));
+    off += sizes[4] + sizes[5];
+    g_assert(g_str_has_prefix((char *)out + off,
+                              "{\"enclaveIdentity\":{\"id\":\"TD_QE\""));
+
+    /* A message type no QE answers, and a GET_QUOTE_REQ with no report */
+    stl_be_p(msg, sizeof(msg) - 4);
+    stl_le_p(msg + 4 + 4, 4);
+    put_buffer(qts, 1, msg, sizeof(msg));
+    g_assert_cmphex(get_quote(qts, BUF_GPA, BUF_SIZE), ==, TDVMCALL_SUCCESS);
+    g_assert_cmphex(wait_status(qts), ==, QUOTE_ERROR);
+    stl_le_p(msg + 4 + 4, 0);
+    put_buffer(qts, 1, msg, sizeof(msg));
+    g_assert_cmphex(get_quote(qts, BUF_GPA, BUF_SIZE), ==, TDVMCALL_SUCCESS);
+    g_assert_cmphex(wait_status(qts), ==, QUOTE_ERROR);
+    qtest_quit(qts);
+
+    /* The PKI is kept: a second VM uses the same root */
+    g_assert(g_file_get_contents(root_path, &root, &root_len, NULL));
+    qts = qtest_init(cmd);
+    qtest_quit(qts);
+    g_assert(g_file_get_contents(root_path, &root2, &root2_len, NULL));
+    g_assert_cmpmem(root, root_len, root2, root2_len);
+    remove_dir(dir);
+}
+
 static void test_no_backend(void)
 {
     QTestState *qts = mailbox_init(NULL);
@@ -382,5 +459,6 @@ int main(int argc, char **argv)
     qtest_add_func("/tdx-emu/quote/backend-failures", test_backend_failures);
     qtest_add_func("/tdx-emu/quote/no-backend", test_no_backend);
     qtest_add_func("/tdx-emu/quote/imds", test_imds);
+    qtest_add_func("/tdx-emu/quote/testpki", test_testpki);
     return g_test_run();
 }

@@ -36,7 +36,7 @@ def inspect(qemu, image):
 
 def main():
     if len(sys.argv) != 3:
-        print("usage: inspect.py QEMU IMAGE", file=sys.stderr)
+        print("usage: inspect-image.py QEMU IMAGE", file=sys.stderr)
         return 2
     try:
         print(json.dumps(inspect(sys.argv[1], sys.argv[2])))
