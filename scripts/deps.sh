@@ -15,7 +15,7 @@ BUILD_PACKAGES=(
     libglib2.0-dev zlib1g-dev libcapstone-dev ccache
     dpkg-dev xz-utils patch seabios qemu-system-data gdb
     libcurl4-openssl-dev
-    libssl-dev
+    libssl-dev libtss2-dev swtpm tpm2-tools
     python3-cryptography
 )
 SOURCES_FILE=/etc/apt/sources.list.d/tdx-emu.sources

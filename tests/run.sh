@@ -339,6 +339,71 @@ open(sys.argv[3], "wb").write(d)' "$@"; }
     fi
 }
 
+# IMDS with report-source=vtpm: the quoted report is the one in the vTPM's
+# NV index 0x01400001 (an swtpm here), not the guest's; without that index
+# the quote is unavailable.
+check_get_quote_imds_vtpm() {
+    local name="guest GetQuote, IMDS backend, report from the vTPM (swtpm)"
+    local dir=$WORK/swtpm port ctrl serial=$WORK/vtpm log=$WORK/vtpm.out
+    # the swtpm TCTI takes the control channel at port + 1
+    read -r port ctrl <<<"$(/usr/bin/python3 -c 'import socket
+for port in range(23000, 24000, 2):
+    try:
+        for p in (port, port + 1):
+            socket.socket().bind(("127.0.0.1", p))
+    except OSError:
+        continue
+    print(port, port + 1)
+    break')"
+    mkdir -p "$dir"
+    swtpm socket --tpm2 --tpmstate "dir=$dir" \
+        --server "type=tcp,port=$port,bindaddr=127.0.0.1" \
+        --ctrl "type=tcp,port=$ctrl,bindaddr=127.0.0.1" \
+        --flags not-need-init,startup-clear >"$log" 2>&1 &
+    local tpm=$!
+    export TPM2TOOLS_TCTI="swtpm:host=127.0.0.1,port=$port"
+    /usr/bin/python3 -c 'import sys
+hw = bytes(range(256)) * 4
+hcl = b"HCLA" + bytes([2, 0, 0, 0, 0xc0, 4, 0, 0, 4, 0, 0, 0]) + bytes(16)
+open(sys.argv[1], "wb").write(hcl + hw + bytes(160))' "$WORK/hcl.bin"
+    for _ in $(seq 50); do
+        tpm2_getcap properties-fixed >/dev/null 2>&1 && break; sleep 0.1
+    done
+    tpm2_nvdefine 0x01400001 -C o -s 1216 -a "ownerwrite|ownerread|authread" \
+        >>"$log" 2>&1 && tpm2_nvwrite 0x01400001 -C o -i "$WORK/hcl.bin" >>"$log" 2>&1
+    run_vtpm_guest "$port" "$serial.1"
+    tpm2_nvundefine 0x01400001 -C o >>"$log" 2>&1
+    run_vtpm_guest "$port" "$serial.2"
+    kill "$tpm" 2>/dev/null
+    wait "$tpm" 2>/dev/null
+    unset TPM2TOOLS_TCTI
+    local want
+    want=$(/usr/bin/python3 -c 'import hashlib
+print((b"FAKE-QUOTE" + hashlib.sha384(bytes(range(256)) * 4).digest()).hex())')
+    if grep -aq "^QUOTE $want" "$serial.1" &&
+       grep -aq "GetQuote: status 0x8000000000000001" "$serial.2"; then
+        pass "$name"
+    else
+        fail "$name"; cat "$log"; grep -a "GetQuote" "$serial.1" "$serial.2"
+    fi
+}
+
+run_vtpm_guest() {
+    local port=$1 serial=$2 imds_port=$WORK/imds-vtpm.port
+    rm -f "$imds_port"
+    /usr/bin/python3 "$ROOT/scripts/fake-imds.py" 0 --port-file "$imds_port" \
+        --count 1 &
+    local imds=$!
+    for _ in $(seq 50); do [ -s "$imds_port" ] && break; sleep 0.1; done
+    "$QEMU" "${GUEST_ARGS[@]}" -cpu max,phys-bits=48,vendor=GenuineIntel \
+        -object "tdx-quote-imds,id=q,report-source=vtpm,tcti=swtpm:host=127.0.0.1,,port=$port,url=http://127.0.0.1:$(cat "$imds_port")/acc/tdquote" \
+        -device tdx-emu,quote=q \
+        -device isa-debug-exit,iobase=0xf4,iosize=1 -serial "file:$serial" \
+        >/dev/null 2>&1
+    kill "$imds" 2>/dev/null
+    wait "$imds" 2>/dev/null
+}
+
 check_cli() {
     local name="./tdx-emu --help lists the commands; unknown commands fail"
     if "$ROOT/tdx-emu" --help | grep -q '^  test' &&
@@ -372,6 +437,7 @@ check_get_quote_imds slow "quote of 58 bytes"
 check_get_quote_imds refuse "status 0x8000000000000000"
 check_get_quote_imds outage "status 0x8000000000000001"
 check_get_quote_imds garbage "status 0x8000000000000000"
+check_get_quote_imds_vtpm
 check_get_quote_testpki
 check_gdb
 check_bench_smoke

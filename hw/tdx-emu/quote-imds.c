@@ -7,7 +7,9 @@
  * base64url(quote)} (prior-art §1.7). GET_QUOTE_REQ messages are answered
  * with a GET_QUOTE_RESP around that quote; IMDS has no collateral endpoint,
  * so GET_COLLATERAL_REQ is answered from the files in collateral-dir.
- * IMDS only quotes a genuine TDREPORT of the platform it runs on.
+ * IMDS only quotes a genuine TDREPORT of the platform it runs on; with
+ * report-source=vtpm the platform's own report, read from the Azure vTPM
+ * (azure-vtpm.c), is quoted in place of the guest's.
  *
  * SPDX-License-Identifier: GPL-2.0-or-later
  */
@@ -24,6 +26,7 @@
 #include "qemu/thread.h"
 #include "qom/object_interfaces.h"
 #include "block/aio.h"
+#include "azure-vtpm.h"
 #include "quote.h"
 
 #define TYPE_TDX_QUOTE_IMDS "tdx-quote-imds"
@@ -46,11 +49,15 @@ struct TdxQuoteImds {
     TdxQuoteBackend parent_obj;
     char *url;
     char *collateral_dir;
+    bool report_from_vtpm;
+    char *tcti;
 };
 
 typedef struct ImdsJob {
     char *url;
     char *collateral_dir;
+    bool report_from_vtpm;
+    char *tcti;
     GByteArray *req;            /* the QGS message */
     GByteArray *resp;
     uint64_t status;
@@ -158,15 +165,25 @@ static uint8_t *imds_quote(ImdsJob *job, const uint8_t *report,
 static void imds_get_quote(ImdsJob *job, const uint8_t *msg, size_t len)
 {
     g_autofree uint8_t *quote = NULL;
+    uint8_t sizes[8], genuine[TDREPORT_SIZE];
+    const uint8_t *report = msg + QGS_HDR_SIZE + 8;
     size_t quote_len = 0;
-    uint8_t sizes[8];
+    Error *err = NULL;
 
     job->status = GET_QUOTE_ERROR;
     if (len < QGS_HDR_SIZE + 8 + TDREPORT_SIZE ||
         ldl_le_p(msg + QGS_HDR_SIZE) != TDREPORT_SIZE) {
         return;
     }
-    quote = imds_quote(job, msg + QGS_HDR_SIZE + 8, &quote_len);
+    if (job->report_from_vtpm) {
+        if (!azure_vtpm_read_tdreport(job->tcti, genuine, &err)) {
+            warn_report_err(err);
+            job->status = GET_QUOTE_SERVICE_UNAVAILABLE;
+            return;
+        }
+        report = genuine;
+    }
+    quote = imds_quote(job, report, &quote_len);
     if (!quote || !quote_len) {
         return;
     }
@@ -221,6 +238,7 @@ static void imds_complete(void *opaque)
               job->resp->len);
     g_free(job->url);
     g_free(job->collateral_dir);
+    g_free(job->tcti);
     g_byte_array_free(job->req, true);
     g_byte_array_free(job->resp, true);
     g_free(job);
@@ -252,6 +270,8 @@ static void imds_request(TdxQuoteBackend *b, const uint8_t *req, size_t len,
 
     job->url = g_strdup(imds->url ?: IMDS_DEFAULT_URL);
     job->collateral_dir = g_strdup(imds->collateral_dir);
+    job->report_from_vtpm = imds->report_from_vtpm;
+    job->tcti = g_strdup(imds->tcti);
     job->req = g_byte_array_new();
     g_byte_array_append(job->req, req, len);
     job->resp = g_byte_array_new();
@@ -296,12 +316,42 @@ static void imds_set_collateral_dir(Object *obj, const char *value,
     imds->collateral_dir = g_strdup(value);
 }
 
+static char *imds_get_report_source(Object *obj, Error **errp)
+{
+    return g_strdup(TDX_QUOTE_IMDS(obj)->report_from_vtpm ? "vtpm" : "guest");
+}
+
+static void imds_set_report_source(Object *obj, const char *value,
+                                   Error **errp)
+{
+    if (strcmp(value, "guest") && strcmp(value, "vtpm")) {
+        error_setg(errp, "%s: report-source is 'guest' or 'vtpm', not '%s'",
+                   TYPE_TDX_QUOTE_IMDS, value);
+        return;
+    }
+    TDX_QUOTE_IMDS(obj)->report_from_vtpm = !strcmp(value, "vtpm");
+}
+
+static char *imds_get_tcti(Object *obj, Error **errp)
+{
+    return g_strdup(TDX_QUOTE_IMDS(obj)->tcti);
+}
+
+static void imds_set_tcti(Object *obj, const char *value, Error **errp)
+{
+    TdxQuoteImds *imds = TDX_QUOTE_IMDS(obj);
+
+    g_free(imds->tcti);
+    imds->tcti = g_strdup(value);
+}
+
 static void imds_finalize(Object *obj)
 {
     TdxQuoteImds *imds = TDX_QUOTE_IMDS(obj);
 
     g_free(imds->url);
     g_free(imds->collateral_dir);
+    g_free(imds->tcti);
 }
 
 static void imds_class_init(ObjectClass *oc, void *data)
@@ -320,6 +370,16 @@ static void imds_class_init(ObjectClass *oc, void *data)
     object_class_property_set_description(oc, "collateral-dir",
         "directory of the collateral files GET_COLLATERAL_REQ is answered "
         "from");
+    object_class_property_add_str(oc, "report-source",
+                                  imds_get_report_source,
+                                  imds_set_report_source);
+    object_class_property_set_description(oc, "report-source",
+        "the TDREPORT to quote: 'guest' (the TD's own) or 'vtpm' (the "
+        "platform's, from the Azure vTPM's NV index 0x01400001)");
+    object_class_property_add_str(oc, "tcti", imds_get_tcti, imds_set_tcti);
+    object_class_property_set_description(oc, "tcti",
+        "tpm2-tss TCTI of the vTPM for report-source=vtpm (default: "
+        "tpm2-tss's, e.g. device:/dev/tpmrm0)");
 }
 
 static const TypeInfo imds_types[] = {
