@@ -11,8 +11,9 @@ no real quote: nothing signs it. It can misbehave:
   --mode ok        answer (default)
   --mode slow      wait --delay seconds, then answer
   --mode refuse    answer 400, as IMDS does for a report it will not quote
-  --mode outage    answer 503
+  --mode outage    answer 500
   --mode garbage   answer 200 with a body that is no JSON
+  --mode disconnect  read the request and close without an answer
 
 It serves --count requests (default: until killed, at most 10 minutes).
 """
@@ -66,7 +67,9 @@ class Handler(http.server.BaseHTTPRequestHandler):
         elif args.mode == "refuse":
             self.reply(400, b'{"error":"report not quotable"}')
         elif args.mode == "outage":
-            self.reply(503, b'{"error":"unavailable"}')
+            self.reply(500, b'{"error":"internal error"}')
+        elif args.mode == "disconnect":
+            self.close_connection = True
         elif args.mode == "garbage":
             self.reply(200, b"\x00garbage\xff")
         else:
@@ -85,7 +88,7 @@ def main():
     parser.add_argument("--port-file", help="write the port served here")
     parser.add_argument("--mode", default="ok",
                         choices=("ok", "slow", "refuse", "outage",
-                                 "garbage"))
+                                 "garbage", "disconnect"))
     parser.add_argument("--delay", type=float, default=2)
     parser.add_argument("--count", type=int, default=0)
     args = parser.parse_args()

@@ -437,6 +437,7 @@ check_get_quote_imds slow "quote of 58 bytes"
 check_get_quote_imds refuse "status 0x8000000000000000"
 check_get_quote_imds outage "status 0x8000000000000001"
 check_get_quote_imds garbage "status 0x8000000000000000"
+check_get_quote_imds disconnect "status 0x8000000000000001"
 check_get_quote_imds_vtpm
 check_get_quote_testpki
 check_gdb
