@@ -10,8 +10,9 @@ Figures, each repeated to give min and median:
 - Send/Receive throughput: after the exchange the bench image's source
   sends 256 full 64 KiB buffers, the destination times their arrival;
 - GetQuote latency: the stub's GetQuote, from the TDVMCALL to the
-  event-notify interrupt, through the QGS backend and scripts/fake-qgs.py
-  (the emulator's and the backend's share; a real QGS adds its signing).
+  event-notify interrupt, through each backend that runs locally: QGS and
+  IMDS against scripts/fake-qgs.py and fake-imds.py (the emulator's and the
+  backend's share), and the test PKI (which signs for real).
 Prints a table, then one JSON line.
 """
 
@@ -99,33 +100,65 @@ def migration(runs, firmware=STUB):
     return stats(times), stats(rates) if rates else None
 
 
-def get_quote(qemu, work, runs):
+def start_fake(argv, ready):
+    """A fake quote service, once @ready (a path) exists."""
+    proc = subprocess.Popen([sys.executable] + argv)
+    for _ in range(50):
+        if os.path.exists(ready):
+            break
+        time.sleep(0.1)
+    return proc
+
+
+def quote_backends(work, runs):
+    """(name, -object value, fake service or None) per local backend."""
     sock = os.path.join(work, "qgs.sock")
-    qgs = subprocess.Popen([sys.executable, os.path.join(HERE, "fake-qgs.py"),
-                            sock, "--count", str(runs)])
+    port_file = os.path.join(work, "imds.port")
+    qgs = start_fake([os.path.join(HERE, "fake-qgs.py"), sock,
+                      "--count", str(runs)], sock)
+    imds = start_fake([os.path.join(HERE, "fake-imds.py"), "0",
+                       "--port-file", port_file, "--count", str(runs)],
+                      port_file)
+    with open(port_file) as f:
+        port = f.read().strip()
+    pki = os.path.join(work, "pki")
+    return [("fake QGS", f"tdx-quote-qgs,id=q,addr={sock}", qgs),
+            ("fake IMDS", "tdx-quote-imds,id=q,"
+             f"url=http://127.0.0.1:{port}/acc/tdquote", imds),
+            ("test PKI", f"tdx-quote-testpki,id=q,dir={pki}", None)]
+
+
+def quote_latency(qemu, backend, runs):
+    times = []
+    for _ in range(runs):
+        out = subprocess.run(
+            [qemu, "-machine", "q35", "-accel", "tcg",
+             "-cpu", "max,phys-bits=48,vendor=GenuineIntel", "-m", "32M",
+             "-nodefaults", "-display", "none", "-serial", "stdio",
+             "-bios", STUB, "-object", backend,
+             "-device", "tdx-emu,quote=q",
+             "-device", "isa-debug-exit,iobase=0xf4,iosize=1"],
+            capture_output=True, text=True, timeout=300).stdout
+        m = re.search(r"GetQuote: quote of \d+ bytes \((\d+) us\)", out)
+        if not m:
+            raise RuntimeError(f"the guest's GetQuote ({backend}) failed")
+        times.append(int(m.group(1)) / 1e6)
+    return stats(times)
+
+
+def get_quote(qemu, work, runs):
+    """GetQuote latency per backend that runs locally."""
+    result = {}
+    backends = quote_backends(work, runs)
     try:
-        for _ in range(50):
-            if os.path.exists(sock):
-                break
-            time.sleep(0.1)
-        times = []
-        for _ in range(runs):
-            out = subprocess.run(
-                [qemu, "-machine", "q35", "-accel", "tcg",
-                 "-cpu", "max,phys-bits=48,vendor=GenuineIntel", "-m", "32M",
-                 "-nodefaults", "-display", "none", "-serial", "stdio",
-                 "-bios", STUB, "-object", f"tdx-quote-qgs,id=q,addr={sock}",
-                 "-device", "tdx-emu,quote=q",
-                 "-device", "isa-debug-exit,iobase=0xf4,iosize=1"],
-                capture_output=True, text=True, timeout=300).stdout
-            m = re.search(r"GetQuote: quote of \d+ bytes \((\d+) us\)", out)
-            if not m:
-                raise RuntimeError("the guest's GetQuote did not succeed")
-            times.append(int(m.group(1)) / 1e6)
-        return stats(times)
+        for name, backend, _ in backends:
+            result[name] = quote_latency(qemu, backend, runs)
     finally:
-        qgs.kill()
-        qgs.wait()
+        for _, _, fake in backends:
+            if fake:
+                fake.kill()
+                fake.wait()
+    return result
 
 
 def main():
@@ -151,8 +184,9 @@ def main():
             ("boot to WaitForRequest, stub (s)", result["boot_stub_s"]),
             ("two-VM pre-migration (s)", result["premigration_s"]),
             ("Send/Receive throughput, 64 KiB (MB/s)",
-             result["stream_mb_s"]),
-            ("GetQuote, fake QGS (s)", result["getquote_s"])]
+             result["stream_mb_s"])]
+    rows += [(f"GetQuote, {name} (s)", figure)
+             for name, figure in result["getquote_s"].items()]
     if args.firmware:
         rows.append(("boot to WaitForRequest, firmware (s)",
                      result["boot_firmware_s"]))
