@@ -15,6 +15,7 @@
 #include <openssl/sha.h>
 #include "qapi/error.h"
 #include "qemu/bswap.h"
+#include "qemu/log.h"
 #include "qemu/main-loop.h"
 #include "qemu/module.h"
 #include "qom/object_interfaces.h"
@@ -194,10 +195,18 @@ static GByteArray *make_quote(TdxQuoteTestPki *t, const uint8_t *tdreport)
 static bool answer_quote(TdxQuoteTestPki *t, const uint8_t *msg, size_t len,
                          GByteArray *resp)
 {
+    TdxQuoteBackend *b = TDX_QUOTE_BACKEND(t);
     g_autoptr(GByteArray) quote = NULL;
 
     if (len < QGS_HDR_SIZE + 8 + TDREPORT_SIZE ||
         ldl_le_p(msg + QGS_HDR_SIZE) != TDREPORT_SIZE) {
+        return false;
+    }
+    /* The QE quotes only a TDREPORT this platform made */
+    if (b->report_genuine &&
+        !b->report_genuine(b->report_opaque, msg + QGS_HDR_SIZE + 8)) {
+        qemu_log_mask(LOG_GUEST_ERROR, "%s: the TDREPORT's MAC or hashes do "
+                      "not verify; no quote\n", TYPE_TDX_QUOTE_TESTPKI);
         return false;
     }
     quote = make_quote(t, msg + QGS_HDR_SIZE + 8);

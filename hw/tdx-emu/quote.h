@@ -26,8 +26,14 @@ OBJECT_DECLARE_TYPE(TdxQuoteBackend, TdxQuoteBackendClass, TDX_QUOTE_BACKEND)
 typedef void TdxQuoteDone(void *opaque, uint64_t status, const uint8_t *resp,
                           size_t len);
 
+/* Whether @tdreport is one this platform made (a QE's EVERIFYREPORT2) */
+typedef bool TdxReportCheck(void *opaque, const uint8_t *tdreport);
+
 struct TdxQuoteBackend {
     Object parent_obj;
+    /* Set by the device; a backend that plays the QE calls it */
+    TdxReportCheck *report_genuine;
+    void *report_opaque;
 };
 
 struct TdxQuoteBackendClass {

@@ -209,6 +209,29 @@ static bool mac_equal(const uint8_t *a, const uint8_t *b)
 }
 
 /*
+ * Whether @tdreport is a TDREPORT this VM boot made: its MAC, and the two
+ * hashes the MAC covers (what a QE checks with EVERIFYREPORT2, spec §2.1).
+ */
+bool tdx_emu_report_genuine(void *opaque, const uint8_t *tdreport)
+{
+    TdxEmuState *s = opaque;
+    TdxReport r;
+    uint8_t mac[MAC_SIZE], hash[TDX_SHA384_SIZE];
+
+    memcpy(&r, tdreport, sizeof(r));
+    report_mac(s, &r.mac, mac);
+    if (!mac_equal(mac, r.mac.mac)) {
+        return false;
+    }
+    sha384(&r.tee_tcb_info, sizeof(r.tee_tcb_info), hash);
+    if (memcmp(hash, r.mac.tee_tcb_info_hash, sizeof(hash))) {
+        return false;
+    }
+    sha384(&r.tdinfo, sizeof(r.tdinfo), hash);
+    return !memcmp(hash, r.mac.tee_info_hash, sizeof(hash));
+}
+
+/*
  * TDG.MR.VERIFYREPORT (leaf 22, spec §2): RCX = GPA of a 256-byte aligned
  * REPORTMACSTRUCT; succeeds if its MAC is one this VM boot made.
  */

@@ -124,6 +124,10 @@ static void tdx_emu_realize(DeviceState *dev, Error **errp)
     s->max_vcpus = MACHINE(qdev_get_machine())->smp.max_cpus;
     tdx_emu_firmware_writable(s);
     tdx_emu_memory_realize(s);
+    if (s->quote) {
+        s->quote->report_genuine = tdx_emu_report_genuine;
+        s->quote->report_opaque = s;
+    }
     if (s->mailbox_gpa != TDX_EMU_MAILBOX_OFF) {
         tdx_emu_mailbox_realize(s);
     }

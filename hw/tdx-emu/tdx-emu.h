@@ -286,6 +286,7 @@ void tdx_emu_measurements_reset(TdxEmuState *s);
 uint64_t tdx_emu_rtmr_extend(TdxEmuState *s, X86CPU *cpu, uint64_t *regs);
 uint64_t tdx_emu_mr_report(TdxEmuState *s, X86CPU *cpu, uint64_t *regs);
 uint64_t tdx_emu_verify_report(TdxEmuState *s, X86CPU *cpu, uint64_t *regs);
+bool tdx_emu_report_genuine(void *opaque, const uint8_t *tdreport);
 
 /* vmcall.c: TDG.VP.VMCALL (TDCALL leaf 0) */
 uint64_t tdx_emu_vmcall(TdxEmuState *s, X86CPU *cpu, uint64_t *regs);

@@ -23,6 +23,8 @@
 #define SHARED                  (1ULL << 47)
 #define BUF_GPA                 0x300000ULL
 #define BUF_SIZE                0x4000ULL
+#define REPORT_GPA              0x310000ULL
+#define TDG_MR_REPORT           4
 
 typedef struct Qgs {
     char *dir;
@@ -358,6 +360,25 @@ static void test_imds(void)
     collateral_dir_free(dir);
 }
 
+/* TDG.MR.REPORT with REPORTDATA 0, 1, 2, ... 63 into @report */
+static void mr_report(QTestState *qts, uint8_t *report)
+{
+    uint64_t in[NR_GPRS] = { 0 }, out[NR_GPRS];
+    uint8_t reportdata[64];
+    int i;
+
+    for (i = 0; i < 64; i++) {
+        reportdata[i] = i;
+    }
+    qtest_memwrite(qts, REPORT_GPA + 1024, reportdata, sizeof(reportdata));
+    in[RAX] = TDG_MR_REPORT;
+    in[RCX] = REPORT_GPA;
+    in[RDX] = REPORT_GPA + 1024;
+    tdcall(qts, 0, in, out, OUT(RAX));
+    g_assert_cmphex(out[RAX], ==, TDX_SUCCESS);
+    qtest_memread(qts, REPORT_GPA, report, 1024);
+}
+
 static void remove_dir(const char *dir)
 {
     GDir *d = g_dir_open(dir, 0, NULL);
@@ -386,7 +407,7 @@ static void test_testpki(void)
     g_autofree char *root = NULL, *root2 = NULL;
     g_autofree uint8_t *out = g_malloc(BUF_SIZE);
     gsize root_len, root2_len;
-    uint8_t msg[4 + 16] = { 0 };
+    uint8_t msg[4 + 16] = { 0 }, report[1024];
     QTestState *qts = qtest_init(cmd);
     uint32_t len, sizes[7], off;
     int i;
@@ -413,6 +434,26 @@ static void test_testpki(void)
     off += sizes[4] + sizes[5];
     g_assert(g_str_has_prefix((char *)out + off,
                               "{\"enclaveIdentity\":{\"id\":\"TD_QE\""));
+
+    /* A genuine TDREPORT is quoted; a forged or altered one is not */
+    mr_report(qts, report);
+    put_buffer(qts, 1, report, sizeof(report));
+    g_assert_cmphex(get_quote(qts, BUF_GPA, BUF_SIZE), ==, TDVMCALL_SUCCESS);
+    g_assert_cmphex(wait_status(qts), ==, QUOTE_SUCCESS);
+    len = qtest_readl(qts, BUF_GPA + 20);
+    g_assert_cmpuint(len, >, 632);
+    qtest_memread(qts, BUF_GPA + 24, out, len);
+    g_assert_cmpuint(lduw_le_p(out), ==, 4);            /* quote version */
+    g_assert_cmpmem(out + 48 + 520, 64, report + 128, 64);  /* REPORTDATA */
+    g_assert_cmpmem(out + 48 + 136, 48, report + 528, 48);  /* MRTD */
+    report[528] ^= 1;
+    put_buffer(qts, 1, report, sizeof(report));
+    g_assert_cmphex(get_quote(qts, BUF_GPA, BUF_SIZE), ==, TDVMCALL_SUCCESS);
+    g_assert_cmphex(wait_status(qts), ==, QUOTE_ERROR);
+    memset(report, 0x42, sizeof(report));
+    put_buffer(qts, 1, report, sizeof(report));
+    g_assert_cmphex(get_quote(qts, BUF_GPA, BUF_SIZE), ==, TDVMCALL_SUCCESS);
+    g_assert_cmphex(wait_status(qts), ==, QUOTE_ERROR);
 
     /* A message type no QE answers, and a GET_QUOTE_REQ with no report */
     stl_be_p(msg, sizeof(msg) - 4);
