@@ -37,7 +37,7 @@ static uint64_t mailbox_reg_read(TdxEmuState *s, hwaddr reg)
     }
     switch (reg) {
     case MAILBOX_REG_COUNT:
-        return s->tdcall_count;
+        return tdx_emu_tdcall_total(s);
     case MAILBOX_REG_NOTIFY_VEC:
         return s->event_notify.vector;
     default:

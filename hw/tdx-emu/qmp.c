@@ -94,7 +94,7 @@ TdxEmuInfo *qmp_query_tdx_emu(Error **errp)
     }
     info = g_new0(TdxEmuInfo, 1);
     info->gpaw = s->gpaw;
-    info->tdcalls = s->tdcall_count;
+    info->tdcalls = tdx_emu_tdcall_total(s);
     info->event_notify_vector = s->event_notify.vector;
     info->mrtd = tdx_emu_hex_format(s->mr.mrtd, TDX_SHA384_SIZE);
     info->firmware_sections = firmware_sections(&s->fw);

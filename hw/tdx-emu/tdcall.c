@@ -6,6 +6,7 @@
 
 #include "qemu/osdep.h"
 #include "qemu/log.h"
+#include "qemu/main-loop.h"
 #include "hw/boards.h"
 #include "target/i386/tdcall.h"
 #include "tdx-emu.h"
@@ -24,6 +25,8 @@ typedef struct TdxLeaf {
     const char *name;
     TdxLeafFn *fn;
     uint8_t max_version;
+    /* Reads only the vCPU and the TD's fixed configuration: no BQL */
+    bool vcpu_local;
 } TdxLeaf;
 
 /* TDG.VP.INFO (spec §2, leaf 1): TD execution environment information */
@@ -56,9 +59,10 @@ static uint64_t tdg_vp_veinfo_get(TdxEmuState *s, X86CPU *cpu,
 
 static const TdxLeaf tdcall_leaves[] = {
     [TDG_VP_VMCALL] = { "TDG.VP.VMCALL", tdx_emu_vmcall, 0 },
-    [TDG_VP_INFO] = { "TDG.VP.INFO", tdg_vp_info, 0 },
+    [TDG_VP_INFO] = { "TDG.VP.INFO", tdg_vp_info, 0, .vcpu_local = true },
     [TDG_MR_RTMR_EXTEND] = { "TDG.MR.RTMR.EXTEND", tdx_emu_rtmr_extend, 0 },
-    [TDG_VP_VEINFO_GET] = { "TDG.VP.VEINFO.GET", tdg_vp_veinfo_get, 0 },
+    [TDG_VP_VEINFO_GET] = { "TDG.VP.VEINFO.GET", tdg_vp_veinfo_get, 0,
+                            .vcpu_local = true },
     [TDG_MR_REPORT] = { "TDG.MR.REPORT", tdx_emu_mr_report, 0 },
     [TDG_MEM_PAGE_ACCEPT] = { "TDG.MEM.PAGE.ACCEPT", tdx_emu_mem_page_accept,
                               0 },
@@ -104,14 +108,12 @@ static const TdxLeaf *tdcall_decode(uint64_t rax)
     return leaf;
 }
 
-X86TdcallAction tdx_emu_tdcall(TdxEmuState *s, X86CPU *cpu, uint64_t *regs)
+static void tdcall_run(TdxEmuState *s, X86CPU *cpu, const TdxLeaf *leaf,
+                       uint64_t *regs)
 {
     int cpu_index = cpu->parent_obj.cpu_index;
-    const TdxLeaf *leaf = tdcall_decode(regs[R_EAX]);
     const char *name = leaf ? leaf->name : "unknown";
 
-    s->tdcall_count++;
-    s->leaf_counts[leaf ? leaf - tdcall_leaves : ARRAY_SIZE(tdcall_leaves)]++;
     trace_tdx_emu_tdcall(cpu_index, name, regs[R_EAX], regs[R_ECX],
                          regs[R_EDX], regs[R_R8]);
     if (leaf) {
@@ -123,11 +125,59 @@ X86TdcallAction tdx_emu_tdcall(TdxEmuState *s, X86CPU *cpu, uint64_t *regs)
         regs[R_EAX] = TDX_OPERAND_INVALID;
     }
     trace_tdx_emu_tdcall_done(cpu_index, name, regs[R_EAX]);
+}
+
+/*
+ * Called on the vCPU thread without the BQL (the mailbox calls it with the
+ * BQL held): vCPU-local leaves run as they are, the rest under the BQL.
+ */
+X86TdcallAction tdx_emu_tdcall(TdxEmuState *s, X86CPU *cpu, uint64_t *regs)
+{
+    const TdxLeaf *leaf = tdcall_decode(regs[R_EAX]);
+    uint64_t *count = &s->leaf_counts[cpu->parent_obj.cpu_index]
+                          [leaf ? leaf - tdcall_leaves
+                                : ARRAY_SIZE(tdcall_leaves)];
+
+    qatomic_set(count, qatomic_read(count) + 1);    /* only this vCPU's */
+    if (leaf && leaf->vcpu_local) {
+        tdcall_run(s, cpu, leaf, regs);
+        return X86_TDCALL_CONTINUE;
+    }
+
+    BQL_LOCK_GUARD();
+    tdcall_run(s, cpu, leaf, regs);
     if (s->halt_requested) {
         s->halt_requested = false;
         return X86_TDCALL_HALT;
     }
     return X86_TDCALL_CONTINUE;
+}
+
+void tdx_emu_tdcall_realize(TdxEmuState *s)
+{
+    s->leaf_counts = g_new0(typeof(*s->leaf_counts), s->max_vcpus);
+}
+
+static uint64_t leaf_count(TdxEmuState *s, size_t slot)
+{
+    uint64_t sum = 0;
+    uint32_t i;
+
+    for (i = 0; i < s->max_vcpus; i++) {
+        sum += qatomic_read(&s->leaf_counts[i][slot]);
+    }
+    return sum;
+}
+
+uint64_t tdx_emu_tdcall_total(TdxEmuState *s)
+{
+    uint64_t sum = 0;
+    size_t slot;
+
+    for (slot = 0; slot <= ARRAY_SIZE(tdcall_leaves); slot++) {
+        sum += leaf_count(s, slot);
+    }
+    return sum;
 }
 
 void tdx_emu_foreach_tdcall_count(TdxEmuState *s, TdxEmuCountFn *fn,
@@ -136,9 +186,11 @@ void tdx_emu_foreach_tdcall_count(TdxEmuState *s, TdxEmuCountFn *fn,
     size_t i;
 
     for (i = 0; i <= ARRAY_SIZE(tdcall_leaves); i++) {
-        if (s->leaf_counts[i]) {
+        uint64_t count = leaf_count(s, i);
+
+        if (count) {
             fn(i < ARRAY_SIZE(tdcall_leaves) ? tdcall_leaves[i].name :
-               "unknown", s->leaf_counts[i], opaque);
+               "unknown", count, opaque);
         }
     }
 }

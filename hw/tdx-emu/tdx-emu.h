@@ -167,8 +167,8 @@ struct TdxEmuState {
     uint32_t max_vcpus;
     TdxEmuFirmware fw;
     bool halt_requested;        /* by the current TDCALL */
-    uint64_t tdcall_count;
-    uint64_t leaf_counts[TDX_EMU_NR_LEAF_SLOTS];
+    /* TDCALLs per vCPU and leaf: a vCPU counts its own, with no lock */
+    uint64_t (*leaf_counts)[TDX_EMU_NR_LEAF_SLOTS];
     uint64_t vmcall_counts[TDX_EMU_NR_VMCALL_SLOTS];
     TdxEmuMemory mem;
     TdxEmuFatal fatal;
@@ -193,6 +193,8 @@ TdxEmuState *tdx_emu_find(void);
  */
 X86TdcallAction tdx_emu_tdcall(TdxEmuState *s, X86CPU *cpu, uint64_t *regs);
 bool tdx_emu_tdcall_leaf_exists(uint64_t leaf);
+void tdx_emu_tdcall_realize(TdxEmuState *s);
+uint64_t tdx_emu_tdcall_total(TdxEmuState *s);
 
 /* Call each leaf's / sub-function's name and count (those called) */
 typedef void TdxEmuCountFn(const char *name, uint64_t count, void *opaque);
