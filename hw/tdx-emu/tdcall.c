@@ -141,7 +141,7 @@ X86TdcallAction tdx_emu_tdcall(TdxEmuState *s, X86CPU *cpu, uint64_t *regs)
     qatomic_set(count, qatomic_read(count) + 1);    /* only this vCPU's */
     if (leaf && leaf->vcpu_local) {
         tdcall_run(s, cpu, leaf, regs);
-        return X86_TDCALL_CONTINUE;
+        return X86_TDCALL_CONTINUE_IN_TB;
     }
 
     BQL_LOCK_GUARD();
