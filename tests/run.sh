@@ -43,6 +43,8 @@ run_qtest() {
 }
 
 # --- command-line checks ------------------------------------------------
+# A guest that hangs fails its check (status 124) instead of stalling CI
+GUEST_TIMEOUT_S=300
 GUEST_ARGS=(-machine q35 -accel tcg -m 64M -nodefaults -display none
             -global apic-common.vapic=off -bios "$GUEST")
 
@@ -51,7 +53,7 @@ GUEST_ARGS=(-machine q35 -accel tcg -m 64M -nodefaults -display none
 check_guest_exit() {
     local name=$1 want=$2 needle=$3; shift 3
     local serial=$WORK/serial-$want.log status
-    "$QEMU" "${GUEST_ARGS[@]}" -device isa-debug-exit,iobase=0xf4,iosize=1 \
+    timeout "$GUEST_TIMEOUT_S" "$QEMU" "${GUEST_ARGS[@]}" -device isa-debug-exit,iobase=0xf4,iosize=1 \
         -serial "file:$serial" "$@" >"$WORK/out" 2>&1
     status=$?
     if [ "$status" -eq "$want" ] && grep -q "$needle" "$serial"; then
@@ -90,7 +92,7 @@ check_starts_with_phys_bits() {
 
 check_trace_events() {
     local name="-trace tdx_emu_*: every TDCALL and VMCALL is traced"
-    "$QEMU" "${GUEST_ARGS[@]}" -cpu max,phys-bits=48 -device tdx-emu \
+    timeout "$GUEST_TIMEOUT_S" "$QEMU" "${GUEST_ARGS[@]}" -cpu max,phys-bits=48 -device tdx-emu \
         -device isa-debug-exit,iobase=0xf4,iosize=1 -serial null \
         -trace 'tdx_emu_*' -D "$WORK/trace.log" >/dev/null 2>&1
     if grep -q 'tdx_emu_tdcall .*TDG.VP.INFO' "$WORK/trace.log" &&
@@ -266,7 +268,7 @@ check_get_quote_qgs() {
         --delay 1 --count 1 &
     local qgs=$!
     for _ in $(seq 50); do [ -S "$sock" ] && break; sleep 0.1; done
-    "$QEMU" "${GUEST_ARGS[@]}" -cpu max,phys-bits=48,vendor=GenuineIntel \
+    timeout "$GUEST_TIMEOUT_S" "$QEMU" "${GUEST_ARGS[@]}" -cpu max,phys-bits=48,vendor=GenuineIntel \
         -object "tdx-quote-qgs,id=q,addr=$sock" -device tdx-emu,quote=q \
         -device isa-debug-exit,iobase=0xf4,iosize=1 -serial "file:$serial" \
         >/dev/null 2>&1
@@ -287,7 +289,7 @@ check_get_quote_imds() {
         --mode "$mode" --delay 1 --count 1 &
     local imds=$!
     for _ in $(seq 50); do [ -s "$port" ] && break; sleep 0.1; done
-    "$QEMU" "${GUEST_ARGS[@]}" -cpu max,phys-bits=48,vendor=GenuineIntel \
+    timeout "$GUEST_TIMEOUT_S" "$QEMU" "${GUEST_ARGS[@]}" -cpu max,phys-bits=48,vendor=GenuineIntel \
         -object "tdx-quote-imds,id=q,url=http://127.0.0.1:$(cat "$port")/acc/tdquote" \
         -device tdx-emu,quote=q \
         -device isa-debug-exit,iobase=0xf4,iosize=1 -serial "file:$serial" \
@@ -309,7 +311,7 @@ check_get_quote_testpki() {
     local serial=$WORK/testpki.log pki=$WORK/pki q=$WORK/quote.bin
     local r=$WORK/tdreport.bin check="/usr/bin/python3 $ROOT/scripts/check-quote.py" run
     for run in 1 2; do
-        "$QEMU" "${GUEST_ARGS[@]}" -cpu max,phys-bits=48,vendor=GenuineIntel \
+        timeout "$GUEST_TIMEOUT_S" "$QEMU" "${GUEST_ARGS[@]}" -cpu max,phys-bits=48,vendor=GenuineIntel \
             -object "tdx-quote-testpki,id=q,dir=$pki" -device tdx-emu,quote=q \
             -device isa-debug-exit,iobase=0xf4,iosize=1 \
             -serial "file:$serial.$run" >/dev/null 2>&1
@@ -397,7 +399,7 @@ run_vtpm_guest() {
         --count 1 &
     local imds=$!
     for _ in $(seq 50); do [ -s "$imds_port" ] && break; sleep 0.1; done
-    "$QEMU" "${GUEST_ARGS[@]}" -cpu max,phys-bits=48,vendor=GenuineIntel \
+    timeout "$GUEST_TIMEOUT_S" "$QEMU" "${GUEST_ARGS[@]}" -cpu max,phys-bits=48,vendor=GenuineIntel \
         -object "tdx-quote-imds,id=q,report-source=vtpm,tcti=swtpm:host=127.0.0.1,,port=$port,url=http://127.0.0.1:$(cat "$imds_port")/acc/tdquote" \
         -device tdx-emu,quote=q \
         -device isa-debug-exit,iobase=0xf4,iosize=1 -serial "file:$serial" \
