@@ -21,11 +21,9 @@
 #include "qobject/qjson.h"
 #include "qemu/bswap.h"
 #include "qemu/error-report.h"
-#include "qemu/main-loop.h"
 #include "qemu/module.h"
 #include "qemu/thread.h"
 #include "qom/object_interfaces.h"
-#include "block/aio.h"
 #include "azure-vtpm.h"
 #include "quote.h"
 
@@ -35,12 +33,9 @@ OBJECT_DECLARE_SIMPLE_TYPE(TdxQuoteImds, TDX_QUOTE_IMDS)
 #define IMDS_DEFAULT_URL    "http://169.254.169.254/acc/tdquote"
 #define IMDS_TIMEOUT_S      30
 #define IMDS_RESPONSE_MAX   (1024 * 1024)
-#define TDREPORT_SIZE       1024
-#define QGS_GET_COLLATERAL_REQ  2
-#define QGS_GET_COLLATERAL_RESP 3
 
 /* GET_COLLATERAL_RESP blobs, in order (spec §3.3) */
-static const char *const collateral_files[] = {
+static const char *const collateral_files[QGS_COLLATERAL_BLOBS] = {
     "pck_crl_issuer_chain", "root_ca_crl", "pck_crl", "tcb_info_issuer_chain",
     "tcb_info", "qe_identity_issuer_chain", "qe_identity",
 };
@@ -64,19 +59,6 @@ typedef struct ImdsJob {
     TdxQuoteDone *done;
     void *opaque;
 } ImdsJob;
-
-static void qgs_header(GByteArray *msg, uint32_t type, uint32_t size,
-                       uint32_t error)
-{
-    uint8_t hdr[QGS_HDR_SIZE];
-
-    stw_le_p(hdr, QGS_MSG_MAJOR);
-    stw_le_p(hdr + 2, QGS_MSG_MINOR);
-    stl_le_p(hdr + 4, type);
-    stl_le_p(hdr + 8, size);
-    stl_le_p(hdr + 12, error);
-    g_byte_array_append(msg, hdr, sizeof(hdr));
-}
 
 static char *base64url_encode(const uint8_t *data, size_t len)
 {
@@ -119,7 +101,7 @@ static size_t imds_write(char *ptr, size_t size, size_t n, void *opaque)
 static uint8_t *imds_quote(ImdsJob *job, const uint8_t *report,
                            size_t *quote_len)
 {
-    g_autofree char *b64 = base64url_encode(report, TDREPORT_SIZE);
+    g_autofree char *b64 = base64url_encode(report, TDX_TDREPORT_SIZE);
     g_autofree char *json = g_strdup_printf("{\"report\":\"%s\"}", b64);
     g_autoptr(GByteArray) body = g_byte_array_new();
     g_autoptr(QDict) answer = NULL;
@@ -164,15 +146,14 @@ static uint8_t *imds_quote(ImdsJob *job, const uint8_t *report,
 
 static void imds_get_quote(ImdsJob *job, const uint8_t *msg, size_t len)
 {
+    const uint8_t *report = tdx_qgs_quote_req_report(msg, len);
     g_autofree uint8_t *quote = NULL;
-    uint8_t sizes[8], genuine[TDREPORT_SIZE];
-    const uint8_t *report = msg + QGS_HDR_SIZE + 8;
+    uint8_t genuine[TDX_TDREPORT_SIZE];
     size_t quote_len = 0;
     Error *err = NULL;
 
     job->status = GET_QUOTE_ERROR;
-    if (len < QGS_HDR_SIZE + 8 + TDREPORT_SIZE ||
-        ldl_le_p(msg + QGS_HDR_SIZE) != TDREPORT_SIZE) {
+    if (!report) {
         return;
     }
     if (job->report_from_vtpm) {
@@ -187,61 +168,36 @@ static void imds_get_quote(ImdsJob *job, const uint8_t *msg, size_t len)
     if (!quote || !quote_len) {
         return;
     }
-    qgs_header(job->resp, QGS_GET_QUOTE_RESP,
-               QGS_HDR_SIZE + sizeof(sizes) + quote_len, 0);
-    stl_le_p(sizes, 0);                 /* selected_id_size */
-    stl_le_p(sizes + 4, quote_len);
-    g_byte_array_append(job->resp, sizes, sizeof(sizes));
-    g_byte_array_append(job->resp, quote, quote_len);
+    tdx_qgs_quote_resp(job->resp, quote, quote_len);
     job->status = GET_QUOTE_SUCCESS;
 }
 
-/* GET_COLLATERAL_RESP {header, u16 major, u16 minor, 7 sizes, blobs} */
+/* IMDS has no collateral endpoint: the blobs are files in collateral-dir */
 static void imds_get_collateral(ImdsJob *job)
 {
-    g_autoptr(GByteArray) blobs = g_byte_array_new();
-    uint8_t head[4 + 4 * ARRAY_SIZE(collateral_files)];
+    char *blobs[QGS_COLLATERAL_BLOBS] = { NULL };
+    uint32_t sizes[QGS_COLLATERAL_BLOBS];
     size_t i;
 
     job->status = GET_QUOTE_SERVICE_UNAVAILABLE;
-    if (!job->collateral_dir) {
-        return;
-    }
-    stw_le_p(head, 3);
-    stw_le_p(head + 2, 0);
-    for (i = 0; i < ARRAY_SIZE(collateral_files); i++) {
+    for (i = 0; job->collateral_dir && i < QGS_COLLATERAL_BLOBS; i++) {
         g_autofree char *path = g_build_filename(job->collateral_dir,
                                                  collateral_files[i], NULL);
-        g_autofree char *data = NULL;
         gsize n;
 
-        if (!g_file_get_contents(path, &data, &n, NULL)) {
+        if (!g_file_get_contents(path, &blobs[i], &n, NULL)) {
             warn_report("tdx-quote-imds: cannot read %s", path);
-            return;
+            break;
         }
-        stl_le_p(head + 4 + 4 * i, n);
-        g_byte_array_append(blobs, (const uint8_t *)data, n);
+        sizes[i] = n;
     }
-    qgs_header(job->resp, QGS_GET_COLLATERAL_RESP,
-               QGS_HDR_SIZE + sizeof(head) + blobs->len, 0);
-    g_byte_array_append(job->resp, head, sizeof(head));
-    g_byte_array_append(job->resp, blobs->data, blobs->len);
-    job->status = GET_QUOTE_SUCCESS;
-}
-
-static void imds_complete(void *opaque)
-{
-    ImdsJob *job = opaque;
-
-    job->done(job->opaque, job->status,
-              job->status == GET_QUOTE_SUCCESS ? job->resp->data : NULL,
-              job->resp->len);
-    g_free(job->url);
-    g_free(job->collateral_dir);
-    g_free(job->tcti);
-    g_byte_array_free(job->req, true);
-    g_byte_array_free(job->resp, true);
-    g_free(job);
+    if (i == QGS_COLLATERAL_BLOBS) {
+        tdx_qgs_collateral_resp(job->resp, (const void *const *)blobs, sizes);
+        job->status = GET_QUOTE_SUCCESS;
+    }
+    for (i = 0; i < QGS_COLLATERAL_BLOBS; i++) {
+        g_free(blobs[i]);
+    }
 }
 
 static void *imds_thread(void *opaque)
@@ -257,7 +213,12 @@ static void *imds_thread(void *opaque)
     } else {
         job->status = GET_QUOTE_ERROR;
     }
-    aio_bh_schedule_oneshot(qemu_get_aio_context(), imds_complete, job);
+    tdx_quote_answer(job->status, job->resp, job->done, job->opaque);
+    g_free(job->url);
+    g_free(job->collateral_dir);
+    g_free(job->tcti);
+    g_byte_array_free(job->req, true);
+    g_free(job);
     return NULL;
 }
 

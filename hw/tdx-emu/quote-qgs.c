@@ -16,12 +16,10 @@
 #include "qapi/qapi-visit-sockets.h"
 #include "qemu/bswap.h"
 #include "qemu/error-report.h"
-#include "qemu/main-loop.h"
 #include "qemu/module.h"
 #include "qemu/sockets.h"
 #include "qemu/thread.h"
 #include "qom/object_interfaces.h"
-#include "block/aio.h"
 #include "quote.h"
 
 #define TYPE_TDX_QUOTE_QGS "tdx-quote-qgs"
@@ -105,25 +103,15 @@ out:
     close(fd);
 }
 
-static void qgs_complete(void *opaque)
-{
-    QgsJob *job = opaque;
-
-    job->done(job->opaque, job->status,
-              job->status == GET_QUOTE_SUCCESS ? job->resp->data : NULL,
-              job->resp->len);
-    qapi_free_SocketAddress(job->addr);
-    g_byte_array_free(job->req, true);
-    g_byte_array_free(job->resp, true);
-    g_free(job);
-}
-
 static void *qgs_thread(void *opaque)
 {
     QgsJob *job = opaque;
 
     qgs_exchange(job);
-    aio_bh_schedule_oneshot(qemu_get_aio_context(), qgs_complete, job);
+    tdx_quote_answer(job->status, job->resp, job->done, job->opaque);
+    qapi_free_SocketAddress(job->addr);
+    g_byte_array_free(job->req, true);
+    g_free(job);
     return NULL;
 }
 
@@ -191,14 +179,7 @@ static void qgs_class_init(ObjectClass *oc, void *data)
         "the QGS socket: a unix path or HOST:PORT");
 }
 
-static const TypeInfo quote_types[] = {
-    {
-        .name = TYPE_TDX_QUOTE_BACKEND,
-        .parent = TYPE_OBJECT,
-        .abstract = true,
-        .instance_size = sizeof(TdxQuoteBackend),
-        .class_size = sizeof(TdxQuoteBackendClass),
-    },
+static const TypeInfo qgs_types[] = {
     {
         .name = TYPE_TDX_QUOTE_QGS,
         .parent = TYPE_TDX_QUOTE_BACKEND,
@@ -212,4 +193,4 @@ static const TypeInfo quote_types[] = {
     },
 };
 
-DEFINE_TYPES(quote_types)
+DEFINE_TYPES(qgs_types)

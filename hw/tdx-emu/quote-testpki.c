@@ -16,10 +16,8 @@
 #include "qapi/error.h"
 #include "qemu/bswap.h"
 #include "qemu/log.h"
-#include "qemu/main-loop.h"
 #include "qemu/module.h"
 #include "qom/object_interfaces.h"
-#include "block/aio.h"
 #include "hexstr.h"
 #include "quote.h"
 #include "testpki.h"
@@ -27,9 +25,6 @@
 #define TYPE_TDX_QUOTE_TESTPKI "tdx-quote-testpki"
 OBJECT_DECLARE_SIMPLE_TYPE(TdxQuoteTestPki, TDX_QUOTE_TESTPKI)
 
-#define TDREPORT_SIZE           1024
-#define QGS_GET_COLLATERAL_REQ  2
-#define QGS_GET_COLLATERAL_RESP 3
 
 /* DCAP quote v4 (ECDSA-256 P-256 attestation key, TDX) */
 #define QUOTE_VERSION           4
@@ -74,25 +69,6 @@ struct TdxQuoteTestPki {
     TestPki pki;
     EVP_PKEY *attestation_key;          /* the QE's, fresh per run */
 };
-
-typedef struct TestPkiAnswer {
-    GByteArray *resp;
-    uint64_t status;
-    TdxQuoteDone *done;
-    void *opaque;
-} TestPkiAnswer;
-
-static void qgs_header(GByteArray *msg, uint32_t type, uint32_t size)
-{
-    uint8_t hdr[QGS_HDR_SIZE];
-
-    stw_le_p(hdr, QGS_MSG_MAJOR);
-    stw_le_p(hdr + 2, QGS_MSG_MINOR);
-    stl_le_p(hdr + 4, type);
-    stl_le_p(hdr + 8, size);
-    stl_le_p(hdr + 12, 0);
-    g_byte_array_append(msg, hdr, sizeof(hdr));
-}
 
 static void put_le16(GByteArray *out, uint16_t v)
 {
@@ -196,27 +172,23 @@ static bool answer_quote(TdxQuoteTestPki *t, const uint8_t *msg, size_t len,
                          GByteArray *resp)
 {
     TdxQuoteBackend *b = TDX_QUOTE_BACKEND(t);
+    const uint8_t *report = tdx_qgs_quote_req_report(msg, len);
     g_autoptr(GByteArray) quote = NULL;
 
-    if (len < QGS_HDR_SIZE + 8 + TDREPORT_SIZE ||
-        ldl_le_p(msg + QGS_HDR_SIZE) != TDREPORT_SIZE) {
+    if (!report) {
         return false;
     }
     /* The QE quotes only a TDREPORT this platform made */
-    if (b->report_genuine &&
-        !b->report_genuine(b->report_opaque, msg + QGS_HDR_SIZE + 8)) {
+    if (b->report_genuine && !b->report_genuine(b->report_opaque, report)) {
         qemu_log_mask(LOG_GUEST_ERROR, "%s: the TDREPORT's MAC or hashes do "
                       "not verify; no quote\n", TYPE_TDX_QUOTE_TESTPKI);
         return false;
     }
-    quote = make_quote(t, msg + QGS_HDR_SIZE + 8);
+    quote = make_quote(t, report);
     if (!quote) {
         return false;
     }
-    qgs_header(resp, QGS_GET_QUOTE_RESP, QGS_HDR_SIZE + 8 + quote->len);
-    put_le32(resp, 0);                  /* selected_id_size */
-    put_le32(resp, quote->len);
-    g_byte_array_append(resp, quote->data, quote->len);
+    tdx_qgs_quote_resp(resp, quote->data, quote->len);
     return true;
 }
 
@@ -290,13 +262,13 @@ static char *iso_date(GDateTime *when)
     return g_date_time_format(when, "%Y-%m-%dT%H:%M:%SZ");
 }
 
-/* GET_COLLATERAL_RESP {header, u16 major 3, u16 minor 0, 7 sizes, blobs} */
+/* Collateral for the PCK and QE above; every blob a C string */
 static bool answer_collateral(TdxQuoteTestPki *t, GByteArray *resp)
 {
     g_autoptr(GDateTime) now = g_date_time_new_now_utc();
     g_autoptr(GDateTime) later = g_date_time_add_days(now, 30);
     g_autofree char *issued = iso_date(now), *next = iso_date(later);
-    char *blobs[] = {
+    char *blobs[QGS_COLLATERAL_BLOBS] = {
         testpki_pem(2, t->pki.pck_ca, t->pki.root),
         testpki_crl_pem(t->pki.root, t->pki.root_key),
         testpki_crl_pem(t->pki.pck_ca, t->pki.pck_ca_key),
@@ -305,41 +277,21 @@ static bool answer_collateral(TdxQuoteTestPki *t, GByteArray *resp)
         testpki_pem(2, t->pki.signing, t->pki.root),
         qe_identity(t, issued, next),
     };
-    uint32_t total = QGS_HDR_SIZE + 4 + 4 * ARRAY_SIZE(blobs);
+    uint32_t sizes[QGS_COLLATERAL_BLOBS];
     bool ok = true;
     size_t i;
 
-    for (i = 0; i < ARRAY_SIZE(blobs); i++) {
+    for (i = 0; i < QGS_COLLATERAL_BLOBS; i++) {
         ok = ok && blobs[i];
-        total += blobs[i] ? strlen(blobs[i]) + 1 : 0;
+        sizes[i] = blobs[i] ? strlen(blobs[i]) + 1 : 0;  /* with the NUL */
     }
     if (ok) {
-        qgs_header(resp, QGS_GET_COLLATERAL_RESP, total);
-        put_le16(resp, 3);
-        put_le16(resp, 0);
-        for (i = 0; i < ARRAY_SIZE(blobs); i++) {
-            put_le32(resp, strlen(blobs[i]) + 1);   /* with the NUL */
-        }
-        for (i = 0; i < ARRAY_SIZE(blobs); i++) {
-            g_byte_array_append(resp, (const uint8_t *)blobs[i],
-                                strlen(blobs[i]) + 1);
-        }
+        tdx_qgs_collateral_resp(resp, (const void *const *)blobs, sizes);
     }
-    for (i = 0; i < ARRAY_SIZE(blobs); i++) {
+    for (i = 0; i < QGS_COLLATERAL_BLOBS; i++) {
         g_free(blobs[i]);
     }
     return ok;
-}
-
-static void testpki_complete(void *opaque)
-{
-    TestPkiAnswer *a = opaque;
-
-    a->done(a->opaque, a->status,
-            a->status == GET_QUOTE_SUCCESS ? a->resp->data : NULL,
-            a->resp->len);
-    g_byte_array_free(a->resp, true);
-    g_free(a);
 }
 
 /* Signing takes well under a millisecond: answer now, call back later */
@@ -347,20 +299,17 @@ static void testpki_request(TdxQuoteBackend *b, const uint8_t *req,
                             size_t len, TdxQuoteDone *done, void *opaque)
 {
     TdxQuoteTestPki *t = TDX_QUOTE_TESTPKI(b);
-    TestPkiAnswer *a = g_new0(TestPkiAnswer, 1);
+    GByteArray *resp = g_byte_array_new();
     uint32_t type = len >= QGS_HDR_SIZE ? ldl_le_p(req + 4) : ~0u;
     bool ok = false;
 
-    a->resp = g_byte_array_new();
-    a->done = done;
-    a->opaque = opaque;
     if (type == QGS_GET_QUOTE_REQ) {
-        ok = answer_quote(t, req, len, a->resp);
+        ok = answer_quote(t, req, len, resp);
     } else if (type == QGS_GET_COLLATERAL_REQ) {
-        ok = answer_collateral(t, a->resp);
+        ok = answer_collateral(t, resp);
     }
-    a->status = ok ? GET_QUOTE_SUCCESS : GET_QUOTE_ERROR;
-    aio_bh_schedule_oneshot(qemu_get_aio_context(), testpki_complete, a);
+    tdx_quote_answer(ok ? GET_QUOTE_SUCCESS : GET_QUOTE_ERROR, resp, done,
+                     opaque);
 }
 
 static void testpki_complete_object(UserCreatable *uc, Error **errp)

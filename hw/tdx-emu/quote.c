@@ -27,7 +27,6 @@
 #define GET_QUOTE_MAX_SIZE      (128 * KiB)
 #define GET_QUOTE_MAX_IN_FLIGHT 16
 #define GET_QUOTE_VERSION       1
-#define TDREPORT_SIZE           1024
 #define FRAME_SIZE              4
 
 typedef struct QuoteRequest {
@@ -53,43 +52,6 @@ static void quote_write_header(uint64_t gpa, uint64_t status,
                         MEMTXATTRS_UNSPECIFIED, le, 8);
 }
 
-/* GET_QUOTE_REQ {header, u32 report_size, u32 id_list_size, report} */
-static GByteArray *get_quote_req(const uint8_t *report)
-{
-    GByteArray *msg = g_byte_array_sized_new(QGS_HDR_SIZE + 8 +
-                                             TDREPORT_SIZE);
-    uint8_t hdr[QGS_HDR_SIZE + 8] = { 0 };
-
-    stw_le_p(hdr, QGS_MSG_MAJOR);
-    stw_le_p(hdr + 2, QGS_MSG_MINOR);
-    stl_le_p(hdr + 4, QGS_GET_QUOTE_REQ);
-    stl_le_p(hdr + 8, sizeof(hdr) + TDREPORT_SIZE);
-    stl_le_p(hdr + 16, TDREPORT_SIZE);
-    g_byte_array_append(msg, hdr, sizeof(hdr));
-    g_byte_array_append(msg, report, TDREPORT_SIZE);
-    return msg;
-}
-
-/* The quote inside a GET_QUOTE_RESP, or NULL */
-static const uint8_t *get_quote_resp_quote(const uint8_t *resp, size_t len,
-                                           uint32_t *quote_len)
-{
-    uint32_t id_len, q_len;
-
-    if (len < QGS_HDR_SIZE + 8 ||
-        ldl_le_p(resp + 4) != QGS_GET_QUOTE_RESP ||
-        ldl_le_p(resp + 12) != 0) {
-        return NULL;
-    }
-    id_len = ldl_le_p(resp + QGS_HDR_SIZE);
-    q_len = ldl_le_p(resp + QGS_HDR_SIZE + 4);
-    if ((uint64_t)QGS_HDR_SIZE + 8 + id_len + q_len > len || !q_len) {
-        return NULL;
-    }
-    *quote_len = q_len;
-    return resp + QGS_HDR_SIZE + 8 + id_len;
-}
-
 static void quote_done(void *opaque, uint64_t status, const uint8_t *resp,
                        size_t len)
 {
@@ -107,7 +69,7 @@ static void quote_done(void *opaque, uint64_t status, const uint8_t *resp,
         return;
     }
     if (status == GET_QUOTE_SUCCESS && !q->framed) {
-        out = get_quote_resp_quote(resp, len, &out_len);
+        out = tdx_qgs_quote_resp_quote(resp, len, &out_len);
         status = out ? status : GET_QUOTE_ERROR;
     }
     if (status == GET_QUOTE_SUCCESS &&
@@ -150,7 +112,7 @@ static GByteArray *quote_message(const uint8_t *data, uint32_t in_len,
         g_byte_array_append(msg, data + FRAME_SIZE, in_len - FRAME_SIZE);
         return msg;
     }
-    return in_len == TDREPORT_SIZE ? get_quote_req(data) : NULL;
+    return in_len == TDX_TDREPORT_SIZE ? tdx_qgs_quote_req(data) : NULL;
 }
 
 uint64_t tdx_emu_vmcall_get_quote(TdxEmuState *s, X86CPU *cpu, uint64_t *vmm)

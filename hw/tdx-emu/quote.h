@@ -43,11 +43,36 @@ struct TdxQuoteBackendClass {
                     TdxQuoteDone *done, void *opaque);
 };
 
-/* QGS message header (spec §3.3): 16 bytes, little-endian */
-#define QGS_HDR_SIZE        16
-#define QGS_MSG_MAJOR       1
-#define QGS_MSG_MINOR       1
-#define QGS_GET_QUOTE_REQ   0
-#define QGS_GET_QUOTE_RESP  1
+/* QGS messages (spec §3.3): a 16-byte little-endian header, then a body */
+#define QGS_HDR_SIZE            16
+#define QGS_MSG_MAJOR           1
+#define QGS_MSG_MINOR           1
+#define QGS_GET_QUOTE_REQ       0
+#define QGS_GET_QUOTE_RESP      1
+#define QGS_GET_COLLATERAL_REQ  2
+#define QGS_GET_COLLATERAL_RESP 3
+#define QGS_COLLATERAL_BLOBS    7
+
+#define TDX_TDREPORT_SIZE       1024
+
+/* quote-backend.c: the QGS message layout, appended to @msg */
+void tdx_qgs_header(GByteArray *msg, uint32_t type, uint32_t size);
+GByteArray *tdx_qgs_quote_req(const uint8_t *report);
+void tdx_qgs_quote_resp(GByteArray *msg, const uint8_t *quote, uint32_t len);
+void tdx_qgs_collateral_resp(GByteArray *msg,
+                             const void *const blobs[QGS_COLLATERAL_BLOBS],
+                             const uint32_t sizes[QGS_COLLATERAL_BLOBS]);
+
+/* The TDREPORT in a GET_QUOTE_REQ, the quote in a GET_QUOTE_RESP, or NULL */
+const uint8_t *tdx_qgs_quote_req_report(const uint8_t *msg, size_t len);
+const uint8_t *tdx_qgs_quote_resp_quote(const uint8_t *resp, size_t len,
+                                        uint32_t *quote_len);
+
+/*
+ * Call @done with @status and @resp in the main loop, then free @resp;
+ * from any thread
+ */
+void tdx_quote_answer(uint64_t status, GByteArray *resp, TdxQuoteDone *done,
+                      void *opaque);
 
 #endif
