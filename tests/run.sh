@@ -260,6 +260,40 @@ assert all(q["min"] > 0 for q in r["getquote_s"].values())
     fi
 }
 
+# The guest stub with the quote backend -object @2; serial log in @1
+run_quote_guest() {
+    timeout "$GUEST_TIMEOUT_S" "$QEMU" "${GUEST_ARGS[@]}" \
+        -cpu max,phys-bits=48,vendor=GenuineIntel \
+        -object "$2" -device tdx-emu,quote=q \
+        -device isa-debug-exit,iobase=0xf4,iosize=1 -serial "file:$1" \
+        >/dev/null 2>&1
+}
+
+# The stub with tdx-quote-imds (extra properties @3) against
+# scripts/fake-imds.py in mood @1, serving one request; serial log in @2
+run_imds_guest() {
+    local mode=$1 serial=$2 props=$3 port=$2.port
+    rm -f "$port"
+    /usr/bin/python3 "$ROOT/scripts/fake-imds.py" 0 --port-file "$port" \
+        --mode "$mode" --delay 1 --count 1 &
+    local imds=$!
+    for _ in $(seq 50); do [ -s "$port" ] && break; sleep 0.1; done
+    run_quote_guest "$serial" \
+        "tdx-quote-imds,id=q,url=http://127.0.0.1:$(cat "$port")/acc/tdquote$props"
+    kill "$imds" 2>/dev/null
+    wait "$imds" 2>/dev/null
+}
+
+# Pass @1 if the guest's serial log @3 says "GetQuote: @2"
+expect_get_quote() {
+    if grep -q "GetQuote: $2" "$3"; then
+        pass "$1"
+    else
+        fail "$1"
+        grep GetQuote "$3"
+    fi
+}
+
 # The guest's GetQuote through the QGS backend, against scripts/fake-qgs.py
 # in each of its moods; the guest prints what its buffer said.
 check_get_quote_qgs() {
@@ -268,40 +302,19 @@ check_get_quote_qgs() {
         --delay 1 --count 1 &
     local qgs=$!
     for _ in $(seq 50); do [ -S "$sock" ] && break; sleep 0.1; done
-    timeout "$GUEST_TIMEOUT_S" "$QEMU" "${GUEST_ARGS[@]}" -cpu max,phys-bits=48,vendor=GenuineIntel \
-        -object "tdx-quote-qgs,id=q,addr=$sock" -device tdx-emu,quote=q \
-        -device isa-debug-exit,iobase=0xf4,iosize=1 -serial "file:$serial" \
-        >/dev/null 2>&1
+    run_quote_guest "$serial" "tdx-quote-qgs,id=q,addr=$sock"
     kill "$qgs" 2>/dev/null
     wait "$qgs" 2>/dev/null
-    if grep -q "GetQuote: $want" "$serial"; then
-        pass "guest GetQuote, QGS backend, $mode QGS: $want"
-    else
-        fail "guest GetQuote, QGS backend, $mode QGS: $want"
-        grep GetQuote "$serial"
-    fi
+    expect_get_quote "guest GetQuote, QGS backend, $mode QGS: $want" \
+        "$want" "$serial"
 }
 
 # The guest's GetQuote through the IMDS backend, against scripts/fake-imds.py
 check_get_quote_imds() {
-    local mode=$1 want=$2 port=$WORK/imds-$1.port serial=$WORK/imds-$1.log
-    /usr/bin/python3 "$ROOT/scripts/fake-imds.py" 0 --port-file "$port" \
-        --mode "$mode" --delay 1 --count 1 &
-    local imds=$!
-    for _ in $(seq 50); do [ -s "$port" ] && break; sleep 0.1; done
-    timeout "$GUEST_TIMEOUT_S" "$QEMU" "${GUEST_ARGS[@]}" -cpu max,phys-bits=48,vendor=GenuineIntel \
-        -object "tdx-quote-imds,id=q,url=http://127.0.0.1:$(cat "$port")/acc/tdquote" \
-        -device tdx-emu,quote=q \
-        -device isa-debug-exit,iobase=0xf4,iosize=1 -serial "file:$serial" \
-        >/dev/null 2>&1
-    kill "$imds" 2>/dev/null
-    wait "$imds" 2>/dev/null
-    if grep -q "GetQuote: $want" "$serial"; then
-        pass "guest GetQuote, IMDS backend, $mode IMDS: $want"
-    else
-        fail "guest GetQuote, IMDS backend, $mode IMDS: $want"
-        grep GetQuote "$serial"
-    fi
+    local mode=$1 want=$2 serial=$WORK/imds-$1.log
+    run_imds_guest "$mode" "$serial" ""
+    expect_get_quote "guest GetQuote, IMDS backend, $mode IMDS: $want" \
+        "$want" "$serial"
 }
 
 # The guest's GetQuote through the test PKI: the quote it printed passes the
@@ -311,10 +324,7 @@ check_get_quote_testpki() {
     local serial=$WORK/testpki.log pki=$WORK/pki q=$WORK/quote.bin
     local r=$WORK/tdreport.bin check="/usr/bin/python3 $ROOT/scripts/check-quote.py" run
     for run in 1 2; do
-        timeout "$GUEST_TIMEOUT_S" "$QEMU" "${GUEST_ARGS[@]}" -cpu max,phys-bits=48,vendor=GenuineIntel \
-            -object "tdx-quote-testpki,id=q,dir=$pki" -device tdx-emu,quote=q \
-            -device isa-debug-exit,iobase=0xf4,iosize=1 \
-            -serial "file:$serial.$run" >/dev/null 2>&1
+        run_quote_guest "$serial.$run" "tdx-quote-testpki,id=q,dir=$pki"
         cp "$pki/root-ca.der" "$WORK/root-ca.der.$run" 2>/dev/null
     done
     /usr/bin/python3 - "$serial.2" "$q" "$r" <<'PY'
@@ -375,9 +385,10 @@ open(sys.argv[1], "wb").write(hcl + hw + bytes(160))' "$WORK/hcl.bin"
     done
     tpm2_nvdefine 0x01400001 -C o -s 1216 -a "ownerwrite|ownerread|authread" \
         >>"$log" 2>&1 && tpm2_nvwrite 0x01400001 -C o -i "$WORK/hcl.bin" >>"$log" 2>&1
-    run_vtpm_guest "$port" "$serial.1"
+    local props=",report-source=vtpm,tcti=swtpm:host=127.0.0.1,,port=$port"
+    run_imds_guest ok "$serial.1" "$props"
     tpm2_nvundefine 0x01400001 -C o >>"$log" 2>&1
-    run_vtpm_guest "$port" "$serial.2"
+    run_imds_guest ok "$serial.2" "$props"
     kill "$tpm" 2>/dev/null
     wait "$tpm" 2>/dev/null
     unset TPM2TOOLS_TCTI
@@ -390,22 +401,6 @@ print((b"FAKE-QUOTE" + hashlib.sha384(bytes(range(256)) * 4).digest()).hex())')
     else
         fail "$name"; cat "$log"; grep -a "GetQuote" "$serial.1" "$serial.2"
     fi
-}
-
-run_vtpm_guest() {
-    local port=$1 serial=$2 imds_port=$WORK/imds-vtpm.port
-    rm -f "$imds_port"
-    /usr/bin/python3 "$ROOT/scripts/fake-imds.py" 0 --port-file "$imds_port" \
-        --count 1 &
-    local imds=$!
-    for _ in $(seq 50); do [ -s "$imds_port" ] && break; sleep 0.1; done
-    timeout "$GUEST_TIMEOUT_S" "$QEMU" "${GUEST_ARGS[@]}" -cpu max,phys-bits=48,vendor=GenuineIntel \
-        -object "tdx-quote-imds,id=q,report-source=vtpm,tcti=swtpm:host=127.0.0.1,,port=$port,url=http://127.0.0.1:$(cat "$imds_port")/acc/tdquote" \
-        -device tdx-emu,quote=q \
-        -device isa-debug-exit,iobase=0xf4,iosize=1 -serial "file:$serial" \
-        >/dev/null 2>&1
-    kill "$imds" 2>/dev/null
-    wait "$imds" 2>/dev/null
 }
 
 check_cli() {
