@@ -50,17 +50,21 @@ def bench_image(work):
     return image
 
 
+def run_stub(qemu, image, *device_args):
+    """Run the stub @image to its isa-debug-exit; its serial output."""
+    return subprocess.run(
+        [qemu, "-machine", "q35", "-accel", "tcg",
+         "-cpu", "max,phys-bits=48,vendor=GenuineIntel", "-m", "32M",
+         "-nodefaults", "-display", "none", "-serial", "stdio",
+         "-global", "apic-common.vapic=off", "-bios", image, *device_args,
+         "-device", "isa-debug-exit,iobase=0xf4,iosize=1"],
+        capture_output=True, text=True, timeout=300).stdout
+
+
 def tdcall_roundtrip(qemu, image, runs):
     tdcall, cpuid = [], []
     for _ in range(runs):
-        out = subprocess.run(
-            [qemu, "-machine", "q35", "-accel", "tcg",
-             "-cpu", "max,phys-bits=48,vendor=GenuineIntel", "-m", "32M",
-             "-nodefaults", "-display", "none", "-serial", "stdio",
-             "-global", "apic-common.vapic=off", "-bios", image,
-             "-device", "tdx-emu",
-             "-device", "isa-debug-exit,iobase=0xf4,iosize=1"],
-            capture_output=True, text=True, timeout=300).stdout
+        out = run_stub(qemu, image, "-device", "tdx-emu")
         m = re.search(r"BENCH iterations=\d+ tdcall_ps=(\d+) cpuid_ps=(\d+)",
                       out)
         if not m:
@@ -131,14 +135,8 @@ def quote_backends(work, runs):
 def quote_latency(qemu, backend, runs):
     times = []
     for _ in range(runs):
-        out = subprocess.run(
-            [qemu, "-machine", "q35", "-accel", "tcg",
-             "-cpu", "max,phys-bits=48,vendor=GenuineIntel", "-m", "32M",
-             "-nodefaults", "-display", "none", "-serial", "stdio",
-             "-bios", STUB, "-object", backend,
-             "-device", "tdx-emu,quote=q",
-             "-device", "isa-debug-exit,iobase=0xf4,iosize=1"],
-            capture_output=True, text=True, timeout=300).stdout
+        out = run_stub(qemu, STUB, "-object", backend,
+                       "-device", "tdx-emu,quote=q")
         m = re.search(r"GetQuote: quote of \d+ bytes \((\d+) us\)", out)
         if not m:
             raise RuntimeError(f"the guest's GetQuote ({backend}) failed")
