@@ -289,17 +289,20 @@ static char *collateral_dir_new(void)
     return dir;
 }
 
-static void collateral_dir_free(char *dir)
+static void remove_dir(const char *dir)
 {
-    size_t i;
+    GDir *d = g_dir_open(dir, 0, NULL);
+    const char *name;
 
-    for (i = 0; i < ARRAY_SIZE(collateral_names); i++) {
-        g_autofree char *path = g_build_filename(dir, collateral_names[i],
-                                                 NULL);
+    while (d && (name = g_dir_read_name(d))) {
+        g_autofree char *path = g_build_filename(dir, name, NULL);
+
         unlink(path);
     }
+    if (d) {
+        g_dir_close(d);
+    }
     rmdir(dir);
-    g_free(dir);
 }
 
 static void put_collateral_req(QTestState *qts)
@@ -357,7 +360,8 @@ static void test_imds(void)
     g_assert_cmphex(get_quote(qts, BUF_GPA, BUF_SIZE), ==, TDVMCALL_SUCCESS);
     g_assert_cmphex(wait_status(qts), ==, QUOTE_UNAVAILABLE);
     qtest_quit(qts);
-    collateral_dir_free(dir);
+    remove_dir(dir);
+    g_free(dir);
 }
 
 /* TDG.MR.REPORT with REPORTDATA 0, 1, 2, ... 63 into @report */
@@ -377,22 +381,6 @@ static void mr_report(QTestState *qts, uint8_t *report)
     tdcall(qts, 0, in, out, OUT(RAX));
     g_assert_cmphex(out[RAX], ==, TDX_SUCCESS);
     qtest_memread(qts, REPORT_GPA, report, 1024);
-}
-
-static void remove_dir(const char *dir)
-{
-    GDir *d = g_dir_open(dir, 0, NULL);
-    const char *name;
-
-    while (d && (name = g_dir_read_name(d))) {
-        g_autofree char *path = g_build_filename(dir, name, NULL);
-
-        unlink(path);
-    }
-    if (d) {
-        g_dir_close(d);
-    }
-    rmdir(dir);
 }
 
 /* The test PKI: signed collateral, a state dir reused, bad requests */
