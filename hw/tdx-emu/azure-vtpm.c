@@ -48,7 +48,7 @@ static bool nv_read(ESYS_CONTEXT *esys, ESYS_TR nv, uint8_t *buf,
 static bool read_hcl_report(ESYS_CONTEXT *esys, uint8_t *report,
                             Error **errp)
 {
-    uint8_t hcl[HCL_HEADER_SIZE + AZURE_TDREPORT_SIZE];
+    uint8_t hcl[HCL_HEADER_SIZE + TDX_TDREPORT_SIZE];
     TPM2B_NV_PUBLIC *pub = NULL;
     ESYS_TR nv = ESYS_TR_NONE;
     uint16_t size;
@@ -80,12 +80,12 @@ static bool read_hcl_report(ESYS_CONTEXT *esys, uint8_t *report,
                    HCL_REPORT_NV_INDEX);
         return false;
     }
-    memcpy(report, hcl + HCL_HEADER_SIZE, AZURE_TDREPORT_SIZE);
+    memcpy(report, hcl + HCL_HEADER_SIZE, TDX_TDREPORT_SIZE);
     return true;
 }
 
 bool azure_vtpm_read_tdreport(const char *tcti,
-                              uint8_t report[AZURE_TDREPORT_SIZE],
+                              uint8_t report[TDX_TDREPORT_SIZE],
                               Error **errp)
 {
     TSS2_TCTI_CONTEXT *tcti_ctx = NULL;

@@ -7,7 +7,7 @@
 #ifndef HW_TDX_EMU_AZURE_VTPM_H
 #define HW_TDX_EMU_AZURE_VTPM_H
 
-#define AZURE_TDREPORT_SIZE 1024
+#include "tdx-abi.h"
 
 /*
  * Read the HCL report in NV index 0x01400001 of the TPM that the TCTI
@@ -15,7 +15,7 @@
  * TDREPORT. Blocks: call it off the main loop.
  */
 bool azure_vtpm_read_tdreport(const char *tcti,
-                              uint8_t report[AZURE_TDREPORT_SIZE],
+                              uint8_t report[TDX_TDREPORT_SIZE],
                               Error **errp);
 
 #endif

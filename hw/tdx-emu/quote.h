@@ -12,6 +12,7 @@
 #define HW_TDX_EMU_QUOTE_H
 
 #include "qom/object.h"
+#include "tdx-abi.h"
 
 #define TYPE_TDX_QUOTE_BACKEND "tdx-quote-backend"
 OBJECT_DECLARE_TYPE(TdxQuoteBackend, TdxQuoteBackendClass, TDX_QUOTE_BACKEND)
@@ -52,8 +53,6 @@ struct TdxQuoteBackendClass {
 #define QGS_GET_COLLATERAL_REQ  2
 #define QGS_GET_COLLATERAL_RESP 3
 #define QGS_COLLATERAL_BLOBS    7
-
-#define TDX_TDREPORT_SIZE       1024
 
 /* quote-backend.c: the QGS message layout, appended to @msg */
 void tdx_qgs_header(GByteArray *msg, uint32_t type, uint32_t size);

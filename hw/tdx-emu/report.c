@@ -20,7 +20,6 @@
 #include "hexstr.h"
 #include "trace.h"
 
-#define TDREPORT_SIZE           1024
 #define REPORTMACSTRUCT_SIZE    256
 #define REPORTDATA_SIZE         64
 #define MAC_SIZE                32
@@ -71,7 +70,7 @@ typedef struct QEMU_PACKED TdxReport {
 QEMU_BUILD_BUG_ON(sizeof(TdxReportMac) != REPORTMACSTRUCT_SIZE);
 QEMU_BUILD_BUG_ON(sizeof(TdxTeeTcbInfo) != 239);
 QEMU_BUILD_BUG_ON(sizeof(TdxTdInfo) != 512);
-QEMU_BUILD_BUG_ON(sizeof(TdxReport) != TDREPORT_SIZE);
+QEMU_BUILD_BUG_ON(sizeof(TdxReport) != TDX_TDREPORT_SIZE);
 
 static void sha384(const void *buf, size_t len, uint8_t *digest)
 {
@@ -179,7 +178,7 @@ uint64_t tdx_emu_mr_report(TdxEmuState *s, X86CPU *cpu, uint64_t *regs)
     uint8_t reportdata[REPORTDATA_SIZE];
     TdxReport report;
 
-    if (!QEMU_IS_ALIGNED(regs[R_ECX], TDREPORT_SIZE)) {
+    if (!QEMU_IS_ALIGNED(regs[R_ECX], TDX_TDREPORT_SIZE)) {
         return TDX_OPERAND_INVALID + TDX_OPERAND_ID_RCX;
     }
     if (!QEMU_IS_ALIGNED(regs[R_EDX], REPORTDATA_SIZE) ||

@@ -10,6 +10,9 @@
 #ifndef HW_TDX_EMU_TDX_ABI_H
 #define HW_TDX_EMU_TDX_ABI_H
 
+/* TDG.MR.REPORT's TDREPORT_STRUCT (spec §2.1) */
+#define TDX_TDREPORT_SIZE           1024
+
 /* TDCALL leaf numbers, RAX[15:0]; RAX[23:16] is the leaf version (spec §2) */
 #define TDG_VP_VMCALL               0
 #define TDG_VP_INFO                 1
