@@ -8,12 +8,14 @@
  *
  *   TD path: save the entry registers, park the APs, build 4 GiB identity
  *   page tables in TempMem, enter long mode without touching EFER, accept
- *   0..8 MiB in 4 KiB pages with TDG.MEM.PAGE.ACCEPT, copy the payload to
- *   1 MiB, run it. Legacy path: enter protected mode first, set EFER.LME
+ *   0..8 MiB in 4 KiB pages with TDG.MEM.PAGE.ACCEPT, load the payload ELF
+ *   at 1 MiB and relocate it, run it. Legacy path: enter protected mode first, set EFER.LME
  *   itself, use low RAM for the page tables, skip the accepting.
  *
  * SPDX-License-Identifier: GPL-2.0-or-later
  */
+
+#include "layout.h"
 
 #define CR0_PE          0x00000001
 #define CR0_PG          0x80000000
@@ -66,20 +68,20 @@ flat32:
     jz legacy_paging
 
     /* What the TDX module handed over, for the payload to check */
-    movl %ebx, entry_regs + 0
-    movl %esi, entry_regs + 4
-    movl %edx, entry_regs + 8
-    movl %ecx, entry_regs + 12
+    movl %ebx, ENTRY_REGS_ADDR + 0
+    movl %esi, ENTRY_REGS_ADDR + 4
+    movl %edx, ENTRY_REGS_ADDR + 8
+    movl %ecx, ENTRY_REGS_ADDR + 12
     movl %cr0, %eax
-    movl %eax, entry_regs + 16
+    movl %eax, ENTRY_REGS_ADDR + 16
     movl %cr4, %eax
-    movl %eax, entry_regs + 20
+    movl %eax, ENTRY_REGS_ADDR + 20
     movl $MSR_EFER, %ecx
     rdmsr
-    movl %eax, entry_regs + 24
+    movl %eax, ENTRY_REGS_ADDR + 24
     movl $0x1b, %ecx                /* IA32_APIC_BASE */
     rdmsr
-    movl %eax, entry_regs + 28
+    movl %eax, ENTRY_REGS_ADDR + 28
 
     movl $PT_TD, %edi
     jmp build_page_tables
@@ -146,22 +148,104 @@ boot64:
     cmpq %r15, %r14
     jb 1b
 
+/*
+ * Load the payload ELF at PAYLOAD_BASE, as td-shim's loader does (spec
+ * §1.5 step 8): each PT_LOAD's file bytes to base + p_vaddr, the rest of
+ * p_memsz zeroed, then every R_X86_64_RELATIVE in DT_RELA set to base +
+ * addend, then jump to its entry. Any other relocation type is a build
+ * error, caught here with ud2. No stack: the legacy path has no RAM
+ * for one yet.
+ */
+#define ELF_ENTRY       0x18
+#define ELF_PHOFF       0x20
+#define ELF_PHENTSIZE   0x36
+#define ELF_PHNUM       0x38
+#define PH_TYPE         0
+#define PH_OFFSET       8
+#define PH_VADDR        16
+#define PH_FILESZ       32
+#define PH_MEMSZ        40
+#define PT_LOAD         1
+#define PT_DYNAMIC      2
+#define DT_RELA         7
+#define DT_RELASZ       8
+#define R_RELATIVE      8
+
 copy_payload:
-    movl $payload_lma, %esi
-    movl $PAYLOAD_BASE, %edi
-    movl $payload_end, %ecx
-    subl %edi, %ecx
+    movl $payload_lma, %ebx         /* RBX: the ELF file */
+    movl $payload_load_base, %eax
+    movl (%rax), %r8d               /* R8: load bias */
+    xorl %r9d, %r9d                 /* R9: PT_DYNAMIC vaddr, 0 if none */
+    movq ELF_PHOFF(%rbx), %r10
+    addq %rbx, %r10                 /* R10: program header */
+    movzwl ELF_PHNUM(%rbx), %r11d   /* R11: headers left */
+1:  testl %r11d, %r11d
+    jz 4f
+    cmpl $PT_DYNAMIC, PH_TYPE(%r10)
+    jne 2f
+    movq PH_VADDR(%r10), %r9
+2:  cmpl $PT_LOAD, PH_TYPE(%r10)
+    jne 3f
+    movq PH_OFFSET(%r10), %rsi
+    addq %rbx, %rsi
+    movq PH_VADDR(%r10), %rdi
+    addq %r8, %rdi
+    movq PH_FILESZ(%r10), %rcx
     rep movsb
-    movl $bss_start, %edi
-    movl $bss_end, %ecx
-    subl %edi, %ecx
+    movq PH_MEMSZ(%r10), %rcx
+    subq PH_FILESZ(%r10), %rcx
     xorl %eax, %eax
     rep stosb
-    movl %ebp, %edi                 /* guest_main(is_td, boot TDCALLs) */
+3:  movzwl ELF_PHENTSIZE(%rbx), %eax
+    addq %rax, %r10
+    decl %r11d
+    jmp 1b
+
+4:  testq %r9, %r9                  /* DT_RELA and DT_RELASZ */
+    jz 8f
+    addq %r8, %r9
+    xorl %esi, %esi
+    xorl %ecx, %ecx
+5:  movq (%r9), %rax
+    testq %rax, %rax                /* DT_NULL */
+    jz 7f
+    cmpq $DT_RELA, %rax
+    jne 6f
+    movq 8(%r9), %rsi
+6:  cmpq $DT_RELASZ, %rax
+    jne 9f
+    movq 8(%r9), %rcx
+9:  addq $16, %r9
+    jmp 5b
+7:  addq %r8, %rsi                  /* RSI: Elf64_Rela, RCX: bytes left */
+10: testq %rcx, %rcx
+    jz 8f
+    cmpl $R_RELATIVE, 8(%rsi)
+    jne 11f
+    movq 16(%rsi), %rax
+    addq %r8, %rax
+    movq (%rsi), %rdi
+    movq %rax, (%r8, %rdi)
+    addq $24, %rsi
+    subq $24, %rcx
+    jmp 10b
+11: ud2
+
+8:  movq ELF_ENTRY(%rbx), %rax
+    addq %r8, %rax
+    movl %ebp, %edi                 /* payload_entry(is_td, boot TDCALLs) */
     movq %r14, %rsi
     shrq $12, %rsi
-    movabsq $payload_entry, %rax
     jmp *%rax
+
+/*
+ * Where the payload goes: a word in the image, so that a test can move the
+ * payload (and see the device and gdb follow) by patching the image
+ */
+    .balign 4
+    .globl payload_load_base
+payload_load_base:
+    .long PAYLOAD_BASE
 
     .balign 8
 boot_gdt:

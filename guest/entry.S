@@ -209,7 +209,7 @@ exc_\vector:
     .set vec, vec + 1
     .endr
 
-    .section .rodata
+    .data                           /* relocated by the loader */
     .globl exception_stubs
     .balign 8
 exception_stubs:

@@ -10,6 +10,7 @@
 #include "cpu.h"
 #include "tdx.h"
 #include "bench.h"
+#include "layout.h"
 
 #define SENTINEL(n)     (0x5e5e000000000000ULL | ((uint64_t)(n) << 32) | 0xd00d)
 
@@ -221,11 +222,9 @@ enum { ENTRY_EBX, ENTRY_ESI, ENTRY_EDX, ENTRY_ECX, ENTRY_CR0, ENTRY_CR4,
 
 static void check_entry_state(void)
 {
-    const uint32_t *entry_regs;
+    const uint32_t *entry_regs = (const uint32_t *)ENTRY_REGS_ADDR;
     uint32_t eax, ebx, ecx, edx;
 
-    /* Above 4 GiB - 2 GiB: out of reach of RIP-relative addressing */
-    asm("movabsq $entry_regs, %0" : "=r"(entry_regs));
     asm volatile("cpuid" : "=a"(eax), "=b"(ebx), "=c"(ecx), "=d"(edx)
                  : "a"(1), "c"(0));
     guest_printf("  entry: ebx %u esi %u cr0 0x%x cr4 0x%x efer 0x%x "

@@ -1,7 +1,7 @@
 /*
  * The guest stub's TDVF metadata (spec §1.2, §1.3), shaped like MigTD's:
  * BFV, TdInfo, Payload, CFV, TempMem, PermMem. Offsets and addresses come
- * from guest.ld.
+ * from boot.ld.
  *
  * SPDX-License-Identifier: GPL-2.0-or-later
  */

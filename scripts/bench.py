@@ -31,7 +31,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 STUB = os.path.join(HERE, "..", "build", "guest", "guest",
                     "tdx-emu-guest.bin")
 TDX_EMU = os.path.join(HERE, "..", "tdx-emu")
-CFV_OFFSET = 0xF000         # the stub's CFV in its image (guest.ld)
+CFV_OFFSET = 0xF000         # the stub's CFV in its image (boot.ld)
 
 
 def stats(values):

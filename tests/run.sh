@@ -12,6 +12,8 @@ QEMU_BUILD=$1
 GUEST_BUILD=$2
 QEMU=$QEMU_BUILD/qemu-system-x86_64
 GUEST=$GUEST_BUILD/guest/tdx-emu-guest.bin
+GUEST_BOOT_ELF=$GUEST_BUILD/guest/tdx-emu-boot.elf
+GUEST_PAYLOAD_ELF=$GUEST_BUILD/guest/tdx-emu-payload.elf
 WORK=$(mktemp -d)
 trap 'rm -rf "$WORK"' EXIT
 
@@ -159,6 +161,51 @@ PY
     fi
 }
 
+# The device finds where the firmware loaded its payload ELF: the stub's
+# boot code loads it at 1 MiB; the same image told (one word patched) to
+# load it at 3 MiB is found there.
+IMAGE_BASE=0xfffc0000
+stub_moved_to() {
+    local img=$1 base=$2 addr
+    addr=$(nm "$GUEST_BOOT_ELF" | sed -n 's/^\([0-9a-f]*\) T payload_load_base$/\1/p')
+    cp "$GUEST" "$img"
+    /usr/bin/python3 -c 'import struct, sys; sys.stdout.buffer.write(struct.pack("<I", int(sys.argv[1], 0)))' \
+        "$base" | dd of="$img" bs=1 seek=$((0x$addr - IMAGE_BASE)) conv=notrunc 2>/dev/null
+}
+
+check_payload_found() {
+    local base=$1 firmware=$GUEST
+    local name="query-tdx-emu payload: found where the firmware loaded it ($base)"
+    if [ "$base" != 0x100000 ]; then
+        firmware=$WORK/moved.bin
+        stub_moved_to "$firmware" "$base"
+    fi
+    if "$ROOT/tdx-emu" run --firmware "$firmware" --until-ready --timeout 60 \
+           >"$WORK/payload.json" 2>"$WORK/payload.err" &&
+       /usr/bin/python3 "$ROOT/tests/tools/payload.py" "$WORK/payload.json" \
+           "$GUEST_PAYLOAD_ELF" "$base" >>"$WORK/payload.err" 2>&1; then
+        pass "$name"
+    else
+        fail "$name"; cat "$WORK/payload.json"; tail -n 5 "$WORK/payload.err"
+    fi
+}
+
+# A Payload section without an x86-64 ELF64 in it (here: the stub's with
+# its ELF class byte changed, which the stub's loader does not check)
+check_payload_not_elf() {
+    local name="query-tdx-emu payload: none for a Payload that is not an ELF64"
+    local img=$WORK/not-elf.bin payload_offset=$((0xfffd0000 - IMAGE_BASE))
+    cp "$GUEST" "$img"
+    printf '\x01' | dd of="$img" bs=1 seek=$((payload_offset + 4)) conv=notrunc 2>/dev/null
+    if "$ROOT/tdx-emu" run --firmware "$img" --until-ready --timeout 60 \
+           >"$WORK/out" 2>&1 &&
+       grep -q '"ready": true, .*"payload": null' "$WORK/out"; then
+        pass "$name"
+    else
+        fail "$name"; cat "$WORK/out"
+    fi
+}
+
 # A firmware that faults before it has an IDT: run reports the triple
 # fault and exits non-zero instead of hanging.
 check_run_triple_fault() {
@@ -238,6 +285,25 @@ check_gdb() {
         pass "$name"
     else
         fail "$name"; cat "$WORK/gdb.json"; tail -n 20 "$WORK/gdb.err"
+    fi
+}
+
+# With the payload moved to 3 MiB, gdb loads its symbols at the base the
+# device reports, and a breakpoint by name stops there
+check_gdb_moved_payload() {
+    local name="./tdx-emu gdb: payload symbols at the base query-tdx-emu reports (3 MiB)"
+    stub_moved_to "$WORK/moved-gdb.bin" 0x300000
+    "$ROOT/tdx-emu" gdb --firmware "$WORK/moved-gdb.bin" \
+        --symbols "$GUEST_BOOT_ELF" "$GUEST_PAYLOAD_ELF" \
+        --batch "hbreak check_vp_info; continue; info registers rip; delete" \
+        >"$WORK/gdb-moved.json" 2>"$WORK/gdb-moved.err"
+    if grep -q '"gdb_exit": 0, "ready": true' "$WORK/gdb-moved.json" &&
+       grep -q '^payload base 0x300000 ' "$WORK/gdb-moved.err" &&
+       grep -q 'check_vp_info () at .*guest/main.c' "$WORK/gdb-moved.err" &&
+       grep -q '^rip  *0x30[0-9a-f]\{4\} *0x30[0-9a-f]\{4\} <guest_main' "$WORK/gdb-moved.err"; then
+        pass "$name"
+    else
+        fail "$name"; cat "$WORK/gdb-moved.json"; tail -n 20 "$WORK/gdb-moved.err"
     fi
 }
 
@@ -425,6 +491,9 @@ check_mrtd
 check_inspect_not_tdvf
 check_run_until_ready
 check_run_triple_fault
+check_payload_found 0x100000
+check_payload_found 0x300000
+check_payload_not_elf
 check_stub_requests
 check_get_quote_qgs ok "quote of 58 bytes"
 check_get_quote_qgs slow "quote of 58 bytes"
@@ -440,6 +509,7 @@ check_get_quote_imds disconnect "status 0x8000000000000001"
 check_get_quote_imds_vtpm
 check_get_quote_testpki
 check_gdb
+check_gdb_moved_payload
 check_bench_smoke
 check_migrate
 check_migrate_bad_peer disconnect VmmCanceled

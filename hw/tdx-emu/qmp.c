@@ -124,6 +124,13 @@ TdxEmuInfo *qmp_query_tdx_emu(Error **errp)
         info->wait_for_request->vector = s->wfr.buf.vector;
     }
     info->wait_for_request_count = s->wfr.count;
+    if (s->payload.found) {
+        info->payload = g_new0(TdxEmuPayloadInfo, 1);
+        info->payload->base = s->payload.base;
+        info->payload->entry = s->payload.base + s->payload.entry;
+        info->payload->size = s->payload.size;
+        info->payload->rip = s->payload.found_rip;
+    }
     counts = &info->tdcall_counts;
     tdx_emu_foreach_tdcall_count(s, append_count, &counts);
     counts = &info->vmcall_counts;

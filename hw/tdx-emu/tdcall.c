@@ -145,6 +145,7 @@ X86TdcallAction tdx_emu_tdcall(TdxEmuState *s, X86CPU *cpu, uint64_t *regs)
     }
 
     BQL_LOCK_GUARD();
+    tdx_emu_payload_observe(s, cpu);
     tdcall_run(s, cpu, leaf, regs);
     if (s->halt_requested) {
         s->halt_requested = false;

@@ -123,6 +123,7 @@ static void tdx_emu_realize(DeviceState *dev, Error **errp)
     s->nr_vcpus = MACHINE(qdev_get_machine())->smp.cpus;
     s->max_vcpus = MACHINE(qdev_get_machine())->smp.max_cpus;
     tdx_emu_tdcall_realize(s);
+    tdx_emu_payload_realize(s);
     tdx_emu_firmware_writable(s);
     tdx_emu_memory_realize(s);
     if (s->quote) {
@@ -149,6 +150,7 @@ static void tdx_emu_reset_hold(Object *obj, ResetType type)
     tdx_emu_measurements_reset(s);
     tdx_emu_memory_reset(s);
     tdx_emu_mailbox_reset(s);
+    tdx_emu_payload_reset(s);
 }
 
 /*

@@ -14,6 +14,7 @@
 #include "qemu/queue.h"
 #include "target/i386/tdcall.h"
 #include "tdvf.h"
+#include "payload.h"
 #include "qapi/qapi-types-tdx-emu-target.h"
 
 #define TYPE_TDX_EMU "tdx-emu"
@@ -166,6 +167,7 @@ struct TdxEmuState {
     uint32_t nr_vcpus;          /* TDG.VP.INFO NUM_VCPUS and MAX_VCPUS */
     uint32_t max_vcpus;
     TdxEmuFirmware fw;
+    TdxEmuPayload payload;
     bool halt_requested;        /* by the current TDCALL */
     /* TDCALLs per vCPU and leaf: a vCPU counts its own, with no lock */
     uint64_t (*leaf_counts)[TDX_EMU_NR_LEAF_SLOTS];
@@ -206,6 +208,11 @@ void tdx_emu_foreach_vmcall_count(TdxEmuState *s, TdxEmuCountFn *fn,
 /* tdvf.c: the firmware image, its sections and MRTD */
 bool tdx_emu_tdvf_realize(TdxEmuState *s, Error **errp);
 void tdx_emu_tdvf_reset(TdxEmuState *s);
+
+/* payload.c: where the firmware loaded its payload ELF */
+void tdx_emu_payload_realize(TdxEmuState *s);
+void tdx_emu_payload_reset(TdxEmuState *s);
+void tdx_emu_payload_observe(TdxEmuState *s, X86CPU *cpu);
 
 /* td-hob.c: the TD HOB */
 uint64_t tdx_emu_td_hob_max_size(uint32_t nr_sections);
