@@ -86,10 +86,11 @@ def find_payload_base(qemu, firmware, log_dir, timeout):
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             info = vm.command("query-tdx-emu")
-            if "payload" in info:
+            if "base" in info.get("payload", {}):
                 return info["payload"]["base"]
-            if "wait-for-request" in info or "fatal-error" in info:
-                break
+            if "payload" not in info or "wait-for-request" in info or \
+                    "fatal-error" in info:
+                break       # no ELF in the image, or it never showed up
             time.sleep(0.02)
     finally:
         vm.quit()

@@ -6,7 +6,8 @@ Starts QEMU with the options a TD needs, the serial console in a log file,
 and watches it over QMP. With --until-ready it stops as soon as the TD has
 a WaitForRequest outstanding and prints one JSON line
   {"ready": true, "boot_s": ..., "mrtd": ..., "rtmr": [...], "tdcalls": {...},
-   "payload": {"base": ..., "entry": ..., "size": ..., "rip": ...} or null}
+   "payload": {"image-offset": ..., "elf-entry": ..., "size": ...,
+               "base": ..., "entry": ..., "rip": ...} or null}
 It fails (exit 1) on a guest panic or fatal error, a triple fault, QEMU
 exiting, or the timeout, printing the reason and the last serial lines.
 """

@@ -69,6 +69,26 @@ static TdxEmuTdvfSectionList *firmware_sections(const TdxEmuFirmware *fw)
     return head;
 }
 
+static TdxEmuPayloadInfo *payload_info(const TdxEmuPayload *p)
+{
+    TdxEmuPayloadInfo *info;
+
+    if (!p->nr_segs) {
+        return NULL;
+    }
+    info = g_new0(TdxEmuPayloadInfo, 1);
+    info->image_offset = p->elf_offset;
+    info->elf_entry = p->entry;
+    info->size = p->size;
+    if (p->found) {
+        info->has_base = info->has_entry = info->has_rip = true;
+        info->base = p->base;
+        info->entry = p->base + p->entry;
+        info->rip = p->found_rip;
+    }
+    return info;
+}
+
 static void append_count(const char *name, uint64_t count, void *opaque)
 {
     TdxEmuCallCountList ***tail = opaque;
@@ -124,13 +144,7 @@ TdxEmuInfo *qmp_query_tdx_emu(Error **errp)
         info->wait_for_request->vector = s->wfr.buf.vector;
     }
     info->wait_for_request_count = s->wfr.count;
-    if (s->payload.found) {
-        info->payload = g_new0(TdxEmuPayloadInfo, 1);
-        info->payload->base = s->payload.base;
-        info->payload->entry = s->payload.base + s->payload.entry;
-        info->payload->size = s->payload.size;
-        info->payload->rip = s->payload.found_rip;
-    }
+    info->payload = payload_info(&s->payload);
     counts = &info->tdcall_counts;
     tdx_emu_foreach_tdcall_count(s, append_count, &counts);
     counts = &info->vmcall_counts;

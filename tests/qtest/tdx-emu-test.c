@@ -504,6 +504,94 @@ static void test_tdvf_bad_images(void)
 }
 
 /* ------------------------------------------------------------------ */
+/* The payload ELF in the Payload section: found, or ignored if bad   */
+
+#define STUB_PAYLOAD_OFFSET 0x10000     /* guest/boot.ld: 0xfffd0000 */
+#define STUB_PHDR           0x40        /* its first program header */
+
+typedef struct ElfCorruption {
+    const char *what;
+    int offset;             /* from the ELF's start */
+    int size;               /* 1, 2 or 8 */
+    uint64_t value;
+} ElfCorruption;
+
+static const ElfCorruption elf_corruptions[] = {
+    { "ELFCLASS32", 4, 1, 1 },
+    { "e_machine EM_386", 0x12, 2, 3 },
+    { "e_phoff past the section", 0x20, 8, 0xffffffffffffff00ULL },
+    { "e_phnum 0xffff", 0x38, 2, 0xffff },
+    { "PT_LOAD p_offset past the section", STUB_PHDR + 8, 8,
+      0x7fffffffffffffffULL },
+    { "PT_LOAD p_filesz past the section", STUB_PHDR + 32, 8, 0x100000 },
+    { "PT_LOAD p_memsz < p_filesz", STUB_PHDR + 40, 8, 1 },
+    { "PT_LOAD p_vaddr + p_memsz wraps", STUB_PHDR + 16, 8,
+      0xfffffffffffff000ULL },
+};
+
+/* query-tdx-emu's "payload" for -bios @path, under qtest (no TD runs) */
+static QDict *payload_of_image(const char *path)
+{
+    QTestState *qts = qtest_initf("-machine q35 -cpu max,phys-bits=48 "
+                                  "-m 64M -nodefaults -bios %s "
+                                  "-device tdx-emu", path);
+    QDict *info = query_tdx_emu(qts);
+    QDict *payload = qdict_get_qdict(info, "payload");
+
+    qobject_ref(payload);
+    qobject_unref(info);
+    qtest_quit(qts);
+    return payload;
+}
+
+static void test_payload_elf(void)
+{
+    const char *image = g_getenv("TDX_EMU_GUEST_IMAGE");
+    g_autofree char *orig = NULL;
+    g_autofree char *path = NULL;
+    QDict *payload;
+    gsize size;
+    size_t i;
+    int fd;
+
+    if (!image) {
+        g_test_skip("TDX_EMU_GUEST_IMAGE is not set (./tdx-emu test sets it)");
+        return;
+    }
+    g_assert(g_file_get_contents(image, &orig, &size, NULL));
+    fd = g_file_open_tmp("tdx-emu-payload-XXXXXX", &path, NULL);
+    g_assert(fd >= 0);
+    close(fd);
+
+    /* The stub's: known, not yet loaded */
+    payload = payload_of_image(image);
+    g_assert_nonnull(payload);
+    g_assert_cmphex(qdict_get_int(payload, "image-offset"), ==,
+                    STUB_PAYLOAD_OFFSET);
+    g_assert_false(qdict_haskey(payload, "base"));
+    g_assert_false(qdict_haskey(payload, "rip"));
+    qobject_unref(payload);
+
+    for (i = 0; i < ARRAY_SIZE(elf_corruptions); i++) {
+        const ElfCorruption *c = &elf_corruptions[i];
+        g_autofree char *bad = g_memdup2(orig, size);
+        char *field = bad + STUB_PAYLOAD_OFFSET + c->offset;
+
+        g_test_message("%s", c->what);
+        if (c->size == 8) {
+            stq_le_p(field, c->value);
+        } else if (c->size == 2) {
+            stw_le_p(field, c->value);
+        } else {
+            *field = c->value;
+        }
+        g_assert(g_file_set_contents(path, bad, size, NULL));
+        g_assert_null(payload_of_image(path));
+    }
+    unlink(path);
+}
+
+/* ------------------------------------------------------------------ */
 /* The guest image, executing TDCALL itself under TCG                 */
 
 static const char *guest_image(void)
@@ -662,6 +750,7 @@ int main(int argc, char **argv)
     qtest_add_func("/tdx-emu/realize/phys-bits", test_realize_phys_bits);
     qtest_add_func("/tdx-emu/realize/errors", test_realize_errors);
     qtest_add_func("/tdx-emu/realize/tdvf-bad-images", test_tdvf_bad_images);
+    qtest_add_func("/tdx-emu/realize/payload-elf", test_payload_elf);
     qtest_add_func("/tdx-emu/guest/tdcall", test_guest_tdcall);
     qtest_add_func("/tdx-emu/guest/no-device-ud", test_guest_no_device_ud);
     return g_test_run();

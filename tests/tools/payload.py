@@ -36,6 +36,7 @@ def main():
     assert payload is not None, "no payload reported"
     assert payload["base"] == base, f"base {payload['base']:#x}, want {base:#x}"
     entry, = struct.unpack_from("<Q", elf, 0x18)
+    assert payload["elf-entry"] == entry, payload
     assert payload["entry"] == base + entry, payload
     segs = list(segments(elf))
     lo = min(v for _, _, v, _, _ in segs) // PAGE * PAGE
