@@ -10,14 +10,15 @@ packet reply is too long"), sets a hardware breakpoint at the reset vector
 and loads symbols, then runs gdb on it.
 
 Symbols (--symbols ELF[@WHERE] ...): an executable ELF goes where it is
-linked; a position-independent one (ET_DYN: MigTD's payload, the guest
-stub's) goes where the firmware loads its payload at run time. That base
-is the device's: before the debug session, a first boot of the same VM
-runs until query-tdx-emu reports "payload" (the device finds it at the
-payload's first TDCALL; td-shim's layout, and so the base, depends only on
-the image and the memory size). ELF@OFFSET loads at a given offset (e.g.
-td-shim's IPL, which runs at 1 MiB: @0x100000), ELF@payload at the
-payload base whatever the ELF's type.
+linked. A position-independent one (ET_DYN) goes where the firmware
+loaded its payload if it is the image's payload ELF (same e_entry and
+PT_LOAD span as query-tdx-emu's "payload": MigTD's, the guest stub's),
+else at 1 MiB, where td-shim's reset vector copies its IPL. The payload
+base is the device's: before the debug session, a first boot of the same
+VM runs until query-tdx-emu reports it (the device finds it at the
+payload's first TDCALL; td-shim's layout, and so the base, depends only
+on the image and the memory size). ELF@OFFSET loads at a given offset,
+ELF@payload at the payload base whatever the ELF.
 
 With --batch "CMD; CMD; ..." gdb runs those commands without a terminal
 (hardware breakpoints survive the firmware copying itself; use hbreak),
@@ -29,6 +30,7 @@ import argparse
 import json
 import os
 import socket
+import struct
 import subprocess
 import sys
 import tempfile
@@ -44,6 +46,9 @@ STUB_SYMBOLS = [os.path.join(STUB_DIR, "tdx-emu-boot.elf"),
                 os.path.join(STUB_DIR, "tdx-emu-payload.elf")]
 STUB_IMAGE = os.path.join(STUB_DIR, "tdx-emu-guest.bin")
 ET_DYN = 3
+PT_LOAD = 1
+PAGE = 0x1000
+IPL_BASE = 0x100000     # td-shim's reset vector copies its IPL there (§1.4)
 
 
 def free_port():
@@ -52,60 +57,102 @@ def free_port():
         return s.getsockname()[1]
 
 
-def symbol_offsets(symbols):
-    """[(path, offset or None for link addresses or "payload")]"""
+def read_elf(path):
+    """{"pie": bool, "entry": e_entry, "size": PT_LOAD span in pages}"""
+    try:
+        with open(path, "rb") as f:
+            elf = f.read()
+    except OSError as err:
+        raise SystemExit(f"tdx-emu gdb: {err}")
+    if elf[:5] != b"\x7fELF\x02" or len(elf) < 64:
+        raise SystemExit(f"tdx-emu gdb: {path} is not an ELF64 file")
+    etype, = struct.unpack_from("<H", elf, 16)
+    entry, phoff = struct.unpack_from("<QQ", elf, 0x18)
+    phentsize, phnum = struct.unpack_from("<HH", elf, 0x36)
+    loads = [struct.unpack_from("<IIQQQQQ", elf, phoff + i * phentsize)
+             for i in range(phnum)]
+    loads = [(vaddr, memsz) for ptype, _, _, vaddr, _, _, memsz in loads
+             if ptype == PT_LOAD]
+    lo = min((v for v, _ in loads), default=0) // PAGE * PAGE
+    hi = -(-max((v + m for v, m in loads), default=0) // PAGE) * PAGE
+    return {"pie": etype == ET_DYN, "entry": entry, "size": hi - lo}
+
+
+def symbol_places(symbols):
+    """[(path, ELF info, where)]: where is None (link addresses), an
+    offset, "payload" or "auto" (a PIE: the payload if it is the image's,
+    else td-shim's IPL)"""
     out = []
     for sym in symbols:
         path, _, where = sym.partition("@")
-        try:
-            with open(path, "rb") as f:
-                head = f.read(18)
-        except OSError as err:
-            raise SystemExit(f"tdx-emu gdb: {err}")
-        if head[:4] != b"\x7fELF":
-            raise SystemExit(f"tdx-emu gdb: {path} is not an ELF file")
+        elf = read_elf(path)
         if not where:
-            is_pie = int.from_bytes(head[16:18], "little") == ET_DYN
-            where = "payload" if is_pie else None
+            where = "auto" if elf["pie"] else None
         elif where != "payload":
             try:
                 where = int(where, 0)
             except ValueError:
                 raise SystemExit(f"tdx-emu gdb: {sym}: the offset must be "
                                  "a number or 'payload'")
-        out.append((path, where))
+        out.append((path, elf, where))
     return out
 
 
-def find_payload_base(qemu, firmware, log_dir, timeout):
-    """Boot the VM once, without gdb, until the device found the payload."""
+def first_boot_payload(qemu, firmware, log_dir, timeout):
+    """Boot the VM once, without gdb, until the device found the payload:
+    query-tdx-emu's "payload" (without "base" if it never found it), or
+    None when the image has no payload ELF."""
     serial_log = os.path.join(log_dir, "serial-first-boot.log")
     vm = Qemu(qemu, qemu_args(firmware, serial_log, 1, "32M"))
     try:
         vm.command("cont")
         deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
+        while True:
             info = vm.command("query-tdx-emu")
-            if "base" in info.get("payload", {}):
-                return info["payload"]["base"]
-            if "payload" not in info or "wait-for-request" in info or \
-                    "fatal-error" in info:
-                break       # no ELF in the image, or it never showed up
+            payload = info.get("payload")
+            if not payload or "base" in payload or \
+                    "wait-for-request" in info or "fatal-error" in info or \
+                    time.monotonic() > deadline:
+                return payload
             time.sleep(0.02)
     finally:
         vm.quit()
-    raise SystemExit("tdx-emu gdb: the device found no payload of "
-                     f"{firmware} (serial log: {serial_log}); "
-                     "pass --symbols ELF@OFFSET")
 
 
-def gdb_script(port, symbols, payload_base):
+def is_image_payload(elf, payload):
+    return payload is not None and elf["entry"] == payload["elf-entry"] \
+        and elf["size"] == payload["size"]
+
+
+def resolve(places, payload, firmware):
+    """[(path, offset or None)], saying where each ELF goes"""
+    out = []
+    for path, elf, where in places:
+        why = "given"
+        if where == "auto":
+            where = "payload" if is_image_payload(elf, payload) else IPL_BASE
+            why = "td-shim's IPL runs at 1 MiB"
+        if where == "payload":
+            if not payload or "base" not in payload:
+                reason = "no TDCALL from its payload" if payload else \
+                    "no payload ELF in it"
+                raise SystemExit(f"tdx-emu gdb: no payload base for "
+                                 f"{firmware} ({reason}); pass --symbols "
+                                 f"{path}@OFFSET")
+            where = payload["base"]
+            why = "the payload base query-tdx-emu reported"
+        if where is not None:
+            print(f"symbols: {path} -o {where:#x} ({why})", file=sys.stderr)
+        out.append((path, where))
+    return out
+
+
+def gdb_script(port, symbols):
     lines = ["set pagination off", "set confirm off",
              "set architecture i386:x86-64",
              f"target remote 127.0.0.1:{port}",
              "hbreak *0xfffffff0"]
-    for i, (path, where) in enumerate(symbols):
-        offset = payload_base if where == "payload" else where
+    for i, (path, offset) in enumerate(symbols):
         if offset is not None:
             lines.append(f"add-symbol-file {path} -o {offset:#x}")
         else:
@@ -123,25 +170,28 @@ def main():
     parser.add_argument("--timeout", type=float, default=60)
     parser.add_argument("--log-dir")
     args = parser.parse_args()
-    symbols = symbol_offsets(args.symbols if args.symbols is not None else (
+    places = symbol_places(args.symbols if args.symbols is not None else (
         STUB_SYMBOLS if args.firmware == STUB_IMAGE else []))
 
     log_dir = args.log_dir or tempfile.mkdtemp(prefix="tdx-emu-gdb-")
     os.makedirs(log_dir, exist_ok=True)
-    payload_base = None
-    if any(where == "payload" for _, where in symbols):
-        payload_base = find_payload_base(args.qemu, args.firmware, log_dir,
-                                         args.timeout)
-        print(f"payload base {payload_base:#x} (query-tdx-emu, first boot)",
-              file=sys.stderr)
+    payload = None
     port = free_port()
     serial_log = os.path.join(log_dir, "serial.log")
     cmdline = qemu_args(args.firmware, serial_log, 1, "32M") + \
         ["-gdb", f"tcp:127.0.0.1:{port}"]
-    vm = Qemu(args.qemu, cmdline)
+    try:
+        if any(where in ("auto", "payload") for _, _, where in places):
+            payload = first_boot_payload(args.qemu, args.firmware, log_dir,
+                                         args.timeout)
+        symbols = resolve(places, payload, args.firmware)
+        vm = Qemu(args.qemu, cmdline)
+    except QmpError as err:
+        print(f"tdx-emu gdb: {err}", file=sys.stderr)
+        return 1
     script = os.path.join(log_dir, "tdx-emu.gdb")
     with open(script, "w") as f:
-        f.write(gdb_script(port, symbols, payload_base))
+        f.write(gdb_script(port, symbols))
     print(f"gdb script: {script}; serial log: {serial_log}",
           file=sys.stderr)
     try:

@@ -4,7 +4,9 @@
 
 The image is parsed by the tdx-emu device itself (a paused QEMU, no guest
 code runs), so what this prints is what a TD booted from it would get.
-Prints one JSON object: {"sections": [...], "mrtd": "<96 hex digits>"}.
+Prints one JSON object: {"sections": [...], "mrtd": "<96 hex digits>",
+"payload": {"image_offset", "elf_entry", "size"} or null}, payload being
+the ELF the device found in the Payload section (docs/debugging.md).
 """
 
 import json
@@ -31,7 +33,11 @@ def inspect(qemu, image):
         raise QmpError(f"{image} has no TDVF metadata")
     sections = [{f.replace("-", "_"): s[f] for f in FIELDS}
                 for s in info["firmware-sections"]]
-    return {"sections": sections, "mrtd": info["mrtd"]}
+    payload = info.get("payload")
+    if payload:
+        payload = {f.replace("-", "_"): payload[f]
+                   for f in ("image-offset", "elf-entry", "size")}
+    return {"sections": sections, "mrtd": info["mrtd"], "payload": payload}
 
 
 def main():

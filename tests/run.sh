@@ -298,12 +298,34 @@ check_gdb_moved_payload() {
         --batch "hbreak check_vp_info; continue; info registers rip; delete" \
         >"$WORK/gdb-moved.json" 2>"$WORK/gdb-moved.err"
     if grep -q '"gdb_exit": 0, "ready": true' "$WORK/gdb-moved.json" &&
-       grep -q '^payload base 0x300000 ' "$WORK/gdb-moved.err" &&
+       grep -q '^symbols: .*tdx-emu-payload.elf -o 0x300000 (the payload base query-tdx-emu reported)' \
+           "$WORK/gdb-moved.err" &&
        grep -q 'check_vp_info () at .*guest/main.c' "$WORK/gdb-moved.err" &&
        grep -q '^rip  *0x30[0-9a-f]\{4\} *0x30[0-9a-f]\{4\} <guest_main' "$WORK/gdb-moved.err"; then
         pass "$name"
     else
         fail "$name"; cat "$WORK/gdb-moved.json"; tail -n 20 "$WORK/gdb-moved.err"
+    fi
+}
+
+# A position-independent ELF that is not the image's payload goes where
+# td-shim's IPL runs (1 MiB); @payload with an image without a payload
+# ELF is refused, saying why
+check_gdb_symbol_places() {
+    local name="./tdx-emu gdb: another PIE at 1 MiB; @payload without a payload ELF refused"
+    local not_elf=$WORK/not-elf-gdb.bin payload_offset=$((0xfffd0000 - IMAGE_BASE))
+    cp "$GUEST" "$not_elf"
+    printf '\x01' | dd of="$not_elf" bs=1 seek=$((payload_offset + 4)) conv=notrunc 2>/dev/null
+    "$ROOT/tdx-emu" gdb --symbols "$GUEST_BOOT_ELF" /usr/bin/true --batch "info symbol 0x100000" \
+        >"$WORK/gdb-pie.json" 2>"$WORK/gdb-pie.err"
+    if grep -q '"gdb_exit": 0, "ready": true' "$WORK/gdb-pie.json" &&
+       grep -q "^symbols: /usr/bin/true -o 0x100000 (td-shim's IPL" "$WORK/gdb-pie.err" &&
+       ! "$ROOT/tdx-emu" gdb --firmware "$not_elf" --symbols "$GUEST_PAYLOAD_ELF@payload" \
+           --batch "info registers rip" >"$WORK/out" 2>&1 &&
+       grep -q "no payload base for .*(no payload ELF in it); pass --symbols" "$WORK/out"; then
+        pass "$name"
+    else
+        fail "$name"; tail -n 5 "$WORK/gdb-pie.err" "$WORK/out"
     fi
 }
 
@@ -510,6 +532,7 @@ check_get_quote_imds_vtpm
 check_get_quote_testpki
 check_gdb
 check_gdb_moved_payload
+check_gdb_symbol_places
 check_bench_smoke
 check_migrate
 check_migrate_bad_peer disconnect VmmCanceled

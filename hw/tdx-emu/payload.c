@@ -133,7 +133,29 @@ void tdx_emu_payload_realize(TdxEmuState *s)
 void tdx_emu_payload_reset(TdxEmuState *s)
 {
     s->payload.found = false;
-    s->payload.missed_page = UINT64_MAX;
+    memset(s->payload.missed, 0, sizeof(s->payload.missed));
+}
+
+/*
+ * Firmware makes its TDCALLs from a few places (td-shim: td_call and
+ * td_vm_call, called in turn); each is searched once
+ */
+static bool payload_missed_before(const TdxEmuPayload *p, uint64_t rip)
+{
+    unsigned i;
+
+    for (i = 0; i < TDX_EMU_PAYLOAD_MISSED_PAGES; i++) {
+        if (p->missed[i] == rip / PAGE_SIZE_4K + 1) {
+            return true;
+        }
+    }
+    return false;
+}
+
+static void payload_remember_miss(TdxEmuPayload *p, uint64_t rip)
+{
+    p->missed[p->next_missed] = rip / PAGE_SIZE_4K + 1;
+    p->next_missed = (p->next_missed + 1) % TDX_EMU_PAYLOAD_MISSED_PAGES;
 }
 
 static bool guest_bytes_equal(CPUState *cs, uint64_t va, const uint8_t *want,
@@ -208,7 +230,7 @@ void tdx_emu_payload_observe(TdxEmuState *s, X86CPU *cpu)
     unsigned matches = 0;
     uint64_t base = 0;
 
-    if (!p->nr_segs || p->found || rip / PAGE_SIZE_4K == p->missed_page) {
+    if (!p->nr_segs || p->found || payload_missed_before(p, rip)) {
         return;
     }
     if (rip >= MATCH_BEFORE &&
@@ -218,7 +240,7 @@ void tdx_emu_payload_observe(TdxEmuState *s, X86CPU *cpu)
     }
     if (matches != 1) {
         /* not payload code, or ambiguous: ask again from another page */
-        p->missed_page = rip / PAGE_SIZE_4K;
+        payload_remember_miss(p, rip);
         trace_tdx_emu_payload_miss(rip, matches);
         return;
     }

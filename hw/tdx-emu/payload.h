@@ -8,6 +8,7 @@
 #define HW_TDX_EMU_PAYLOAD_H
 
 #define TDX_EMU_PAYLOAD_MAX_SEGMENTS    16
+#define TDX_EMU_PAYLOAD_MISSED_PAGES    8
 
 /* A PT_LOAD segment of the payload ELF, as the firmware image holds it */
 typedef struct TdxEmuPayloadSegment {
@@ -29,7 +30,9 @@ typedef struct TdxEmuPayload {
     bool found;
     uint64_t base;              /* load bias: where vaddr 0 went */
     uint64_t found_rip;         /* the TDCALL that showed it */
-    uint64_t missed_page;       /* the last RIP page that matched nothing */
+    /* The last code pages whose TDCALLs matched no base, as page + 1 */
+    uint64_t missed[TDX_EMU_PAYLOAD_MISSED_PAGES];
+    unsigned next_missed;
 } TdxEmuPayload;
 
 #endif
