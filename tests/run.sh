@@ -190,6 +190,17 @@ check_payload_found() {
     fi
 }
 
+check_payload_reset() {
+    local name="query-tdx-emu payload: a reset forgets the base, the next boot finds it"
+    mkdir -p "$WORK/reset"
+    if /usr/bin/python3 "$ROOT/tests/tools/payload_reset.py" "$QEMU" "$GUEST" \
+           "$WORK/reset" >"$WORK/out" 2>&1; then
+        pass "$name"
+    else
+        fail "$name"; tail -n 5 "$WORK/out"
+    fi
+}
+
 # A Payload section without an x86-64 ELF64 in it (here: the stub's with
 # its ELF class byte changed, which the stub's loader does not check)
 check_payload_not_elf() {
@@ -516,6 +527,7 @@ check_run_triple_fault
 check_payload_found 0x100000
 check_payload_found 0x300000
 check_payload_not_elf
+check_payload_reset
 check_stub_requests
 check_get_quote_qgs ok "quote of 58 bytes"
 check_get_quote_qgs slow "quote of 58 bytes"
