@@ -172,7 +172,7 @@ boot64:
 #define R_RELATIVE      8
 
 copy_payload:
-    movl $payload_lma, %ebx         /* RBX: the ELF file */
+    movl $(payload_lma + PAYLOAD_ELF_IN_FV), %ebx  /* RBX: the ELF file */
     movl $payload_load_base, %eax
     movl (%rax), %r8d               /* R8: load bias */
     xorl %r9d, %r9d                 /* R9: PT_DYNAMIC vaddr, 0 if none */

@@ -14,4 +14,10 @@
 /* Where boot.S loads the payload ELF (its link base is 0) */
 #define PAYLOAD_BASE        0x100000
 
+/*
+ * Where the ELF starts in the Payload section's firmware volume (mkfv.py:
+ * FV header 0x48, FFS file header 0x18, PE32 section header 4)
+ */
+#define PAYLOAD_ELF_IN_FV   0x64
+
 #endif

@@ -165,6 +165,7 @@ PY
 # boot code loads it at 1 MiB; the same image told (one word patched) to
 # load it at 3 MiB is found there.
 IMAGE_BASE=0xfffc0000
+STUB_PAYLOAD_ELF=$((0xfffd0000 - IMAGE_BASE + 0x64))   # in the Payload FV
 stub_moved_to() {
     local img=$1 base=$2 addr
     addr=$(nm "$GUEST_BOOT_ELF" | sed -n 's/^\([0-9a-f]*\) T payload_load_base$/\1/p')
@@ -203,11 +204,15 @@ check_payload_reset() {
 
 # A Payload section without an x86-64 ELF64 in it (here: the stub's with
 # its ELF class byte changed, which the stub's loader does not check)
+stub_not_elf() {
+    cp "$GUEST" "$1"
+    printf '\x01' | dd of="$1" bs=1 seek=$((STUB_PAYLOAD_ELF + 4)) conv=notrunc 2>/dev/null
+}
+
 check_payload_not_elf() {
     local name="query-tdx-emu payload: none for a Payload that is not an ELF64"
-    local img=$WORK/not-elf.bin payload_offset=$((0xfffd0000 - IMAGE_BASE))
-    cp "$GUEST" "$img"
-    printf '\x01' | dd of="$img" bs=1 seek=$((payload_offset + 4)) conv=notrunc 2>/dev/null
+    local img=$WORK/not-elf.bin
+    stub_not_elf "$img"
     if "$ROOT/tdx-emu" run --firmware "$img" --until-ready --timeout 60 \
            >"$WORK/out" 2>&1 &&
        grep -q '"ready": true, .*"payload": null' "$WORK/out"; then
@@ -324,9 +329,8 @@ check_gdb_moved_payload() {
 # ELF is refused, saying why
 check_gdb_symbol_places() {
     local name="./tdx-emu gdb: another PIE at 1 MiB; @payload without a payload ELF refused"
-    local not_elf=$WORK/not-elf-gdb.bin payload_offset=$((0xfffd0000 - IMAGE_BASE))
-    cp "$GUEST" "$not_elf"
-    printf '\x01' | dd of="$not_elf" bs=1 seek=$((payload_offset + 4)) conv=notrunc 2>/dev/null
+    local not_elf=$WORK/not-elf-gdb.bin
+    stub_not_elf "$not_elf"
     "$ROOT/tdx-emu" gdb --symbols "$GUEST_BOOT_ELF" /usr/bin/true --batch "info symbol 0x100000" \
         >"$WORK/gdb-pie.json" 2>"$WORK/gdb-pie.err"
     if grep -q '"gdb_exit": 0, "ready": true' "$WORK/gdb-pie.json" &&

@@ -506,7 +506,8 @@ static void test_tdvf_bad_images(void)
 /* ------------------------------------------------------------------ */
 /* The payload ELF in the Payload section: found, or ignored if bad   */
 
-#define STUB_PAYLOAD_OFFSET 0x10000     /* guest/boot.ld: 0xfffd0000 */
+/* guest/boot.ld: the Payload FV at 0xfffd0000; the ELF in it (mkfv.py) */
+#define STUB_PAYLOAD_OFFSET (0x10000 + 0x64)
 #define STUB_PHDR           0x40        /* its first program header */
 
 typedef struct ElfCorruption {
