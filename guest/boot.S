@@ -9,8 +9,9 @@
  *   TD path: save the entry registers, park the APs, build 4 GiB identity
  *   page tables in TempMem, enter long mode without touching EFER, accept
  *   0..8 MiB in 4 KiB pages with TDG.MEM.PAGE.ACCEPT, load the payload ELF
- *   at 1 MiB and relocate it, run it. Legacy path: enter protected mode first, set EFER.LME
- *   itself, use low RAM for the page tables, skip the accepting.
+ *   at 1 MiB, relocate it and run it. Legacy path: enter protected mode
+ *   first, set EFER.LME itself, use low RAM for the page tables, skip the
+ *   accepting.
  *
  * SPDX-License-Identifier: GPL-2.0-or-later
  */
@@ -137,7 +138,7 @@ build_page_tables:
 boot64:
     xorq %r14, %r14
     testl %ebp, %ebp
-    jz copy_payload
+    jz load_payload
 
     /* TDG.MEM.PAGE.ACCEPT of 0..8 MiB, 4 KiB at a time (R14/R15 kept) */
     movq $ACCEPT_END, %r15
@@ -171,7 +172,7 @@ boot64:
 #define DT_RELASZ       8
 #define R_RELATIVE      8
 
-copy_payload:
+load_payload:
     movl $(payload_lma + PAYLOAD_ELF_IN_FV), %ebx  /* RBX: the ELF file */
     movl $payload_load_base, %eax
     movl (%rax), %r8d               /* R8: load bias */
@@ -201,35 +202,35 @@ copy_payload:
     decl %r11d
     jmp 1b
 
-4:  testq %r9, %r9                  /* DT_RELA and DT_RELASZ */
+    /* RSI = DT_RELA, RCX = DT_RELASZ from the dynamic section */
+4:  testq %r9, %r9
     jz 8f
     addq %r8, %r9
     xorl %esi, %esi
     xorl %ecx, %ecx
 5:  movq (%r9), %rax
     testq %rax, %rax                /* DT_NULL */
-    jz 7f
+    jz 6f
     cmpq $DT_RELA, %rax
-    jne 6f
-    movq 8(%r9), %rsi
-6:  cmpq $DT_RELASZ, %rax
-    jne 9f
-    movq 8(%r9), %rcx
-9:  addq $16, %r9
+    cmove 8(%r9), %rsi
+    cmpq $DT_RELASZ, %rax
+    cmove 8(%r9), %rcx
+    addq $16, %r9
     jmp 5b
-7:  addq %r8, %rsi                  /* RSI: Elf64_Rela, RCX: bytes left */
-10: testq %rcx, %rcx
+
+    /* Each Elf64_Rela: *(base + r_offset) = base + r_addend */
+6:  addq %r8, %rsi
+7:  testq %rcx, %rcx
     jz 8f
     cmpl $R_RELATIVE, 8(%rsi)
-    jne 11f
+    jne 9f
     movq 16(%rsi), %rax
     addq %r8, %rax
     movq (%rsi), %rdi
     movq %rax, (%r8, %rdi)
     addq $24, %rsi
     subq $24, %rcx
-    jmp 10b
-11: ud2
+    jmp 7b
 
 8:  movq ELF_ENTRY(%rbx), %rax
     addq %r8, %rax
@@ -237,6 +238,7 @@ copy_payload:
     movq %r14, %rsi
     shrq $12, %rsi
     jmp *%rax
+9:  ud2
 
 /*
  * Where the payload goes: a word in the image, so that a test can move the
