@@ -69,8 +69,12 @@ def read_elf(path):
     etype, = struct.unpack_from("<H", elf, 16)
     entry, phoff = struct.unpack_from("<QQ", elf, 0x18)
     phentsize, phnum = struct.unpack_from("<HH", elf, 0x36)
-    loads = [struct.unpack_from("<IIQQQQQ", elf, phoff + i * phentsize)
-             for i in range(phnum)]
+    try:
+        loads = [struct.unpack_from("<IIQQQQQ", elf, phoff + i * phentsize)
+                 for i in range(phnum)]
+    except struct.error:
+        raise SystemExit(f"tdx-emu gdb: {path}: program headers past the "
+                         "end of the file")
     loads = [(vaddr, memsz) for ptype, _, _, vaddr, _, _, memsz in loads
              if ptype == PT_LOAD]
     lo = min((v for v, _ in loads), default=0) // PAGE * PAGE
