@@ -28,6 +28,12 @@ missing_packages() {
     done
 }
 
+# node and npm for the tests' DCAP verifier (tests/qvl); any node >= 18
+# will do, so one installed from elsewhere is kept
+node_ok() {
+    command -v node >/dev/null && command -v npm >/dev/null
+}
+
 meson_ok() {
     local v
     v=$(meson --version 2>/dev/null) || return 1
@@ -77,6 +83,7 @@ SRC
 main() {
     local missing need_meson=
     missing=$(missing_packages "${BUILD_PACKAGES[@]}")
+    node_ok || missing="$missing nodejs npm"
     meson_ok || need_meson=1
     if [ -z "$missing" ] && [ -z "$need_meson" ] &&
        [ -f "$SOURCES_FILE" ]; then

@@ -5,6 +5,8 @@
 # the command-line checks below. Ends with "N passed, N failed".
 #
 # Usage: tests/run.sh QEMU_BUILD_DIR GUEST_BUILD_DIR
+# (./tdx-emu test also sets QVL_NODE_MODULES, the npm-installed DCAP
+# verifier one check uses.)
 set -uo pipefail
 
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
@@ -456,6 +458,24 @@ open(sys.argv[3], "wb").write(d)' "$@"; }
     fi
 }
 
+# The same quote, and the collateral the stub's TD then asked for with a
+# GET_COLLATERAL_REQ, through a DCAP verifier that is not ours
+# (@phala/dcap-qvl, installed by ./tdx-emu test) trusting only the test
+# root: UpToDate and the TDREPORT's fields; an altered quote, or Intel's
+# root instead of the test one, fails (tests/tools/qvl-verify.js)
+check_get_quote_dcap_qvl() {
+    local name="guest GetQuote + GetCollateral, test PKI: dcap-qvl verifies the quote (UpToDate)"
+    if [ -z "${QVL_NODE_MODULES:-}" ]; then
+        fail "$name (QVL_NODE_MODULES unset: run it through ./tdx-emu test)"
+    elif NODE_PATH=$QVL_NODE_MODULES node "$ROOT/tests/tools/qvl-verify.js" \
+           "$WORK/testpki.log.2" "$WORK/pki/root-ca.der" >"$WORK/qvl.out" 2>&1 &&
+       grep -q "GetCollateral: [0-9]* bytes for the platform CA" "$WORK/testpki.log.2"; then
+        pass "$name"
+    else
+        fail "$name"; cat "$WORK/qvl.out"; grep -a "GetQuote\|GetCollateral" "$WORK/testpki.log.2"
+    fi
+}
+
 # IMDS with report-source=vtpm: the quoted report is the one in the vTPM's
 # NV index 0x01400001 (an swtpm here), not the guest's; without that index
 # the quote is unavailable.
@@ -546,6 +566,7 @@ check_get_quote_imds garbage "status 0x8000000000000000"
 check_get_quote_imds disconnect "status 0x8000000000000001"
 check_get_quote_imds_vtpm
 check_get_quote_testpki
+check_get_quote_dcap_qvl
 check_gdb
 check_gdb_moved_payload
 check_gdb_symbol_places

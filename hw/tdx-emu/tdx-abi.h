@@ -13,6 +13,9 @@
 /* TDG.MR.REPORT's TDREPORT_STRUCT (spec §2.1) */
 #define TDX_TDREPORT_SIZE           1024
 
+/* TD ATTRIBUTES bits */
+#define TDX_TD_ATTR_SEPT_VE_DISABLE (1ULL << 28)
+
 /* TDCALL leaf numbers, RAX[15:0]; RAX[23:16] is the leaf version (spec §2) */
 #define TDG_VP_VMCALL               0
 #define TDG_VP_INFO                 1

@@ -174,11 +174,14 @@ static void tdx_emu_instance_init(Object *obj)
 /*
  * The migration versions default to the TDX module 1.5's (all 0, spec
  * §2.2), which any two default devices agree on. XFAM 0x3 (x87, SSE) is
- * what a real MigTD reported.
+ * what a real MigTD reported. ATTRIBUTES default to SEPT_VE_DISABLE, as
+ * QEMU's tdx-guest object (sept-ve-disable=on) and so KVM TDs have them;
+ * DCAP appraisal policies reject a TD quote without that bit.
  */
 static const Property tdx_emu_properties[] = {
     DEFINE_PROP_UINT32("gpaw", TdxEmuState, gpaw, TDX_GPAW_48),
-    DEFINE_PROP_UINT64("attributes", TdxEmuState, attributes, 0),
+    DEFINE_PROP_UINT64("attributes", TdxEmuState, attributes,
+                       TDX_TD_ATTR_SEPT_VE_DISABLE),
     DEFINE_PROP_UINT64("xfam", TdxEmuState, xfam, 0x3),
     DEFINE_PROP_STRING("mrconfigid", TdxEmuState, mrconfigid_hex),
     DEFINE_PROP_STRING("mrowner", TdxEmuState, mrowner_hex),
@@ -202,7 +205,8 @@ static const struct {
     const char *name, *description;
 } tdx_emu_property_help[] = {
     { "gpaw", "guest physical address width of the TD: 48 or 52" },
-    { "attributes", "TD ATTRIBUTES (TDG.VP.INFO, TDREPORT)" },
+    { "attributes", "TD ATTRIBUTES (TDG.VP.INFO, TDREPORT); default "
+      "SEPT_VE_DISABLE (bit 28)" },
     { "xfam", "TD XFAM (TDREPORT)" },
     { "mrconfigid", "MRCONFIGID, 96 hex digits" },
     { "mrowner", "MROWNER, 96 hex digits" },
