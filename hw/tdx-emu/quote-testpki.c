@@ -294,6 +294,49 @@ static bool answer_collateral(TdxQuoteTestPki *t, GByteArray *resp)
     return ok;
 }
 
+/*
+ * GET_COLLATERAL_REQ {header, u32 fmspc_size, u32 pckca_size, FMSPC, CA
+ * string} (spec §3.3). Like a collateral service, the test PKI has
+ * collateral only for the platforms it knows: its one PCK's FMSPC, issued
+ * by the Platform CA. Anything else gets no collateral.
+ */
+#define TESTPKI_PCK_CA          "platform"
+
+static bool collateral_request_ok(const uint8_t *req, size_t len)
+{
+    const size_t fixed = QGS_HDR_SIZE + 8;
+    g_autofree char *fmspc = NULL;
+    const char *ca;
+    uint32_t fmspc_size, ca_size;
+
+    if (len < fixed) {
+        qemu_log_mask(LOG_GUEST_ERROR, "tdx-quote-testpki: "
+                      "GET_COLLATERAL_REQ of %zu bytes\n", len);
+        return false;
+    }
+    fmspc_size = ldl_le_p(req + QGS_HDR_SIZE);
+    ca_size = ldl_le_p(req + QGS_HDR_SIZE + 4);
+    if (fmspc_size != TESTPKI_FMSPC_SIZE || !ca_size ||
+        len - fixed != (uint64_t)fmspc_size + ca_size ||
+        req[len - 1] != '\0') {
+        qemu_log_mask(LOG_GUEST_ERROR, "tdx-quote-testpki: "
+                      "GET_COLLATERAL_REQ sizes %u + %u do not make its "
+                      "%zu bytes, or the CA is not a C string\n",
+                      fmspc_size, ca_size, len);
+        return false;
+    }
+    fmspc = tdx_emu_hex_format(req + fixed, fmspc_size);
+    ca = (const char *)req + fixed + fmspc_size;
+    if (g_ascii_strcasecmp(fmspc, TESTPKI_FMSPC) ||
+        strcmp(ca, TESTPKI_PCK_CA)) {
+        qemu_log_mask(LOG_GUEST_ERROR, "tdx-quote-testpki: no collateral "
+                      "for FMSPC %s from the %s CA (only %s, %s)\n",
+                      fmspc, ca, TESTPKI_FMSPC, TESTPKI_PCK_CA);
+        return false;
+    }
+    return true;
+}
+
 /* Signing takes well under a millisecond: answer now, call back later */
 static void testpki_request(TdxQuoteBackend *b, const uint8_t *req,
                             size_t len, TdxQuoteDone *done, void *opaque)
@@ -306,7 +349,7 @@ static void testpki_request(TdxQuoteBackend *b, const uint8_t *req,
     if (type == QGS_GET_QUOTE_REQ) {
         ok = answer_quote(t, req, len, resp);
     } else if (type == QGS_GET_COLLATERAL_REQ) {
-        ok = answer_collateral(t, resp);
+        ok = collateral_request_ok(req, len) && answer_collateral(t, resp);
     }
     tdx_quote_answer(ok ? GET_QUOTE_SUCCESS : GET_QUOTE_ERROR, resp, done,
                      opaque);

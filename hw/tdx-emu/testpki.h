@@ -20,6 +20,7 @@
 
 /* FMSPC and PCE ID the PCK certificate and the TCB info name */
 #define TESTPKI_FMSPC           "00806F050000"
+#define TESTPKI_FMSPC_SIZE      6
 #define TESTPKI_PCE_ID          "0000"
 
 typedef struct TestPki {

@@ -305,16 +305,34 @@ static void remove_dir(const char *dir)
     rmdir(dir);
 }
 
-static void put_collateral_req(QTestState *qts)
-{
-    uint8_t msg[4 + 24] = { 0 };
+/* The test PKI's platform (hw/tdx-emu/testpki.h) */
+static const uint8_t testpki_fmspc[6] = { 0x00, 0x80, 0x6f, 0x05, 0x00, 0x00 };
 
-    stl_be_p(msg, sizeof(msg) - 4);
+/*
+ * GET_COLLATERAL_REQ {header, fmspc_size, pckca_size, FMSPC, CA}, framed;
+ * @ca_size counts the NUL (pass another value to make it inconsistent)
+ */
+static void put_collateral_req(QTestState *qts, const uint8_t *fmspc,
+                               const char *ca, uint32_t ca_size)
+{
+    size_t len = 4 + 24 + 6 + strlen(ca) + 1;
+    g_autofree uint8_t *msg = g_malloc0(len);
+
+    stl_be_p(msg, len - 4);
     stw_le_p(msg + 4, 1);
     stw_le_p(msg + 6, 1);
     stl_le_p(msg + 4 + 4, 2);                   /* GET_COLLATERAL_REQ */
-    stl_le_p(msg + 4 + 8, sizeof(msg) - 4);
-    put_buffer(qts, 1, msg, sizeof(msg));
+    stl_le_p(msg + 4 + 8, len - 4);
+    stl_le_p(msg + 4 + 16, 6);
+    stl_le_p(msg + 4 + 20, ca_size);
+    memcpy(msg + 4 + 24, fmspc, 6);
+    memcpy(msg + 4 + 30, ca, strlen(ca) + 1);
+    put_buffer(qts, 1, msg, len);
+}
+
+static void put_platform_collateral_req(QTestState *qts)
+{
+    put_collateral_req(qts, testpki_fmspc, "platform", sizeof("platform"));
 }
 
 static void test_imds(void)
@@ -334,7 +352,7 @@ static void test_imds(void)
                       dir, MAILBOX_GPA);
 
     /* GET_COLLATERAL_RESP: the seven files, sizes first, in order */
-    put_collateral_req(qts);
+    put_platform_collateral_req(qts);
     g_assert_cmphex(get_quote(qts, BUF_GPA, BUF_SIZE), ==, TDVMCALL_SUCCESS);
     g_assert_cmphex(wait_status(qts), ==, QUOTE_SUCCESS);
     g_assert_cmpuint(qtest_readl(qts, BUF_GPA + 20), ==, sizeof(out));
@@ -351,7 +369,7 @@ static void test_imds(void)
 
     /* A missing file: no collateral to give */
     unlink(first);
-    put_collateral_req(qts);
+    put_platform_collateral_req(qts);
     g_assert_cmphex(get_quote(qts, BUF_GPA, BUF_SIZE), ==, TDVMCALL_SUCCESS);
     g_assert_cmphex(wait_status(qts), ==, QUOTE_UNAVAILABLE);
 
@@ -400,7 +418,7 @@ static void test_testpki(void)
     uint32_t len, sizes[7], off;
     int i;
 
-    put_collateral_req(qts);
+    put_platform_collateral_req(qts);
     g_assert_cmphex(get_quote(qts, BUF_GPA, BUF_SIZE), ==, TDVMCALL_SUCCESS);
     g_assert_cmphex(wait_status(qts), ==, QUOTE_SUCCESS);
     len = qtest_readl(qts, BUF_GPA + 20);
@@ -422,6 +440,18 @@ static void test_testpki(void)
     off += sizes[4] + sizes[5];
     g_assert(g_str_has_prefix((char *)out + off,
                               "{\"enclaveIdentity\":{\"id\":\"TD_QE\""));
+
+    /* No collateral for another platform, another CA, or a bad request */
+    put_collateral_req(qts, (const uint8_t *)"\x00\x90\x6e\xa1\x00\x00",
+                       "platform", sizeof("platform"));
+    g_assert_cmphex(get_quote(qts, BUF_GPA, BUF_SIZE), ==, TDVMCALL_SUCCESS);
+    g_assert_cmphex(wait_status(qts), ==, QUOTE_ERROR);
+    put_collateral_req(qts, testpki_fmspc, "processor", sizeof("processor"));
+    g_assert_cmphex(get_quote(qts, BUF_GPA, BUF_SIZE), ==, TDVMCALL_SUCCESS);
+    g_assert_cmphex(wait_status(qts), ==, QUOTE_ERROR);
+    put_collateral_req(qts, testpki_fmspc, "platform", 100);
+    g_assert_cmphex(get_quote(qts, BUF_GPA, BUF_SIZE), ==, TDVMCALL_SUCCESS);
+    g_assert_cmphex(wait_status(qts), ==, QUOTE_ERROR);
 
     /* A genuine TDREPORT is quoted; a forged or altered one is not */
     mr_report(qts, report);
