@@ -11,7 +11,7 @@
 #include "tdx.h"
 #include "bench.h"
 #include "layout.h"
-#include "pck.h"
+#include "quote.h"
 
 #define SENTINEL(n)     (0x5e5e000000000000ULL | ((uint64_t)(n) << 32) | 0xd00d)
 
@@ -410,146 +410,11 @@ static void check_shared_paging(void)
           "a PTE with the shared bit reaches the same RAM");
 }
 
-/*
- * GetQuote as MigTD's attestation library does it (spec §3.3): a shared
- * buffer {version 1, status, in_len, out_len} + data; wait for the
- * event-notify interrupt (0x51, registered above). First the bare
- * TDREPORT for a quote; then, if the quote carries a PCK certificate, a
- * framed GET_COLLATERAL_REQ for its FMSPC, as QvE sends for MigTD's
- * policy v1, so that tests can verify the quote with that collateral.
- */
-#define TDVMCALL_GET_QUOTE      0x10002
-#define SHARED_BIT              (1ULL << 47)
-#define GET_QUOTE_HDR           24
-#define GET_QUOTE_SUCCESS       0ULL
-#define GET_QUOTE_IN_FLIGHT     (~0ULL)
-#define GET_QUOTE_UNAVAILABLE   0x8000000000000001ULL
-#define GET_QUOTE_CALL_FAILED   (~1ULL)         /* not a GHCI status */
-#define QGS_HDR                 16
-#define QGS_GET_COLLATERAL_REQ  2
-#define QGS_MSG_VERSION         0x00010001      /* major 1, minor 1 */
-
-static uint8_t quote_buf[2 * 4096] __attribute__((aligned(4096)));
-static uint8_t collateral_buf[4 * 4096] __attribute__((aligned(4096)));
-
-/* "<label> <hex>" on one line, for tests that check the quote offline */
-static void print_hex(const char *label, const volatile uint8_t *buf,
-                      uint64_t len)
-{
-    static const char digits[] = "0123456789abcdef";
-    uint64_t i;
-
-    guest_printf("%s ", label);
-    for (i = 0; i < len; i++) {
-        guest_printf("%c%c", digits[buf[i] >> 4], digits[buf[i] & 15]);
-    }
-    guest_printf("\n");
-}
-
-/*
- * One GetQuote of the @in_len bytes already in @buf's data area; returns
- * the buffer's status field (GET_QUOTE_CALL_FAILED if the TDVMCALL itself
- * failed), its out_len and the time to the interrupt in µs
- */
-static uint64_t get_quote(uint8_t *buf, uint64_t size, uint32_t in_len,
-                          uint32_t *out_len, uint64_t *us)
-{
-    volatile uint64_t *hdr = (volatile uint64_t *)buf;
-    uint64_t hz = tsc_hz(), start;
-    struct tdx_regs r;
-
-    vmcall_subfn(&r, TDVMCALL_MAP_GPA, (uint64_t)buf | SHARED_BIT, size);
-    hdr[0] = 1;
-    hdr[1] = 0;
-    hdr[2] = in_len;                            /* out_len 0 */
-    event_seen = 0;
-    start = rdtsc();
-    vmcall_subfn(&r, TDVMCALL_GET_QUOTE, (uint64_t)buf | SHARED_BIT, size);
-    if (r.r10 != TDVMCALL_SUCCESS) {
-        return GET_QUOTE_CALL_FAILED;
-    }
-    if (hdr[1] == GET_QUOTE_IN_FLIGHT) {
-        idle_until(&event_seen, 10000);
-    }
-    *us = hz ? (rdtsc() - start) * 1000000 / hz : 0;
-    *out_len = hdr[2] >> 32;
-    return hdr[1];
-}
-
-static void put_le32(uint8_t *p, uint32_t v)
-{
-    p[0] = v;
-    p[1] = v >> 8;
-    p[2] = v >> 16;
-    p[3] = v >> 24;
-}
-
-/* GET_COLLATERAL_REQ {header, fmspc_size, pckca_size, FMSPC, CA\0} */
-static void request_collateral(const uint8_t *fmspc, const char *ca)
-{
-    uint8_t *msg = collateral_buf + GET_QUOTE_HDR + 4;
-    uint32_t ca_size = 0, size, out_len = 0, i;
-    uint64_t status, us;
-
-    while (ca[ca_size++]) {
-    }
-    size = QGS_HDR + 8 + FMSPC_SIZE + ca_size;
-    put_le32(msg, QGS_MSG_VERSION);
-    put_le32(msg + 4, QGS_GET_COLLATERAL_REQ);
-    put_le32(msg + 8, size);
-    put_le32(msg + 12, 0);
-    put_le32(msg + 16, FMSPC_SIZE);
-    put_le32(msg + 20, ca_size);
-    for (i = 0; i < FMSPC_SIZE; i++) {
-        msg[24 + i] = fmspc[i];
-    }
-    for (i = 0; i < ca_size; i++) {
-        msg[24 + FMSPC_SIZE + i] = ca[i];
-    }
-    for (i = 0; i < 4; i++) {                   /* big-endian frame */
-        collateral_buf[GET_QUOTE_HDR + i] = size >> (24 - 8 * i);
-    }
-    status = get_quote(collateral_buf, sizeof(collateral_buf), 4 + size,
-                       &out_len, &us);
-    if (status == GET_QUOTE_SUCCESS && out_len > 4 &&
-        out_len <= sizeof(collateral_buf) - GET_QUOTE_HDR) {
-        guest_printf("  GetCollateral: %u bytes for the %s CA\n",
-                     out_len - 4, ca);
-        print_hex("COLLATERAL", collateral_buf + GET_QUOTE_HDR + 4,
-                  out_len - 4);
-    } else {
-        guest_printf("  GetCollateral: status 0x%lx\n", status);
-    }
-}
-
+/* GetQuote of the TDREPORT above, then the collateral (quote.c) */
 static void check_get_quote(void)
 {
-    uint8_t fmspc[FMSPC_SIZE];
-    uint32_t out_len = 0;
-    uint64_t status, us = 0;
-    const char *ca;
-    int i;
+    uint64_t status = quote_and_collateral(tdreport, &event_seen);
 
-    for (i = 0; i < (int)sizeof(tdreport); i++) {
-        quote_buf[GET_QUOTE_HDR + i] = tdreport[i];
-    }
-    status = get_quote(quote_buf, sizeof(quote_buf), sizeof(tdreport),
-                       &out_len, &us);
-    if (status == GET_QUOTE_SUCCESS) {
-        uint64_t shown = out_len < sizeof(quote_buf) - GET_QUOTE_HDR ?
-                         out_len : sizeof(quote_buf) - GET_QUOTE_HDR;
-
-        /* request to event, in µs, for ./tdx-emu bench */
-        guest_printf("  GetQuote: quote of %u bytes (%lu us)\n", out_len,
-                     us);
-        print_hex("QUOTE", quote_buf + GET_QUOTE_HDR, shown);
-        print_hex("TDREPORT", tdreport, sizeof(tdreport));
-        if (pck_identify(quote_buf + GET_QUOTE_HDR, shown, fmspc, &ca)) {
-            request_collateral(fmspc, ca);
-        }
-    } else {
-        guest_printf("  GetQuote: status 0x%lx\n", status);
-    }
     check(status == GET_QUOTE_SUCCESS || status == GET_QUOTE_UNAVAILABLE,
           "GetQuote answered (a quote, or no quote service)");
 }

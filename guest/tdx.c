@@ -29,6 +29,20 @@ void idle_hlt(void)
     tdvmcall_sti_hlt();
 }
 
+uint64_t tdvmcall(uint64_t subfn, uint64_t r12, uint64_t r13)
+{
+    struct tdx_regs r = {
+        .rax = TDG_VP_VMCALL,
+        .rcx = TDVMCALL_EXPOSE_R10_R15,
+        .r11 = subfn,
+        .r12 = r12,
+        .r13 = r13,
+    };
+
+    tdcall(&r);
+    return r.r10;
+}
+
 uint64_t tdvmcall_io(unsigned size, int write, uint16_t port,
                      uint64_t *data)
 {

@@ -49,6 +49,9 @@ extern const char tdcall_insn[];
 /* Run one TDCALL and count it (it reached the TDX module) */
 void tdcall(struct tdx_regs *r);
 
+/* TDG.VP.VMCALL<@subfn> with R12 and R13; returns the R10 status */
+uint64_t tdvmcall(uint64_t subfn, uint64_t r12, uint64_t r13);
+
 /* TDG.VP.VMCALL<Instruction.IO>; returns the R10 status */
 uint64_t tdvmcall_io(unsigned size, int write, uint16_t port,
                      uint64_t *data);

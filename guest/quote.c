@@ -1,0 +1,149 @@
+/*
+ * Guest stub: GetQuote and the collateral for the quote
+ *
+ * As MigTD's attestation library does it (spec §3.3): a shared buffer
+ * {version 1, status, in_len, out_len} + data, made shared with MapGPA;
+ * TDG.VP.VMCALL<GetQuote>; then wait for the event-notify interrupt
+ * (registered by main.c). First the bare TDREPORT, for a quote; then a
+ * framed GET_COLLATERAL_REQ for the FMSPC and CA of the quote's PCK
+ * certificate, as QvE sends for MigTD's policy v1.
+ *
+ * SPDX-License-Identifier: GPL-2.0-or-later
+ */
+
+#include "cpu.h"
+#include "tdx.h"
+#include "pck.h"
+#include "quote.h"
+
+#define TDVMCALL_GET_QUOTE      0x10002
+#define SHARED_BIT              (1ULL << 47)
+#define GET_QUOTE_HDR           24
+#define TDREPORT_SIZE           1024
+#define EVENT_TIMEOUT_MS        10000
+#define QGS_HDR                 16
+#define QGS_GET_COLLATERAL_REQ  2
+#define QGS_MSG_VERSION         0x00010001      /* major 1, minor 1 */
+#define FRAME                   4               /* big-endian length */
+
+static uint8_t quote_buf[2 * 4096] __attribute__((aligned(4096)));
+static uint8_t collateral_buf[4 * 4096] __attribute__((aligned(4096)));
+
+/* "<label> <hex>" on one line */
+static void print_hex(const char *label, const volatile uint8_t *buf,
+                      uint64_t len)
+{
+    static const char digits[] = "0123456789abcdef";
+    uint64_t i;
+
+    guest_printf("%s ", label);
+    for (i = 0; i < len; i++) {
+        guest_printf("%c%c", digits[buf[i] >> 4], digits[buf[i] & 15]);
+    }
+    guest_printf("\n");
+}
+
+/*
+ * One GetQuote of the @in_len bytes already in @buf's data area; returns
+ * the buffer's status field (GET_QUOTE_CALL_FAILED if the TDVMCALL itself
+ * failed), its out_len and the time to the interrupt in µs
+ */
+static uint64_t get_quote(uint8_t *buf, uint64_t size, uint32_t in_len,
+                          volatile int *event, uint32_t *out_len,
+                          uint64_t *us)
+{
+    volatile uint64_t *hdr = (volatile uint64_t *)buf;
+    uint64_t hz = tsc_hz(), start;
+
+    tdvmcall(TDVMCALL_MAP_GPA, (uint64_t)buf | SHARED_BIT, size);
+    hdr[0] = 1;
+    hdr[1] = 0;
+    hdr[2] = in_len;                            /* out_len 0 */
+    *event = 0;
+    start = rdtsc();
+    if (tdvmcall(TDVMCALL_GET_QUOTE, (uint64_t)buf | SHARED_BIT, size) !=
+        TDVMCALL_SUCCESS) {
+        return GET_QUOTE_CALL_FAILED;
+    }
+    if (hdr[1] == GET_QUOTE_IN_FLIGHT) {
+        idle_until(event, EVENT_TIMEOUT_MS);
+    }
+    *us = hz ? (rdtsc() - start) * 1000000 / hz : 0;
+    *out_len = hdr[2] >> 32;
+    return hdr[1];
+}
+
+static void put_le32(uint8_t *p, uint32_t v)
+{
+    p[0] = v;
+    p[1] = v >> 8;
+    p[2] = v >> 16;
+    p[3] = v >> 24;
+}
+
+/* GET_COLLATERAL_REQ {header, fmspc_size, pckca_size, FMSPC, CA\0} */
+static void request_collateral(const uint8_t *fmspc, const char *ca,
+                               volatile int *event)
+{
+    uint8_t *msg = collateral_buf + GET_QUOTE_HDR + FRAME;
+    uint32_t ca_size = 0, size, out_len = 0, i;
+    uint64_t status, us;
+
+    while (ca[ca_size++]) {
+    }
+    size = QGS_HDR + 8 + FMSPC_SIZE + ca_size;
+    put_le32(msg, QGS_MSG_VERSION);
+    put_le32(msg + 4, QGS_GET_COLLATERAL_REQ);
+    put_le32(msg + 8, size);
+    put_le32(msg + 12, 0);                      /* error_code */
+    put_le32(msg + 16, FMSPC_SIZE);
+    put_le32(msg + 20, ca_size);
+    for (i = 0; i < FMSPC_SIZE; i++) {
+        msg[24 + i] = fmspc[i];
+    }
+    for (i = 0; i < ca_size; i++) {
+        msg[24 + FMSPC_SIZE + i] = ca[i];
+    }
+    for (i = 0; i < FRAME; i++) {
+        collateral_buf[GET_QUOTE_HDR + i] = size >> (24 - 8 * i);
+    }
+    status = get_quote(collateral_buf, sizeof(collateral_buf), FRAME + size,
+                       event, &out_len, &us);
+    if (status == GET_QUOTE_SUCCESS && out_len > FRAME &&
+        out_len <= sizeof(collateral_buf) - GET_QUOTE_HDR) {
+        guest_printf("  GetCollateral: %u bytes for the %s CA\n",
+                     out_len - FRAME, ca);
+        print_hex("COLLATERAL", collateral_buf + GET_QUOTE_HDR + FRAME,
+                  out_len - FRAME);
+    } else {
+        guest_printf("  GetCollateral: status 0x%lx\n", status);
+    }
+}
+
+uint64_t quote_and_collateral(const uint8_t *tdreport, volatile int *event)
+{
+    const uint64_t room = sizeof(quote_buf) - GET_QUOTE_HDR;
+    uint8_t fmspc[FMSPC_SIZE];
+    uint32_t out_len = 0, i;
+    uint64_t status, shown, us = 0;
+    const char *ca;
+
+    for (i = 0; i < TDREPORT_SIZE; i++) {
+        quote_buf[GET_QUOTE_HDR + i] = tdreport[i];
+    }
+    status = get_quote(quote_buf, sizeof(quote_buf), TDREPORT_SIZE, event,
+                       &out_len, &us);
+    if (status != GET_QUOTE_SUCCESS) {
+        guest_printf("  GetQuote: status 0x%lx\n", status);
+        return status;
+    }
+    /* request to interrupt, in µs, for ./tdx-emu bench */
+    guest_printf("  GetQuote: quote of %u bytes (%lu us)\n", out_len, us);
+    shown = out_len < room ? out_len : room;
+    print_hex("QUOTE", quote_buf + GET_QUOTE_HDR, shown);
+    print_hex("TDREPORT", tdreport, TDREPORT_SIZE);
+    if (pck_identify(quote_buf + GET_QUOTE_HDR, shown, fmspc, &ca)) {
+        request_collateral(fmspc, ca, event);
+    }
+    return status;
+}
