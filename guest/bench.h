@@ -10,7 +10,7 @@
 /* Whether the CFV asks for the benchmarks */
 int bench_requested(void);
 
-/* Time TDG.VP.INFO against CPUID if the CFV asks for it */
+/* Time TDG.VP.INFO against CPUID, and 1 ms timeouts, if the CFV asks */
 void bench_run(void);
 
 #endif

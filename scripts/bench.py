@@ -5,6 +5,9 @@
 Figures, each repeated to give min and median:
 - TDCALL round trip: 10^6 TDG.VP.INFO in the guest stub against 10^6
   CPUID, the cheapest instruction exit TCG has (goal: ratio <= 1.5);
+- 1 ms timeout: 200 TSC-deadline timeouts of 1 ms in a row, as MigTD
+  waits, timed by the host between two serial lines against its clock
+  (goal: 1 ms of real time, +-10%, spec §6), and by the guest's TSC;
 - boot: reset to the first WaitForRequest (the stub; --firmware IMG too);
 - two-VM pre-migration: both start-migration requests to both results;
 - Send/Receive throughput: after the exchange the bench image's source
@@ -25,6 +28,7 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -51,29 +55,54 @@ def bench_image(work):
 
 
 def run_stub(qemu, image, *device_args):
-    """Run the stub @image to its isa-debug-exit; its serial output."""
-    return subprocess.run(
+    """Run the stub @image to its isa-debug-exit: its serial lines, each
+    with the host's monotonic time when it arrived."""
+    proc = subprocess.Popen(
         [qemu, "-machine", "q35", "-accel", "tcg",
          "-cpu", "max,phys-bits=48,vendor=GenuineIntel", "-m", "32M",
          "-nodefaults", "-display", "none", "-serial", "stdio",
          "-global", "apic-common.vapic=off", "-bios", image, *device_args,
          "-device", "isa-debug-exit,iobase=0xf4,iosize=1"],
-        capture_output=True, text=True, timeout=300).stdout
+        stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+    watchdog = threading.Timer(300, proc.kill)
+    watchdog.start()
+    lines = []
+    try:
+        for line in proc.stdout:
+            lines.append((time.monotonic(), line.decode(errors="replace")))
+        proc.wait()
+    finally:
+        watchdog.cancel()
+    return lines
 
 
-def tdcall_roundtrip(qemu, image, runs):
-    tdcall, cpuid = [], []
+def find_line(lines, pattern):
+    """(arrival time, match) of the first line matching @pattern"""
+    for t, line in lines:
+        m = re.search(pattern, line)
+        if m:
+            return t, m
+    raise RuntimeError(f"the guest printed no line like {pattern!r}")
+
+
+def stub_benchmarks(qemu, image, runs):
+    """TDCALL against CPUID, and 1 ms timeouts against real time."""
+    tdcall, cpuid, real_ms, guest_ms = [], [], [], []
     for _ in range(runs):
-        out = run_stub(qemu, image, "-device", "tdx-emu")
-        m = re.search(r"BENCH iterations=\d+ tdcall_ps=(\d+) cpuid_ps=(\d+)",
-                      out)
-        if not m:
-            raise RuntimeError("the guest printed no BENCH line")
+        lines = run_stub(qemu, image, "-device", "tdx-emu")
+        _, m = find_line(lines, r"BENCH iterations=\d+ tdcall_ps=(\d+) "
+                         r"cpuid_ps=(\d+)")
         tdcall.append(int(m.group(1)) / 1000)
         cpuid.append(int(m.group(2)) / 1000)
+        start, _ = find_line(lines, r"BENCH timeouts start")
+        end, m = find_line(lines, r"BENCH timeouts=(\d+) guest_us=(\d+)")
+        count = int(m.group(1))
+        real_ms.append((end - start) * 1000 / count)
+        guest_ms.append(int(m.group(2)) / 1000 / count)
     ratios = [t / c for t, c in zip(tdcall, cpuid)]
     return {"tdcall_ns": stats(tdcall), "cpuid_ns": stats(cpuid),
-            "ratio": stats(ratios)}
+            "ratio": stats(ratios)}, \
+        {"real_ms": stats(real_ms), "guest_ms": stats(guest_ms)}
 
 
 def boot(firmware, runs):
@@ -135,11 +164,9 @@ def quote_backends(work, runs):
 def quote_latency(qemu, backend, runs):
     times = []
     for _ in range(runs):
-        out = run_stub(qemu, STUB, "-object", backend,
-                       "-device", "tdx-emu,quote=q")
-        m = re.search(r"GetQuote: quote of \d+ bytes \((\d+) us\)", out)
-        if not m:
-            raise RuntimeError(f"the guest's GetQuote ({backend}) failed")
+        lines = run_stub(qemu, STUB, "-object", backend,
+                         "-device", "tdx-emu,quote=q")
+        _, m = find_line(lines, r"GetQuote: quote of \d+ bytes \((\d+) us\)")
         times.append(int(m.group(1)) / 1e6)
     return stats(times)
 
@@ -167,7 +194,8 @@ def main():
     args = parser.parse_args()
     work = tempfile.mkdtemp(prefix="tdx-emu-bench-")
     image = bench_image(work)
-    result = {"tdcall": tdcall_roundtrip(args.qemu, image, args.runs),
+    tdcall, timeout = stub_benchmarks(args.qemu, image, args.runs)
+    result = {"tdcall": tdcall, "timeout_1ms": timeout,
               "boot_stub_s": boot(STUB, args.runs),
               "premigration_s": migration(args.runs)[0],
               "stream_mb_s": migration(args.runs, image)[1],
@@ -179,6 +207,10 @@ def main():
     rows = [("TDG.VP.INFO round trip (ns)", result["tdcall"]["tdcall_ns"]),
             ("CPUID (ns)", result["tdcall"]["cpuid_ns"]),
             ("TDCALL / CPUID (goal <= 1.5)", result["tdcall"]["ratio"]),
+            ("1 ms timeout, real time (ms; goal 0.9-1.1)",
+             result["timeout_1ms"]["real_ms"]),
+            ("1 ms timeout, guest TSC (ms)",
+             result["timeout_1ms"]["guest_ms"]),
             ("boot to WaitForRequest, stub (s)", result["boot_stub_s"]),
             ("two-VM pre-migration (s)", result["premigration_s"]),
             ("Send/Receive throughput, 64 KiB (MB/s)",
