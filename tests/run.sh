@@ -225,6 +225,19 @@ check_payload_not_elf() {
     fi
 }
 
+# Two vCPUs: the AP parks (the stub, like td-shim, runs on the BSP) and
+# the TD still reaches WaitForRequest
+check_run_smp2() {
+    local name="./tdx-emu run --smp 2 --until-ready: the TD waits for a request"
+    if "$ROOT/tdx-emu" run --smp 2 --until-ready --timeout 60 \
+           >"$WORK/smp2.json" 2>"$WORK/smp2.err" &&
+       grep -q '"ready": true' "$WORK/smp2.json"; then
+        pass "$name"
+    else
+        fail "$name"; cat "$WORK/smp2.json"; tail -n 5 "$WORK/smp2.err"
+    fi
+}
+
 # A firmware that faults before it has an IDT: run reports the triple
 # fault and exits non-zero instead of hanging.
 check_run_triple_fault() {
@@ -550,6 +563,7 @@ check_guest_exit "guest stub without tdx-emu: TDCALL raises #UD" \
 check_mrtd
 check_inspect_not_tdvf
 check_run_until_ready
+check_run_smp2
 check_run_triple_fault
 check_payload_found 0x100000
 check_payload_found 0x300000
