@@ -225,13 +225,14 @@ check_payload_not_elf() {
     fi
 }
 
-# Two vCPUs: the AP parks (the stub, like td-shim, runs on the BSP) and
-# the TD still reaches WaitForRequest
+# Two vCPUs: the AP parks (the stub, like td-shim, runs on the BSP), every
+# check of the stub passes and the TD reaches WaitForRequest
 check_run_smp2() {
-    local name="./tdx-emu run --smp 2 --until-ready: the TD waits for a request"
-    if "$ROOT/tdx-emu" run --smp 2 --until-ready --timeout 60 \
+    local name="./tdx-emu run --smp 2 --until-ready: checks pass, the TD waits for a request"
+    if "$ROOT/tdx-emu" run --smp 2 --until-ready --timeout 60 --log-dir "$WORK/smp2" \
            >"$WORK/smp2.json" 2>"$WORK/smp2.err" &&
-       grep -q '"ready": true' "$WORK/smp2.json"; then
+       grep -q '"ready": true' "$WORK/smp2.json" &&
+       grep -aq "tdx-emu guest: [1-9][0-9]* passed, 0 failed" "$WORK/smp2/serial.log"; then
         pass "$name"
     else
         fail "$name"; cat "$WORK/smp2.json"; tail -n 5 "$WORK/smp2.err"
