@@ -47,7 +47,10 @@ static bool elf_header_ok(const Elf64_Ehdr *eh, size_t avail)
            (avail - phoff) / sizeof(Elf64_Phdr) >= phnum;
 }
 
-/* Record the PT_LOAD segments; false if one lies outside the file */
+/*
+ * Record the PT_LOAD segments; false if one lies outside the file or
+ * there is no executable one
+ */
 static bool payload_add_segments(TdxEmuPayload *p, const uint8_t *elf,
                                  size_t avail)
 {
@@ -70,9 +73,11 @@ static bool payload_add_segments(TdxEmuPayload *p, const uint8_t *elf,
         filesz = le64_to_cpu(ph.p_filesz);
         memsz = le64_to_cpu(ph.p_memsz);
         vaddr = le64_to_cpu(ph.p_vaddr);
+        /* ... and the span must round up to whole pages without wrapping */
         if (p->nr_segs == TDX_EMU_PAYLOAD_MAX_SEGMENTS || off > avail ||
             filesz > avail - off || memsz < filesz ||
-            vaddr > UINT64_MAX - memsz) {
+            memsz > UINT64_MAX - PAGE_SIZE_4K ||
+            vaddr > UINT64_MAX - PAGE_SIZE_4K - memsz) {
             return false;
         }
         p->segs[p->nr_segs++] = (TdxEmuPayloadSegment) {

@@ -528,6 +528,8 @@ static const ElfCorruption elf_corruptions[] = {
     { "PT_LOAD p_memsz < p_filesz", STUB_PHDR + 40, 8, 1 },
     { "PT_LOAD p_vaddr + p_memsz wraps", STUB_PHDR + 16, 8,
       0xfffffffffffff000ULL },
+    { "PT_LOAD span rounds up past 2^64", STUB_PHDR + 40, 8,
+      0xfffffffffffff800ULL },
 };
 
 /* query-tdx-emu's "payload" for -bios @path, under qtest (no TD runs) */
