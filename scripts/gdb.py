@@ -20,6 +20,11 @@ payload's first TDCALL; td-shim's layout, and so the base, depends only
 on the image and the memory size). ELF@OFFSET loads at a given offset,
 ELF@payload at the payload base whatever the ELF.
 
+--catch-tdcall LEAF and --catch-vmcall SUBFN (repeatable) set TDCALL
+catchpoints (QMP tdx-emu-catch): the vCPU stops right after such a
+TDCALL, and gdb reports SIGTRAP there with the leaf's outputs in the
+registers.
+
 With --batch "CMD; CMD; ..." gdb runs those commands without a terminal
 (hardware breakpoints survive the firmware copying itself; use hbreak),
 then detaches and the VM goes on; the script waits until the TD has a
@@ -170,6 +175,12 @@ def main():
     parser.add_argument("--firmware", default=STUB_IMAGE)
     parser.add_argument("--symbols", nargs="*", default=None,
                         help="ELF files: ELF, ELF@OFFSET or ELF@payload")
+    parser.add_argument("--catch-tdcall", type=lambda v: int(v, 0),
+                        action="append", default=[], metavar="LEAF",
+                        help="stop after every TDCALL of this leaf")
+    parser.add_argument("--catch-vmcall", type=lambda v: int(v, 0),
+                        action="append", default=[], metavar="SUBFN",
+                        help="stop after every TDG.VP.VMCALL<SUBFN>")
     parser.add_argument("--batch", help="gdb commands separated by ';'")
     parser.add_argument("--timeout", type=float, default=60)
     parser.add_argument("--log-dir")
@@ -190,6 +201,8 @@ def main():
                                          args.timeout)
         symbols = resolve(places, payload, args.firmware)
         vm = Qemu(args.qemu, cmdline)
+        vm.command("tdx-emu-catch", leaves=args.catch_tdcall,
+                   vmcalls=args.catch_vmcall)
     except QmpError as err:
         print(f"tdx-emu gdb: {err}", file=sys.stderr)
         return 1
@@ -207,11 +220,14 @@ def main():
              *sum((["-ex", c] for c in cmds + ["detach"]), [])],
             capture_output=True, text=True, timeout=args.timeout)
         sys.stderr.write(gdb.stdout + gdb.stderr)
-        if vm.command("query-status")["status"] != "running":
-            vm.command("cont")
+        # gdb has gone: no more catchpoints; one may have stopped the VM
+        # since (in the "debug" state), and the TD is to run on
+        vm.command("tdx-emu-catch")
         deadline = time.monotonic() + args.timeout
         ready = False
         while time.monotonic() < deadline and not ready:
+            if vm.command("query-status")["status"] != "running":
+                vm.command("cont")
             ready = "wait-for-request" in vm.command("query-tdx-emu")
             time.sleep(0.02)
         print(json.dumps({"gdb_exit": gdb.returncode, "ready": ready}))

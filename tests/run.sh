@@ -341,6 +341,25 @@ check_gdb_moved_payload() {
     fi
 }
 
+# A catchpoint on TDG.VP.VMCALL<GetQuote> stops gdb right after that
+# TDCALL: the PC follows the instruction (66 0f 01 cc), R11 still names
+# the sub-function; catchpoints go when gdb does and the TD boots on
+check_gdb_catch() {
+    local name="./tdx-emu gdb --catch-vmcall 0x10002: stops right after the GetQuote TDCALL"
+    "$ROOT/tdx-emu" gdb --catch-vmcall 0x10002 \
+        --batch 'continue; info symbol $pc; x/4xb $pc-4; p/x $r11' \
+        >"$WORK/gdb-catch.json" 2>"$WORK/gdb-catch.err"
+    if grep -q '"gdb_exit": 0, "ready": true' "$WORK/gdb-catch.json" &&
+       grep -q 'SIGTRAP' "$WORK/gdb-catch.err" &&
+       grep -q '^tdcall_insn + 4 in section .text' "$WORK/gdb-catch.err" &&
+       grep -q '<tdcall_insn>:.0x66.0x0f.0x01.0xcc' "$WORK/gdb-catch.err" &&
+       grep -q '^\$1 = 0x10002' "$WORK/gdb-catch.err"; then
+        pass "$name"
+    else
+        fail "$name"; cat "$WORK/gdb-catch.json"; tail -n 20 "$WORK/gdb-catch.err"
+    fi
+}
+
 # A position-independent ELF that is not the image's payload goes where
 # td-shim's IPL runs (1 MiB); @payload with an image without a payload
 # ELF is refused, saying why
@@ -588,6 +607,7 @@ check_get_quote_dcap_qvl
 check_gdb
 check_gdb_moved_payload
 check_gdb_symbol_places
+check_gdb_catch
 check_bench_smoke
 check_migrate
 check_migrate_bad_peer disconnect VmmCanceled

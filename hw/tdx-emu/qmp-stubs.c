@@ -30,3 +30,9 @@ void qmp_tdx_emu_request(TdxEmuRequest *arg, Error **errp)
 {
     error_setg(errp, "tdx-emu is not available in this QEMU");
 }
+
+void qmp_tdx_emu_catch(bool has_leaves, uint64List *leaves,
+                       bool has_vmcalls, uint64List *vmcalls, Error **errp)
+{
+    error_setg(errp, "tdx-emu is not available in this QEMU");
+}

@@ -145,6 +145,7 @@ TdxEmuInfo *qmp_query_tdx_emu(Error **errp)
     }
     info->wait_for_request_count = s->wfr.count;
     info->payload = payload_info(&s->payload);
+    info->catchpoints = tdx_emu_catch_info(s);
     counts = &info->tdcall_counts;
     tdx_emu_foreach_tdcall_count(s, append_count, &counts);
     counts = &info->vmcall_counts;

@@ -32,10 +32,15 @@ TdxEmuState *tdx_emu_find(void)
 }
 
 /* The hot path: no QOM casts (the handler is registered with @s) */
+/* The vCPU's TDCALL; a catchpoint stops it afterwards for gdb */
 static X86TdcallAction tdx_emu_handle_tdcall(void *opaque, X86CPU *cpu,
                                              uint64_t *regs)
 {
-    return tdx_emu_tdcall(opaque, cpu, regs);
+    uint64_t rax = regs[R_EAX], r11 = regs[R_R11];
+    X86TdcallAction action = tdx_emu_tdcall(opaque, cpu, regs);
+
+    return tdx_emu_catch_hit(opaque, cpu, rax, r11) ? X86_TDCALL_DEBUG
+                                                     : action;
 }
 
 static bool tdx_emu_check_machine(TdxEmuState *s, Error **errp)

@@ -144,6 +144,16 @@ typedef struct TdxEmuEventNotify {
     uint32_t apic_id;
 } TdxEmuEventNotify;
 
+/* TDCALL catchpoints (catch.c) */
+#define TDX_EMU_CATCH_LEAVES    64
+#define TDX_EMU_CATCH_VMCALLS   16
+
+typedef struct TdxEmuCatch {
+    uint64_t leaves;            /* bit n: leaf n */
+    uint64_t vmcalls[TDX_EMU_CATCH_VMCALLS];
+    unsigned nr_vmcalls;
+} TdxEmuCatch;
+
 typedef struct TdxEmuMailbox {
     MemoryRegion mmio;
     uint64_t regs[TDX_EMU_NR_GPRS];
@@ -184,6 +194,7 @@ struct TdxEmuState {
     TdxEmuVmFields vm;
     QTAILQ_HEAD(, TdxEmuTarget) targets;
     TdxEmuMailbox mailbox;
+    TdxEmuCatch catch;
 };
 
 /* The device, for QMP (NULL when there is none) */
@@ -306,6 +317,11 @@ uint64_t tdx_emu_vmcall_setup_event_notify(TdxEmuState *s, X86CPU *cpu,
 void tdx_emu_inject_interrupt(TdxEmuState *s, uint32_t apic_id,
                               uint8_t vector);
 void tdx_emu_notify_event(TdxEmuState *s);
+
+/* catch.c: TDCALL catchpoints; @rax and @r11 are the TDCALL's inputs */
+bool tdx_emu_catch_hit(TdxEmuState *s, X86CPU *cpu, uint64_t rax,
+                       uint64_t r11);
+TdxEmuCatchInfo *tdx_emu_catch_info(TdxEmuState *s);
 
 /* mailbox.c: the qtest register interface */
 void tdx_emu_mailbox_realize(TdxEmuState *s);

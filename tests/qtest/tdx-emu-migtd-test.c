@@ -87,14 +87,6 @@ static void test_wait_for_request(void)
     qtest_quit(qts);
 }
 
-static void expect_qmp_error(QTestState *qts, const char *cmd)
-{
-    QDict *resp = qtest_qmp(qts, cmd);
-
-    g_assert(qdict_haskey(resp, "error"));
-    qobject_unref(resp);
-}
-
 static void test_requests(void)
 {
     QTestState *qts = mailbox_init(NULL);

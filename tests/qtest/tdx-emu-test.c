@@ -12,6 +12,8 @@
 #include "libqtest.h"
 #include "qemu/bswap.h"
 #include "qobject/qdict.h"
+#include "qobject/qlist.h"
+#include "qobject/qnum.h"
 #include "tdx-emu-util.h"
 
 /* The guest image's result block (guest/result.h) */
@@ -595,6 +597,59 @@ static void test_payload_elf(void)
 }
 
 /* ------------------------------------------------------------------ */
+/* TDCALL catchpoints: only with the gdbstub, checked, listed         */
+
+static void test_catch_qmp(void)
+{
+    QTestState *qts = mailbox_init(NULL);
+    QDict *info, *catch;
+    QList *leaves, *vmcalls;
+
+    /* Without a gdbstub nothing would report the stop */
+    expect_qmp_error(qts, "{'execute': 'tdx-emu-catch', "
+                     "'arguments': {'leaves': [4]}}");
+    qtest_qmp_assert_success(qts, "{'execute': 'tdx-emu-catch'}");
+    qtest_quit(qts);
+
+    /* The gdbstub needs TCG; -S: nothing runs */
+    qts = mailbox_init(" -S -accel tcg -gdb tcp:127.0.0.1:0");
+    expect_qmp_error(qts, "{'execute': 'tdx-emu-catch', "
+                     "'arguments': {'leaves': [64]}}");
+    expect_qmp_error(qts, "{'execute': 'tdx-emu-catch', 'arguments': "
+                     "{'vmcalls': [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, "
+                     "13, 14, 15, 16, 17]}}");
+    qtest_qmp_assert_success(qts, "{'execute': 'tdx-emu-catch', "
+                             "'arguments': {'leaves': [4, 0, 63], "
+                             "'vmcalls': [65538]}}");
+    info = query_tdx_emu(qts);
+    catch = qdict_get_qdict(info, "catchpoints");
+    leaves = qdict_get_qlist(catch, "leaves");
+    vmcalls = qdict_get_qlist(catch, "vmcalls");
+    g_assert_cmpuint(qlist_size(leaves), ==, 3);
+    g_assert_cmpuint(qnum_get_uint(qobject_to(QNum, qlist_peek(leaves))),
+                     ==, 0);
+    g_assert_cmpuint(qlist_size(vmcalls), ==, 1);
+    g_assert_cmpuint(qnum_get_uint(qobject_to(QNum, qlist_peek(vmcalls))),
+                     ==, 0x10002);
+    qobject_unref(info);
+
+    /* A refused set leaves the old one; no arguments clear it */
+    expect_qmp_error(qts, "{'execute': 'tdx-emu-catch', "
+                     "'arguments': {'leaves': [1, 99]}}");
+    info = query_tdx_emu(qts);
+    catch = qdict_get_qdict(info, "catchpoints");
+    g_assert_cmpuint(qlist_size(qdict_get_qlist(catch, "leaves")), ==, 3);
+    qobject_unref(info);
+    qtest_qmp_assert_success(qts, "{'execute': 'tdx-emu-catch'}");
+    info = query_tdx_emu(qts);
+    catch = qdict_get_qdict(info, "catchpoints");
+    g_assert_cmpuint(qlist_size(qdict_get_qlist(catch, "leaves")), ==, 0);
+    g_assert_cmpuint(qlist_size(qdict_get_qlist(catch, "vmcalls")), ==, 0);
+    qobject_unref(info);
+    qtest_quit(qts);
+}
+
+/* ------------------------------------------------------------------ */
 /* The guest image, executing TDCALL itself under TCG                 */
 
 static const char *guest_image(void)
@@ -754,6 +809,7 @@ int main(int argc, char **argv)
     qtest_add_func("/tdx-emu/realize/errors", test_realize_errors);
     qtest_add_func("/tdx-emu/realize/tdvf-bad-images", test_tdvf_bad_images);
     qtest_add_func("/tdx-emu/realize/payload-elf", test_payload_elf);
+    qtest_add_func("/tdx-emu/qmp/catch", test_catch_qmp);
     qtest_add_func("/tdx-emu/guest/tdcall", test_guest_tdcall);
     qtest_add_func("/tdx-emu/guest/no-device-ud", test_guest_no_device_ud);
     return g_test_run();

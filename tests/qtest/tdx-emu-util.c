@@ -72,6 +72,18 @@ void vmcall_regs(uint64_t *regs, uint64_t subfn)
     regs[R11] = subfn;
 }
 
+void expect_qmp_error(QTestState *qts, const char *fmt, ...)
+{
+    va_list ap;
+    QDict *resp;
+
+    va_start(ap, fmt);
+    resp = qtest_vqmp(qts, fmt, ap);
+    va_end(ap);
+    g_assert(qdict_haskey(resp, "error"));
+    qobject_unref(resp);
+}
+
 QDict *query_tdx_emu(QTestState *qts)
 {
     QDict *resp = qtest_qmp(qts, "{'execute': 'query-tdx-emu'}");
