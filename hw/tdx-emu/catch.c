@@ -103,6 +103,7 @@ void qmp_tdx_emu_catch(bool has_leaves, uint64List *leaves,
     }
     qatomic_set(&s->catch.nr_vmcalls, n);
     qatomic_set(&s->catch.leaves, mask);
+    qatomic_set(&s->catch.armed, mask || n);
 }
 
 TdxEmuCatchInfo *tdx_emu_catch_info(TdxEmuState *s)

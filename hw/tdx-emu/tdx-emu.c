@@ -36,11 +36,15 @@ TdxEmuState *tdx_emu_find(void)
 static X86TdcallAction tdx_emu_handle_tdcall(void *opaque, X86CPU *cpu,
                                              uint64_t *regs)
 {
+    TdxEmuState *s = opaque;
     uint64_t rax = regs[R_EAX], r11 = regs[R_R11];
-    X86TdcallAction action = tdx_emu_tdcall(opaque, cpu, regs);
+    X86TdcallAction action;
 
-    return tdx_emu_catch_hit(opaque, cpu, rax, r11) ? X86_TDCALL_DEBUG
-                                                     : action;
+    if (likely(!tdx_emu_catch_armed(s))) {
+        return tdx_emu_tdcall(s, cpu, regs);
+    }
+    action = tdx_emu_tdcall(s, cpu, regs);
+    return tdx_emu_catch_hit(s, cpu, rax, r11) ? X86_TDCALL_DEBUG : action;
 }
 
 static bool tdx_emu_check_machine(TdxEmuState *s, Error **errp)

@@ -149,6 +149,7 @@ typedef struct TdxEmuEventNotify {
 #define TDX_EMU_CATCH_VMCALLS   16
 
 typedef struct TdxEmuCatch {
+    bool armed;                 /* any catchpoint set */
     uint64_t leaves;            /* bit n: leaf n */
     uint64_t vmcalls[TDX_EMU_CATCH_VMCALLS];
     unsigned nr_vmcalls;
@@ -321,6 +322,12 @@ void tdx_emu_notify_event(TdxEmuState *s);
 /* catch.c: TDCALL catchpoints; @rax and @r11 are the TDCALL's inputs */
 bool tdx_emu_catch_hit(TdxEmuState *s, X86CPU *cpu, uint64_t rax,
                        uint64_t r11);
+
+/* Every TDCALL asks: one load when no catchpoint is set */
+static inline bool tdx_emu_catch_armed(TdxEmuState *s)
+{
+    return qatomic_read(&s->catch.armed);
+}
 TdxEmuCatchInfo *tdx_emu_catch_info(TdxEmuState *s);
 
 /* mailbox.c: the qtest register interface */
