@@ -31,8 +31,10 @@ TdxEmuState *tdx_emu_find(void)
     return obj ? TDX_EMU(obj) : NULL;
 }
 
-/* The hot path: no QOM casts (the handler is registered with @s) */
-/* The vCPU's TDCALL; a catchpoint stops it afterwards for gdb */
+/*
+ * The vCPU's TDCALL, the hot path: no QOM casts (the handler is registered
+ * with @s); a catchpoint stops the vCPU afterwards for gdb
+ */
 static X86TdcallAction tdx_emu_handle_tdcall(void *opaque, X86CPU *cpu,
                                              uint64_t *regs)
 {
