@@ -20,11 +20,11 @@
 #include <stddef.h>
 #include "cpu.h"
 #include "tdx.h"
+#include "bytes.h"
 #include "migtd-stub.h"
 #include "bench.h"
 
 #define PAGE                4096
-#define SHARED_BIT          (1ULL << 47)
 #define HDR                 12          /* {u64 data_status; u32 length} */
 #define VMM_SUCCESS         1
 #define NOT_COMPLETED       2
@@ -96,45 +96,6 @@ void stream_interrupt(void)
 static uint64_t shared(const void *p)
 {
     return (uint64_t)p | SHARED_BIT;
-}
-
-static uint64_t ld64(const uint8_t *p)
-{
-    uint64_t v = 0;
-    int i;
-
-    for (i = 7; i >= 0; i--) {
-        v = v << 8 | p[i];
-    }
-    return v;
-}
-
-static void st64(uint8_t *p, uint64_t v)
-{
-    int i;
-
-    for (i = 0; i < 8; i++) {
-        p[i] = v >> (8 * i);
-    }
-}
-
-static void st32(uint8_t *p, uint32_t v)
-{
-    int i;
-
-    for (i = 0; i < 4; i++) {
-        p[i] = v >> (8 * i);
-    }
-}
-
-static void copy(void *dst, const void *src, uint64_t n)
-{
-    uint8_t *d = dst;
-    const uint8_t *s = src;
-
-    while (n--) {
-        *d++ = *s++;
-    }
 }
 
 /* A vmcall-raw TDG.VP.VMCALL; RBX and RDI are exposed too (0xFC88) */

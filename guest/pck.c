@@ -8,6 +8,7 @@
  * SPDX-License-Identifier: GPL-2.0-or-later
  */
 
+#include "bytes.h"
 #include "pck.h"
 
 #define PEM_BEGIN   "-----BEGIN CERTIFICATE-----"
@@ -79,7 +80,7 @@ int pck_identify(const volatile uint8_t *quote, uint64_t len,
 {
     int64_t begin = find(quote, len, PEM_BEGIN, sizeof(PEM_BEGIN) - 1);
     int64_t oid;
-    uint64_t der_len, body, i;
+    uint64_t der_len, body;
 
     if (begin < 0) {
         return 0;
@@ -90,9 +91,7 @@ int pck_identify(const volatile uint8_t *quote, uint64_t len,
     if (oid < 0 || oid + sizeof(fmspc_oid) + FMSPC_SIZE > der_len) {
         return 0;
     }
-    for (i = 0; i < FMSPC_SIZE; i++) {
-        fmspc[i] = der[oid + sizeof(fmspc_oid) + i];
-    }
+    copy(fmspc, der + oid + sizeof(fmspc_oid), FMSPC_SIZE);
     *ca = find(der, der_len, processor_ca, sizeof(processor_ca) - 1) >= 0 ?
           "processor" : "platform";
     return 1;

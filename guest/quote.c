@@ -13,11 +13,11 @@
 
 #include "cpu.h"
 #include "tdx.h"
+#include "bytes.h"
 #include "pck.h"
 #include "quote.h"
 
 #define TDVMCALL_GET_QUOTE      0x10002
-#define SHARED_BIT              (1ULL << 47)
 #define GET_QUOTE_HDR           24
 #define TDREPORT_SIZE           1024
 #define EVENT_TIMEOUT_MS        10000
@@ -73,14 +73,6 @@ static uint64_t get_quote(uint8_t *buf, uint64_t size, uint32_t in_len,
     return hdr[1];
 }
 
-static void put_le32(uint8_t *p, uint32_t v)
-{
-    p[0] = v;
-    p[1] = v >> 8;
-    p[2] = v >> 16;
-    p[3] = v >> 24;
-}
-
 /* GET_COLLATERAL_REQ {header, fmspc_size, pckca_size, FMSPC, CA\0} */
 static void request_collateral(const uint8_t *fmspc, const char *ca,
                                volatile int *event)
@@ -92,18 +84,14 @@ static void request_collateral(const uint8_t *fmspc, const char *ca,
     while (ca[ca_size++]) {
     }
     size = QGS_HDR + 8 + FMSPC_SIZE + ca_size;
-    put_le32(msg, QGS_MSG_VERSION);
-    put_le32(msg + 4, QGS_GET_COLLATERAL_REQ);
-    put_le32(msg + 8, size);
-    put_le32(msg + 12, 0);                      /* error_code */
-    put_le32(msg + 16, FMSPC_SIZE);
-    put_le32(msg + 20, ca_size);
-    for (i = 0; i < FMSPC_SIZE; i++) {
-        msg[24 + i] = fmspc[i];
-    }
-    for (i = 0; i < ca_size; i++) {
-        msg[24 + FMSPC_SIZE + i] = ca[i];
-    }
+    st32(msg, QGS_MSG_VERSION);
+    st32(msg + 4, QGS_GET_COLLATERAL_REQ);
+    st32(msg + 8, size);
+    st32(msg + 12, 0);                          /* error_code */
+    st32(msg + 16, FMSPC_SIZE);
+    st32(msg + 20, ca_size);
+    copy(msg + 24, fmspc, FMSPC_SIZE);
+    copy(msg + 24 + FMSPC_SIZE, ca, ca_size);
     for (i = 0; i < FRAME; i++) {
         collateral_buf[GET_QUOTE_HDR + i] = size >> (24 - 8 * i);
     }
@@ -124,13 +112,11 @@ uint64_t quote_and_collateral(const uint8_t *tdreport, volatile int *event)
 {
     const uint64_t room = sizeof(quote_buf) - GET_QUOTE_HDR;
     uint8_t fmspc[FMSPC_SIZE];
-    uint32_t out_len = 0, i;
+    uint32_t out_len = 0;
     uint64_t status, shown, us = 0;
     const char *ca;
 
-    for (i = 0; i < TDREPORT_SIZE; i++) {
-        quote_buf[GET_QUOTE_HDR + i] = tdreport[i];
-    }
+    copy(quote_buf + GET_QUOTE_HDR, tdreport, TDREPORT_SIZE);
     status = get_quote(quote_buf, sizeof(quote_buf), TDREPORT_SIZE, event,
                        &out_len, &us);
     if (status != GET_QUOTE_SUCCESS) {

@@ -19,6 +19,9 @@
 #define TDX_OPERAND_INVALID_RCX     0xC000010000000001ULL
 
 #define TDVMCALL_EXPOSE_R10_R15     0xfc00ULL
+
+/* The shared bit of a GPA, at GPAW 48 (the stub's TD) */
+#define SHARED_BIT                  (1ULL << 47)
 #define TDVMCALL_CPUID              0x0a
 #define TDVMCALL_IO                 0x1e
 #define TDVMCALL_RDMSR              0x1f
