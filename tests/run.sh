@@ -169,12 +169,18 @@ PY
 # load it at 3 MiB is found there.
 IMAGE_BASE=0xfffc0000
 STUB_PAYLOAD_ELF=$((0xfffd0000 - IMAGE_BASE + 0x64))   # in the Payload FV
+# A copy of the stub at @1 with the bytes @3 (hex) written at offset @2
+stub_patched() {
+    cp "$GUEST" "$1"
+    /usr/bin/python3 -c 'import sys; sys.stdout.buffer.write(bytes.fromhex(sys.argv[1]))' \
+        "$3" | dd of="$1" bs=1 seek="$2" conv=notrunc 2>/dev/null
+}
+
 stub_moved_to() {
-    local img=$1 base=$2 addr
+    local addr
     addr=$(nm "$GUEST_BOOT_ELF" | sed -n 's/^\([0-9a-f]*\) T payload_load_base$/\1/p')
-    cp "$GUEST" "$img"
-    /usr/bin/python3 -c 'import struct, sys; sys.stdout.buffer.write(struct.pack("<I", int(sys.argv[1], 0)))' \
-        "$base" | dd of="$img" bs=1 seek=$((0x$addr - IMAGE_BASE)) conv=notrunc 2>/dev/null
+    stub_patched "$1" $((0x$addr - IMAGE_BASE)) \
+        "$(/usr/bin/python3 -c 'import sys; print(int(sys.argv[1], 0).to_bytes(4, "little").hex())' "$2")"
 }
 
 check_payload_found() {
@@ -194,22 +200,28 @@ check_payload_found() {
     fi
 }
 
-check_payload_reset() {
-    local name="query-tdx-emu payload: a reset forgets the base, the next boot finds it"
-    mkdir -p "$WORK/reset"
-    if /usr/bin/python3 "$ROOT/tests/tools/payload_reset.py" "$QEMU" "$GUEST" \
-           "$WORK/reset" >"$WORK/out" 2>&1; then
-        pass "$name"
+# A check that is one tool of tests/tools, run as TOOL QEMU GUEST LOGDIR:
+# @1 name, @2 tool, @3 log dir under $WORK, @4 lines of its output shown
+# on failure
+check_tool() {
+    mkdir -p "$WORK/$3"
+    if /usr/bin/python3 "$ROOT/tests/tools/$2" "$QEMU" "$GUEST" "$WORK/$3" \
+           >"$WORK/out" 2>&1; then
+        pass "$1"
     else
-        fail "$name"; tail -n 5 "$WORK/out"
+        fail "$1"; tail -n "$4" "$WORK/out"
     fi
+}
+
+check_payload_reset() {
+    check_tool "query-tdx-emu payload: a reset forgets the base, the next boot finds it" \
+        payload_reset.py reset 5
 }
 
 # A Payload section without an x86-64 ELF64 in it (here: the stub's with
 # its ELF class byte changed, which the stub's loader does not check)
 stub_not_elf() {
-    cp "$GUEST" "$1"
-    printf '\x01' | dd of="$1" bs=1 seek=$((STUB_PAYLOAD_ELF + 4)) conv=notrunc 2>/dev/null
+    stub_patched "$1" $((STUB_PAYLOAD_ELF + 4)) 01
 }
 
 check_payload_not_elf() {
@@ -295,14 +307,8 @@ check_migrate_bad_peer() {
 }
 
 check_stub_requests() {
-    local name="guest stub MigTD: get-td-report, get-migtd-data, enable-log-area"
-    mkdir -p "$WORK/req"
-    if /usr/bin/python3 "$ROOT/tests/tools/requests.py" "$QEMU" "$GUEST" \
-           "$WORK/req" >"$WORK/out" 2>&1; then
-        pass "$name"
-    else
-        fail "$name"; tail -n 15 "$WORK/out"
-    fi
+    check_tool "guest stub MigTD: get-td-report, get-migtd-data, enable-log-area" \
+        requests.py req 15
 }
 
 # gdb breaks in a named 64-bit C function of the stub, shows a backtrace
