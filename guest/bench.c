@@ -80,12 +80,7 @@ static void time_timeouts(uint64_t hz)
     guest_printf("BENCH timeouts start\n");
     start = rdtsc();
     for (i = 0; i < BENCH_TIMEOUTS; i++) {
-        uint64_t ticks = timer_ticks;
-
-        timer_arm_ms(1);
-        while (timer_ticks == ticks) {
-            idle_hlt();
-        }
+        timer_wait_ms(1);
     }
     guest_printf("BENCH timeouts=%u guest_us=%lu\n", BENCH_TIMEOUTS,
                  (rdtsc() - start) * 1000000 / hz);

@@ -217,6 +217,17 @@ void timer_arm_ms(uint64_t ms)
     wrmsr(MSR_TSC_DEADLINE, rdtsc() + tsc_hz() / 1000 * ms);
 }
 
+uint64_t timer_wait_ms(uint64_t ms)
+{
+    uint64_t ticks = timer_ticks, deadline = rdtsc() + tsc_hz() / 1000 * ms;
+
+    wrmsr(MSR_TSC_DEADLINE, deadline);
+    while (timer_ticks == ticks) {
+        idle_hlt();
+    }
+    return deadline;
+}
+
 int idle_until(volatile int *flag, uint64_t timeout_ms)
 {
     uint64_t end = rdtsc() + tsc_hz() / 1000 * timeout_ms;

@@ -50,6 +50,9 @@ uint64_t tsc_hz(void);                  /* from CPUID 0x15; 0 if unknown */
 void timer_start(void);                 /* LVTT: TSC-deadline mode */
 void timer_arm_ms(uint64_t ms);
 
+/* Arm the timer @ms ahead and idle until it fires; returns the deadline */
+uint64_t timer_wait_ms(uint64_t ms);
+
 /*
  * Idle in TDG.VP.VMCALL<HLT>, waking at least every 1 ms, until *flag is
  * set (by an interrupt handler) or @timeout_ms passed; returns *flag.

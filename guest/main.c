@@ -319,7 +319,7 @@ static void check_vmm_calls(void)
 
 static void check_timer(void)
 {
-    uint64_t hz = tsc_hz(), start, early = 0, late_armed = 0;
+    uint64_t hz = tsc_hz(), early = 0, late_armed = 0;
     int i;
 
     check(hz != 0, "CPUID 0x15 describes the TSC rate");
@@ -329,13 +329,8 @@ static void check_timer(void)
     guest_printf("  TSC %lu Hz\n", hz);
     timer_start();
     for (i = 0; i < TIMER_TICKS; i++) {
-        uint64_t deadline = rdtsc() + hz / 1000;
+        uint64_t deadline = timer_wait_ms(1);
 
-        start = timer_ticks;
-        wrmsr(MSR_TSC_DEADLINE, deadline);
-        while (timer_ticks == start) {
-            idle_hlt();
-        }
         early += rdtsc() < deadline;
         late_armed += rdmsr(MSR_TSC_DEADLINE) != 0;
     }
