@@ -19,7 +19,6 @@
 #include "qemu/osdep.h"
 #include "chardev/char.h"
 #include "qapi/error.h"
-#include "qapi/qapi-commands-tdx-emu-target.h"
 #include "tdx-emu.h"
 #include "tdx-abi.h"
 #include "trace.h"
@@ -64,17 +63,13 @@ bool tdx_emu_catch_hit(TdxEmuState *s, X86CPU *cpu, uint64_t rax,
     return hit && gdbstub_running();
 }
 
-void qmp_tdx_emu_catch(bool has_leaves, uint64List *leaves,
-                       bool has_vmcalls, uint64List *vmcalls, Error **errp)
+/* Replace the set (QMP tdx-emu-catch) */
+void tdx_emu_catch_set(TdxEmuState *s, uint64List *leaves,
+                       uint64List *vmcalls, Error **errp)
 {
-    TdxEmuState *s = tdx_emu_find();
     uint64_t mask = 0, subfns[TDX_EMU_CATCH_VMCALLS];
     unsigned n = 0, i;
 
-    if (!s) {
-        error_setg(errp, "there is no %s device", TYPE_TDX_EMU);
-        return;
-    }
     if ((leaves || vmcalls) && !gdbstub_running()) {
         error_setg(errp, "TDCALL catchpoints stop the VM for gdb: start "
                    "QEMU's gdbstub first (-gdb, -s or HMP gdbserver)");
@@ -104,21 +99,4 @@ void qmp_tdx_emu_catch(bool has_leaves, uint64List *leaves,
     qatomic_set(&s->catch.nr_vmcalls, n);
     qatomic_set(&s->catch.leaves, mask);
     qatomic_set(&s->catch.armed, mask || n);
-}
-
-TdxEmuCatchInfo *tdx_emu_catch_info(TdxEmuState *s)
-{
-    TdxEmuCatchInfo *info = g_new0(TdxEmuCatchInfo, 1);
-    uint64List **leaves = &info->leaves, **vmcalls = &info->vmcalls;
-    unsigned i;
-
-    for (i = 0; i < TDX_EMU_CATCH_LEAVES; i++) {
-        if ((s->catch.leaves >> i) & 1) {
-            QAPI_LIST_APPEND(leaves, i);
-        }
-    }
-    for (i = 0; i < s->catch.nr_vmcalls; i++) {
-        QAPI_LIST_APPEND(vmcalls, s->catch.vmcalls[i]);
-    }
-    return info;
 }

@@ -1,5 +1,6 @@
 /*
- * tdx-emu: QMP commands (query-tdx-emu, tdx-emu-add-target)
+ * tdx-emu: QMP commands (query-tdx-emu, tdx-emu-add-target,
+ * tdx-emu-request, tdx-emu-catch)
  *
  * SPDX-License-Identifier: GPL-2.0-or-later
  */
@@ -89,6 +90,23 @@ static TdxEmuPayloadInfo *payload_info(const TdxEmuPayload *p)
     return info;
 }
 
+static TdxEmuCatchInfo *catch_info(const TdxEmuCatch *c)
+{
+    TdxEmuCatchInfo *info = g_new0(TdxEmuCatchInfo, 1);
+    uint64List **leaves = &info->leaves, **vmcalls = &info->vmcalls;
+    unsigned i;
+
+    for (i = 0; i < TDX_EMU_CATCH_LEAVES; i++) {
+        if ((c->leaves >> i) & 1) {
+            QAPI_LIST_APPEND(leaves, i);
+        }
+    }
+    for (i = 0; i < c->nr_vmcalls; i++) {
+        QAPI_LIST_APPEND(vmcalls, c->vmcalls[i]);
+    }
+    return info;
+}
+
 static void append_count(const char *name, uint64_t count, void *opaque)
 {
     TdxEmuCallCountList ***tail = opaque;
@@ -145,7 +163,7 @@ TdxEmuInfo *qmp_query_tdx_emu(Error **errp)
     }
     info->wait_for_request_count = s->wfr.count;
     info->payload = payload_info(&s->payload);
-    info->catchpoints = tdx_emu_catch_info(s);
+    info->catchpoints = catch_info(&s->catch);
     counts = &info->tdcall_counts;
     tdx_emu_foreach_tdcall_count(s, append_count, &counts);
     counts = &info->vmcall_counts;
@@ -206,5 +224,15 @@ void qmp_tdx_emu_request(TdxEmuRequest *arg, Error **errp)
 
     if (req) {
         tdx_emu_request_add(s, req);
+    }
+}
+
+void qmp_tdx_emu_catch(bool has_leaves, uint64List *leaves,
+                       bool has_vmcalls, uint64List *vmcalls, Error **errp)
+{
+    TdxEmuState *s = tdx_emu_get(errp);
+
+    if (s) {
+        tdx_emu_catch_set(s, leaves, vmcalls, errp);
     }
 }

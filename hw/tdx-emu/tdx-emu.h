@@ -328,7 +328,8 @@ static inline bool tdx_emu_catch_armed(TdxEmuState *s)
 {
     return qatomic_read(&s->catch.armed);
 }
-TdxEmuCatchInfo *tdx_emu_catch_info(TdxEmuState *s);
+void tdx_emu_catch_set(TdxEmuState *s, uint64List *leaves,
+                       uint64List *vmcalls, Error **errp);
 
 /* mailbox.c: the qtest register interface */
 void tdx_emu_mailbox_realize(TdxEmuState *s);
