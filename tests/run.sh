@@ -311,19 +311,30 @@ check_stub_requests() {
         requests.py req 15
 }
 
+# ./tdx-emu gdb ARGS... (@2...) with its JSON line in $WORK/@1.json and
+# gdb's output in $WORK/@1.err; true if gdb succeeded and the TD then
+# reached WaitForRequest
+gdb_session() {
+    local tag=$1; shift
+    "$ROOT/tdx-emu" gdb "$@" >"$WORK/$tag.json" 2>"$WORK/$tag.err"
+    grep -q '"gdb_exit": 0, "ready": true' "$WORK/$tag.json"
+}
+
+gdb_session_failed() {
+    fail "$1"; cat "$WORK/$2.json"; tail -n 20 "$WORK/$2.err"
+}
+
 # gdb breaks in a named 64-bit C function of the stub, shows a backtrace
 # with symbol names and a register, detaches, and the TD boots on.
 check_gdb() {
     local name="./tdx-emu gdb --batch: break in C, backtrace, then the TD boots on"
-    "$ROOT/tdx-emu" gdb --batch "hbreak check_vp_info; continue; bt; info registers rip; delete" \
-        >"$WORK/gdb.json" 2>"$WORK/gdb.err"
-    if grep -q '"gdb_exit": 0, "ready": true' "$WORK/gdb.json" &&
+    if gdb_session gdb --batch "hbreak check_vp_info; continue; bt; info registers rip; delete" &&
        grep -q 'check_vp_info () at .*guest/main.c' "$WORK/gdb.err" &&
        grep -q '#1  .*guest_main' "$WORK/gdb.err" &&
        grep -q '^rip  *0x[0-9a-f]* *0x[0-9a-f]* <guest_main' "$WORK/gdb.err"; then
         pass "$name"
     else
-        fail "$name"; cat "$WORK/gdb.json"; tail -n 20 "$WORK/gdb.err"
+        gdb_session_failed "$name" gdb
     fi
 }
 
@@ -332,18 +343,16 @@ check_gdb() {
 check_gdb_moved_payload() {
     local name="./tdx-emu gdb: payload symbols at the base query-tdx-emu reports (3 MiB)"
     stub_moved_to "$WORK/moved-gdb.bin" 0x300000
-    "$ROOT/tdx-emu" gdb --firmware "$WORK/moved-gdb.bin" \
-        --symbols "$GUEST_BOOT_ELF" "$GUEST_PAYLOAD_ELF" \
-        --batch "hbreak check_vp_info; continue; info registers rip; delete" \
-        >"$WORK/gdb-moved.json" 2>"$WORK/gdb-moved.err"
-    if grep -q '"gdb_exit": 0, "ready": true' "$WORK/gdb-moved.json" &&
+    if gdb_session gdb-moved --firmware "$WORK/moved-gdb.bin" \
+           --symbols "$GUEST_BOOT_ELF" "$GUEST_PAYLOAD_ELF" \
+           --batch "hbreak check_vp_info; continue; info registers rip; delete" &&
        grep -q '^symbols: .*tdx-emu-payload.elf -o 0x300000 (the payload base query-tdx-emu reported)' \
            "$WORK/gdb-moved.err" &&
        grep -q 'check_vp_info () at .*guest/main.c' "$WORK/gdb-moved.err" &&
        grep -q '^rip  *0x30[0-9a-f]\{4\} *0x30[0-9a-f]\{4\} <guest_main' "$WORK/gdb-moved.err"; then
         pass "$name"
     else
-        fail "$name"; cat "$WORK/gdb-moved.json"; tail -n 20 "$WORK/gdb-moved.err"
+        gdb_session_failed "$name" gdb-moved
     fi
 }
 
@@ -352,17 +361,15 @@ check_gdb_moved_payload() {
 # the sub-function; catchpoints go when gdb does and the TD boots on
 check_gdb_catch() {
     local name="./tdx-emu gdb --catch-vmcall 0x10002: stops right after the GetQuote TDCALL"
-    "$ROOT/tdx-emu" gdb --catch-vmcall 0x10002 \
-        --batch 'continue; info symbol $pc; x/4xb $pc-4; p/x $r11' \
-        >"$WORK/gdb-catch.json" 2>"$WORK/gdb-catch.err"
-    if grep -q '"gdb_exit": 0, "ready": true' "$WORK/gdb-catch.json" &&
+    if gdb_session gdb-catch --catch-vmcall 0x10002 \
+           --batch 'continue; info symbol $pc; x/4xb $pc-4; p/x $r11' &&
        grep -q 'SIGTRAP' "$WORK/gdb-catch.err" &&
        grep -q '^tdcall_insn + 4 in section .text' "$WORK/gdb-catch.err" &&
        grep -q '<tdcall_insn>:.0x66.0x0f.0x01.0xcc' "$WORK/gdb-catch.err" &&
        grep -q '^\$1 = 0x10002' "$WORK/gdb-catch.err"; then
         pass "$name"
     else
-        fail "$name"; cat "$WORK/gdb-catch.json"; tail -n 20 "$WORK/gdb-catch.err"
+        gdb_session_failed "$name" gdb-catch
     fi
 }
 
@@ -373,9 +380,8 @@ check_gdb_symbol_places() {
     local name="./tdx-emu gdb: another PIE at 1 MiB; @payload without a payload ELF refused"
     local not_elf=$WORK/not-elf-gdb.bin
     stub_not_elf "$not_elf"
-    "$ROOT/tdx-emu" gdb --symbols "$GUEST_BOOT_ELF" /usr/bin/true --batch "info symbol 0x100000" \
-        >"$WORK/gdb-pie.json" 2>"$WORK/gdb-pie.err"
-    if grep -q '"gdb_exit": 0, "ready": true' "$WORK/gdb-pie.json" &&
+    if gdb_session gdb-pie --symbols "$GUEST_BOOT_ELF" /usr/bin/true \
+           --batch "info symbol 0x100000" &&
        grep -q "^symbols: /usr/bin/true -o 0x100000 (td-shim's IPL" "$WORK/gdb-pie.err" &&
        ! "$ROOT/tdx-emu" gdb --firmware "$not_elf" --symbols "$GUEST_PAYLOAD_ELF@payload" \
            --batch "info registers rip" >"$WORK/out" 2>&1 &&
