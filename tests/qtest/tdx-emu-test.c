@@ -434,6 +434,27 @@ static void test_realize_errors(void)
 /* ------------------------------------------------------------------ */
 /* TDVF images: a bad section is refused, naming it                   */
 
+/* The guest stub's image (tests/run.sh passes it); NULL: test skipped */
+static const char *guest_image(void)
+{
+    const char *image = g_getenv("TDX_EMU_GUEST_IMAGE");
+
+    if (!image) {
+        g_test_skip("TDX_EMU_GUEST_IMAGE is not set (./tdx-emu test sets it)");
+    }
+    return image;
+}
+
+/* Write the low @size bytes of @value at @p, little-endian */
+static void store_le(char *p, int size, uint64_t value)
+{
+    int i;
+
+    for (i = 0; i < size; i++) {
+        p[i] = value >> (8 * i);
+    }
+}
+
 typedef struct TdvfCorruption {
     const char *what;
     int section;            /* -1: the descriptor */
@@ -468,13 +489,12 @@ static const TdvfCorruption tdvf_corruptions[] = {
 
 static void test_tdvf_bad_images(void)
 {
-    const char *image = g_getenv("TDX_EMU_GUEST_IMAGE");
+    const char *image = guest_image();
     g_autofree char *orig = NULL;
     gsize size;
     size_t i;
 
     if (!image) {
-        g_test_skip("TDX_EMU_GUEST_IMAGE is not set (./tdx-emu test sets it)");
         return;
     }
     g_assert(g_file_get_contents(image, &orig, &size, NULL));
@@ -492,11 +512,7 @@ static void test_tdvf_bad_images(void)
         g_test_message("%s", c->what);
         g_assert(fd >= 0);
         close(fd);
-        if (c->size == 8) {
-            stq_le_p(field, c->value);
-        } else {
-            stl_le_p(field, c->value);
-        }
+        store_le(field, c->size, c->value);
         g_assert(g_file_set_contents(path, bad, size, NULL));
         args = g_strdup_printf("-cpu max,phys-bits=48 -m 64M -bios %s "
                                "-device tdx-emu", path);
@@ -551,7 +567,7 @@ static QDict *payload_of_image(const char *path)
 
 static void test_payload_elf(void)
 {
-    const char *image = g_getenv("TDX_EMU_GUEST_IMAGE");
+    const char *image = guest_image();
     g_autofree char *orig = NULL;
     g_autofree char *path = NULL;
     QDict *payload;
@@ -560,7 +576,6 @@ static void test_payload_elf(void)
     int fd;
 
     if (!image) {
-        g_test_skip("TDX_EMU_GUEST_IMAGE is not set (./tdx-emu test sets it)");
         return;
     }
     g_assert(g_file_get_contents(image, &orig, &size, NULL));
@@ -583,13 +598,7 @@ static void test_payload_elf(void)
         char *field = bad + STUB_PAYLOAD_OFFSET + c->offset;
 
         g_test_message("%s", c->what);
-        if (c->size == 8) {
-            stq_le_p(field, c->value);
-        } else if (c->size == 2) {
-            stw_le_p(field, c->value);
-        } else {
-            *field = c->value;
-        }
+        store_le(field, c->size, c->value);
         g_assert(g_file_set_contents(path, bad, size, NULL));
         g_assert_null(payload_of_image(path));
     }
@@ -651,16 +660,6 @@ static void test_catch_qmp(void)
 
 /* ------------------------------------------------------------------ */
 /* The guest image, executing TDCALL itself under TCG                 */
-
-static const char *guest_image(void)
-{
-    const char *image = g_getenv("TDX_EMU_GUEST_IMAGE");
-
-    if (!image) {
-        g_test_skip("TDX_EMU_GUEST_IMAGE is not set (./tdx-emu test sets it)");
-    }
-    return image;
-}
 
 /* Boot the guest under TCG and wait for it to finish its checks */
 static QTestState *guest_run(const char *image, const char *device,
