@@ -1,13 +1,16 @@
 /*
  * tdx-emu: the VMM's Instruction.* TDG.VP.VMCALLs (GHCI), which a TD uses
- * instead of executing CPUID, HLT, IN/OUT and RDMSR/WRMSR itself
+ * instead of executing CPUID, HLT, IN/OUT, RDMSR/WRMSR or an MMIO access
+ * itself
  *
  * SPDX-License-Identifier: GPL-2.0-or-later
  */
 
 #include "qemu/osdep.h"
 #include "qemu/log.h"
+#include "qemu/host-utils.h"
 #include "exec/address-spaces.h"
+#include "exec/memory.h"
 #include "hw/i386/apic.h"
 #include "tdx-emu.h"
 #include "tdx-abi.h"
@@ -46,53 +49,92 @@ uint64_t tdx_emu_vmcall_hlt(TdxEmuState *s, X86CPU *cpu, uint64_t *vmm)
 }
 
 /*
- * Instruction.IO (spec §3.2, R11 = 0x1E): R12 = size 1/2/4, R13 = 0 read or
- * 1 write, R14 = port, R15 = data to write; R11 = data read.
+ * One device access of 1, 2, 4 or 8 bytes on behalf of the TD, as QEMU's
+ * KVM exit path makes it (kvm_handle_io, KVM_EXIT_MMIO): address_space_rw()
+ * on a little-endian buffer, which the memory core splits into accesses
+ * each region accepts, so an access that crosses a device's end reaches
+ * what lies beyond instead of handing the device more than it implements.
+ */
+static void device_access(AddressSpace *as, hwaddr addr, unsigned size,
+                          bool write, uint64_t *data)
+{
+    uint8_t buf[8] = { 0 };
+
+    if (write) {
+        stq_le_p(buf, *data);
+    }
+    address_space_rw(as, addr, MEMTXATTRS_UNSPECIFIED, buf, size, write);
+    if (!write) {
+        *data = ldn_le_p(buf, size);
+    }
+}
+
+static bool access_size_ok(uint64_t size, uint64_t max)
+{
+    return size <= max && is_power_of_2(size);
+}
+
+/*
+ * TDG.VP.VMCALL<Instruction.IO> (GHCI 1.5, R11 = 0x1E): R12 = size 1/2/4,
+ * R13 = 0 read or 1 write, R14 = port, R15 = data to write; R11 = data
+ * read.
  */
 uint64_t tdx_emu_vmcall_io(TdxEmuState *s, X86CPU *cpu, uint64_t *vmm)
 {
     uint64_t size = vmm[R_R12], dir = vmm[R_R13], port = vmm[R_R14];
-    MemTxAttrs attrs = MEMTXATTRS_UNSPECIFIED;
+    bool write = dir == TDVMCALL_IO_WRITE;
 
-    if ((size != 1 && size != 2 && size != 4) ||
-        (dir != TDVMCALL_IO_READ && dir != TDVMCALL_IO_WRITE) ||
-        port > 0x10000 - size) {
+    if (!access_size_ok(size, 4) ||
+        (dir != TDVMCALL_IO_READ && !write) || port > 0x10000 - size) {
         qemu_log_mask(LOG_GUEST_ERROR,
                       "tdx-emu: Instruction.IO: bad operands size=%" PRIu64
                       " direction=%" PRIu64 " port=0x%" PRIx64 "\n",
                       size, dir, port);
         return TDVMCALL_INVALID_OPERAND;
     }
-    if (dir == TDVMCALL_IO_WRITE) {
-        uint64_t data = vmm[R_R15];
+    device_access(&address_space_io, port, size, write,
+                  write ? &vmm[R_R15] : &vmm[R_R11]);
+    return TDVMCALL_SUCCESS;
+}
 
-        switch (size) {
-        case 1:
-            address_space_stb(&address_space_io, port, data, attrs, NULL);
-            break;
-        case 2:
-            address_space_stw(&address_space_io, port, data, attrs, NULL);
-            break;
-        default:
-            address_space_stl(&address_space_io, port, data, attrs, NULL);
-            break;
-        }
-    } else {
-        switch (size) {
-        case 1:
-            vmm[R_R11] = address_space_ldub(&address_space_io, port, attrs,
-                                            NULL);
-            break;
-        case 2:
-            vmm[R_R11] = address_space_lduw(&address_space_io, port, attrs,
-                                            NULL);
-            break;
-        default:
-            vmm[R_R11] = address_space_ldl(&address_space_io, port, attrs,
-                                           NULL);
-            break;
-        }
+/* Whether @gpa is backed by memory (RAM or ROM) rather than a device */
+static bool gpa_is_memory(hwaddr gpa)
+{
+    MemoryRegionSection section = memory_region_find(get_system_memory(),
+                                                     gpa, 1);
+    bool memory = section.mr && memory_region_is_ram(section.mr);
+
+    if (section.mr) {
+        memory_region_unref(section.mr);
     }
+    return memory;
+}
+
+/*
+ * TDG.VP.VMCALL<#VE.RequestMMIO> (GHCI 1.5, R11 = 0x30): R12 = size
+ * 1/2/4/8, R13 = 0 read or 1 write, R14 = GPA, R15 = data to write;
+ * R11 = data read. As KVM's tdx_emulate_mmio (arch/x86/kvm/vmx/tdx.c):
+ * the shared bit is stripped (accepted with or without it), the access
+ * may not cross a page, and a GPA backed by memory is not MMIO, so it is
+ * refused.
+ */
+uint64_t tdx_emu_vmcall_mmio(TdxEmuState *s, X86CPU *cpu, uint64_t *vmm)
+{
+    uint64_t size = vmm[R_R12], dir = vmm[R_R13];
+    uint64_t gpa = vmm[R_R14] & ~tdx_emu_shared_bit(s);
+    bool write = dir == TDVMCALL_IO_WRITE;
+
+    if (!access_size_ok(size, 8) || (dir != TDVMCALL_IO_READ && !write) ||
+        gpa >= tdx_emu_shared_bit(s) ||
+        (gpa ^ (gpa + size - 1)) & TARGET_PAGE_MASK || gpa_is_memory(gpa)) {
+        qemu_log_mask(LOG_GUEST_ERROR,
+                      "tdx-emu: #VE.RequestMMIO: bad operands size=%" PRIu64
+                      " direction=%" PRIu64 " gpa=0x%" PRIx64 "\n",
+                      size, dir, vmm[R_R14]);
+        return TDVMCALL_INVALID_OPERAND;
+    }
+    device_access(&address_space_memory, gpa, size, write,
+                  write ? &vmm[R_R15] : &vmm[R_R11]);
     return TDVMCALL_SUCCESS;
 }
 

@@ -65,6 +65,8 @@ static void td_entry_vcpu(CPUState *cs, run_on_cpu_data data)
     cpu_set_apic_base(cpu->apic_state, apic->apicbase |
                       MSR_IA32_APICBASE_ENABLE | MSR_IA32_APICBASE_EXTD);
     apic->wait_for_sipi = 0;
+    /* The VMM's local APIC is KVM's: the SVR keeps bits 0-9 */
+    apic->sv_keeps_focus_bit = true;
     cs->halted = 0;
 }
 

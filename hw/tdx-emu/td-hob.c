@@ -121,15 +121,20 @@ void tdx_emu_td_hob_build(TdxEmuState *s, const TdvfSection *hob_sec)
     hob_append(&w, HOB_TYPE_HANDOFF, HOB_PHIT_SIZE);
     hob_ram_range(&w, &s->fw, 0, x86ms->below_4g_mem_size);
     hob_ram_range(&w, &s->fw, 4 * GiB, 4 * GiB + x86ms->above_4g_mem_size);
-    end_of_list = w.gpa + buf->len;
     hob_append(&w, HOB_TYPE_END, HOB_END_SIZE);
+    end_of_list = w.gpa + buf->len;
 
     phit = buf->data;
     stl_le_p(phit + 8, HOB_HANDOFF_VERSION);
     stq_le_p(phit + 16, hob_sec->address + hob_sec->size); /* MemoryTop */
     stq_le_p(phit + 24, hob_sec->address);                 /* MemoryBottom */
     stq_le_p(phit + 32, hob_sec->address + hob_sec->size); /* FreeTop */
-    stq_le_p(phit + 40, end_of_list + HOB_END_SIZE);       /* FreeBottom */
+    /*
+     * Both just past the END_OF_HOB_LIST HOB, as QEMU's hw/i386/tdvf-hob.c
+     * writes them and td-shim's check_hob_length (td-shim-interface
+     * src/td_uefi_pi/hob.rs) requires.
+     */
+    stq_le_p(phit + 40, end_of_list);                      /* FreeBottom */
     stq_le_p(phit + 48, end_of_list);                      /* EndOfHobList */
     address_space_write(&address_space_memory, hob_sec->address,
                         MEMTXATTRS_UNSPECIFIED, buf->data, buf->len);

@@ -75,6 +75,7 @@
 #define TDVMCALL_CPUID              0x0a
 #define TDVMCALL_HLT                0x0c
 #define TDVMCALL_IO                 0x1e
+#define TDVMCALL_MMIO               0x30
 #define TDVMCALL_RDMSR              0x1f
 #define TDVMCALL_WRMSR              0x20
 #define TDVMCALL_GET_TD_VM_CALL_INFO 0x10000

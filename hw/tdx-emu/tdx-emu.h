@@ -94,6 +94,7 @@ typedef struct TdxEmuMeasurements {
 /* Private/shared state of each 4 KiB page of RAM (memory.c) */
 typedef struct TdxEmuMemory {
     MemoryRegion shared_alias;
+    MemoryRegion legacy_ram;    /* RAM over q35's 0xA0000-0xFFFFF windows */
     uint64_t nr_pages;
     unsigned long *accepted;
     unsigned long *shared;
@@ -252,6 +253,7 @@ bool tdx_emu_ram_range(TdxEmuState *s, uint64_t gpa, uint64_t len);
 uint64_t tdx_emu_vmcall_cpuid(TdxEmuState *s, X86CPU *cpu, uint64_t *vmm);
 uint64_t tdx_emu_vmcall_hlt(TdxEmuState *s, X86CPU *cpu, uint64_t *vmm);
 uint64_t tdx_emu_vmcall_io(TdxEmuState *s, X86CPU *cpu, uint64_t *vmm);
+uint64_t tdx_emu_vmcall_mmio(TdxEmuState *s, X86CPU *cpu, uint64_t *vmm);
 uint64_t tdx_emu_vmcall_rdmsr(TdxEmuState *s, X86CPU *cpu, uint64_t *vmm);
 uint64_t tdx_emu_vmcall_wrmsr(TdxEmuState *s, X86CPU *cpu, uint64_t *vmm);
 

@@ -62,6 +62,7 @@ static const Tdvmcall tdvmcalls[] = {
     { TDVMCALL_CPUID, "Instruction.CPUID", tdx_emu_vmcall_cpuid },
     { TDVMCALL_HLT, "Instruction.HLT", tdx_emu_vmcall_hlt },
     { TDVMCALL_IO, "Instruction.IO", tdx_emu_vmcall_io },
+    { TDVMCALL_MMIO, "#VE.RequestMMIO", tdx_emu_vmcall_mmio },
     { TDVMCALL_RDMSR, "Instruction.RDMSR", tdx_emu_vmcall_rdmsr },
     { TDVMCALL_WRMSR, "Instruction.WRMSR", tdx_emu_vmcall_wrmsr },
     { TDVMCALL_GET_TD_VM_CALL_INFO, "GetTdVmCallInfo", tdvmcall_get_info },

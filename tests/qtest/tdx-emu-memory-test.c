@@ -157,6 +157,30 @@ static void test_shared_alias(void)
     qtest_quit(qts);
 }
 
+/*
+ * A TD's memory has no ROM or holes below 1 MiB: the VGA window, q35's
+ * option-ROM region and the BIOS shadow are RAM the TD can write, also
+ * through the shared alias.
+ */
+static void test_legacy_window(void)
+{
+    static const uint64_t gpas[] = { 0xa0000, 0xbfffc, 0xc0000, 0xdfffc,
+                                     0xe0000, 0xffffc };
+    QTestState *qts = memory_init();
+    size_t i;
+
+    for (i = 0; i < ARRAY_SIZE(gpas); i++) {
+        qtest_writel(qts, gpas[i], 0x5eed0000 + i);
+        g_assert_cmphex(qtest_readl(qts, gpas[i]), ==, 0x5eed0000 + i);
+        g_assert_cmphex(qtest_readl(qts, gpas[i] | SHARED_BIT), ==,
+                        0x5eed0000 + i);
+    }
+    /* ACCEPT zeroes what was there, as for any other page of RAM */
+    g_assert_cmphex(page_accept(qts, 0xc0000), ==, TDX_SUCCESS);
+    g_assert_cmphex(qtest_readl(qts, 0xc0000), ==, 0);
+    qtest_quit(qts);
+}
+
 int main(int argc, char **argv)
 {
     g_test_init(&argc, &argv, NULL);
@@ -169,5 +193,6 @@ int main(int argc, char **argv)
     qtest_add_func("/tdx-emu/memory/accept-operands", test_accept_operands);
     qtest_add_func("/tdx-emu/memory/map-gpa", test_map_gpa);
     qtest_add_func("/tdx-emu/memory/shared-alias", test_shared_alias);
+    qtest_add_func("/tdx-emu/memory/legacy-window", test_legacy_window);
     return g_test_run();
 }

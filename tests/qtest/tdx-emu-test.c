@@ -180,15 +180,17 @@ static void test_get_td_vmcall_info(void)
     qtest_quit(qts);
 }
 
-static uint64_t vmcall_io(QTestState *qts, uint64_t size, uint64_t dir,
-                          uint64_t port, uint64_t data, uint64_t *r11)
+/* Instruction.IO (0x1E) or #VE.RequestMMIO (0x30): size, direction, where */
+static uint64_t vmcall_access(QTestState *qts, uint64_t subfn, uint64_t size,
+                              uint64_t dir, uint64_t addr, uint64_t data,
+                              uint64_t *r11)
 {
     uint64_t in[NR_GPRS], out[NR_GPRS];
 
-    vmcall_regs(in, 0x1e);
+    vmcall_regs(in, subfn);
     in[R12] = size;
     in[R13] = dir;
-    in[R14] = port;
+    in[R14] = addr;
     in[R15] = data;
     tdcall(qts, 0, in, out, VMCALL_OUTPUTS);
     g_assert_cmphex(out[RAX], ==, TDX_SUCCESS);
@@ -196,6 +198,18 @@ static uint64_t vmcall_io(QTestState *qts, uint64_t size, uint64_t dir,
     g_assert_cmphex(out[R15], ==, data);
     *r11 = out[R11];
     return out[R10];
+}
+
+static uint64_t vmcall_io(QTestState *qts, uint64_t size, uint64_t dir,
+                          uint64_t port, uint64_t data, uint64_t *r11)
+{
+    return vmcall_access(qts, 0x1e, size, dir, port, data, r11);
+}
+
+static uint64_t vmcall_mmio(QTestState *qts, uint64_t size, uint64_t dir,
+                            uint64_t gpa, uint64_t data, uint64_t *r11)
+{
+    return vmcall_access(qts, 0x30, size, dir, gpa, data, r11);
 }
 
 static void test_vmcall_io(void)
@@ -211,6 +225,26 @@ static void test_vmcall_io(void)
     g_assert_cmphex(vmcall_io(qts, 1, 0, 0x3ff, 0, &r11), ==, 0);
     g_assert_cmphex(r11, ==, 0x5c);
 
+    /*
+     * Wider than the device: split by the memory core as on QEMU's KVM
+     * exit path. 2 bytes at the 16550's last port read the scratch
+     * register in the low byte; 4 bytes written from 0x3FE put byte 1
+     * into it; a 4-byte write to the RTC's 2-port region at its data
+     * port (td-shim's testiorw32) reaches CMOS RAM, and so does the read.
+     */
+    g_assert_cmphex(vmcall_io(qts, 2, 0, 0x3ff, 0, &r11), ==, 0);
+    g_assert_cmphex(r11 & 0xff, ==, 0x5c);
+    g_assert_cmphex(vmcall_io(qts, 4, 1, 0x3fe, 0x11223344, &r11), ==, 0);
+    g_assert_cmphex(qtest_inb(qts, 0x3ff), ==, 0x33);
+    qtest_outb(qts, 0x70, 0x0e);
+    g_assert_cmphex(vmcall_io(qts, 4, 1, 0x71, 0xa5a5a55a, &r11), ==, 0);
+    qtest_outb(qts, 0x70, 0x0e);
+    g_assert_cmphex(qtest_inb(qts, 0x71), ==, 0x5a);
+    qtest_outb(qts, 0x70, 0x0e);
+    qtest_outb(qts, 0x71, 0xc3);
+    g_assert_cmphex(vmcall_io(qts, 4, 0, 0x71, 0, &r11), ==, 0);
+    g_assert_cmphex(r11 & 0xff, ==, 0xc3);
+
     /* Bad size, direction or port range */
     g_assert_cmphex(vmcall_io(qts, 3, 0, 0x3ff, 0, &r11), ==,
                     TDVMCALL_INVALID_OPERAND);
@@ -222,6 +256,47 @@ static void test_vmcall_io(void)
                     TDVMCALL_INVALID_OPERAND);
     g_assert_cmphex(vmcall_io(qts, 1, 0, 0x10000, 0, &r11), ==,
                     TDVMCALL_INVALID_OPERAND);
+    qtest_quit(qts);
+}
+
+#define IOAPIC_GPA      0xfec00000ULL
+#define SHARED_BIT_48   (1ULL << 47)
+
+/*
+ * #VE.RequestMMIO reaches the device at the GPA, with or without the
+ * shared bit, as KVM's tdx_emulate_mmio; memory, page-crossing accesses
+ * and bad sizes or directions are invalid operands.
+ */
+static void test_vmcall_mmio(void)
+{
+    QTestState *qts = mailbox_init(NULL);
+    uint64_t r11;
+
+    /* IOAPIC version through IOREGSEL/IOWIN: version 0x20, 24 pins */
+    g_assert_cmphex(vmcall_mmio(qts, 4, 1, IOAPIC_GPA | SHARED_BIT_48, 1,
+                                &r11), ==, TDVMCALL_SUCCESS);
+    g_assert_cmphex(vmcall_mmio(qts, 4, 0, IOAPIC_GPA + 0x10, 0, &r11), ==,
+                    TDVMCALL_SUCCESS);
+    g_assert_cmphex(r11, ==, 0x170020);
+    /* 8 bytes: two 4-byte accesses for the IOAPIC, IOWIN then nothing */
+    g_assert_cmphex(vmcall_mmio(qts, 8, 0, IOAPIC_GPA + 0x10, 0, &r11), ==,
+                    TDVMCALL_SUCCESS);
+    g_assert_cmphex(r11, ==, 0x170020);
+
+    g_assert_cmphex(vmcall_mmio(qts, 3, 0, IOAPIC_GPA, 0, &r11), ==,
+                    TDVMCALL_INVALID_OPERAND);
+    g_assert_cmphex(vmcall_mmio(qts, 16, 0, IOAPIC_GPA, 0, &r11), ==,
+                    TDVMCALL_INVALID_OPERAND);
+    g_assert_cmphex(vmcall_mmio(qts, 4, 2, IOAPIC_GPA, 0, &r11), ==,
+                    TDVMCALL_INVALID_OPERAND);
+    g_assert_cmphex(vmcall_mmio(qts, 4, 0, IOAPIC_GPA + 0xffe, 0, &r11), ==,
+                    TDVMCALL_INVALID_OPERAND);
+    g_assert_cmphex(vmcall_mmio(qts, 4, 0, 0x1000, 0, &r11), ==,
+                    TDVMCALL_INVALID_OPERAND);
+    g_assert_cmphex(vmcall_mmio(qts, 4, 1, 0x1000 | SHARED_BIT_48, 0, &r11),
+                    ==, TDVMCALL_INVALID_OPERAND);
+    g_assert_cmphex(vmcall_mmio(qts, 4, 0, IOAPIC_GPA | (1ULL << 50), 0, &r11),
+                    ==, TDVMCALL_INVALID_OPERAND);
     qtest_quit(qts);
 }
 
@@ -315,6 +390,12 @@ static void test_vmcall_cpuid_msr(void)
     g_assert_cmphex(vmcall_msr(qts, 0x1f, 0x80f, 0, &r11), ==,
                     TDVMCALL_SUCCESS);
     g_assert_cmphex(r11, ==, 0x1ff);
+    /* KVM's local APIC keeps SVR bits 0-9 (td-shim's testmsrrw), not 12 */
+    g_assert_cmphex(vmcall_msr(qts, 0x20, 0x80f, 0x13ff, &r11), ==,
+                    TDVMCALL_SUCCESS);
+    g_assert_cmphex(vmcall_msr(qts, 0x1f, 0x80f, 0, &r11), ==,
+                    TDVMCALL_SUCCESS);
+    g_assert_cmphex(r11, ==, 0x3ff);
     g_assert_cmphex(vmcall_msr(qts, 0x1f, 0x10, 0, &r11), ==,
                     TDVMCALL_INVALID_OPERAND);
     g_assert_cmphex(vmcall_msr(qts, 0x20, 0xc0000080, 0, &r11), ==,
@@ -798,6 +879,7 @@ int main(int argc, char **argv)
     qtest_add_func("/tdx-emu/mailbox/get-td-vmcall-info",
                    test_get_td_vmcall_info);
     qtest_add_func("/tdx-emu/mailbox/vmcall-io", test_vmcall_io);
+    qtest_add_func("/tdx-emu/mailbox/vmcall-mmio", test_vmcall_mmio);
     qtest_add_func("/tdx-emu/mailbox/setup-event-notify",
                    test_setup_event_notify);
     qtest_add_func("/tdx-emu/mailbox/vmcall-cpuid-msr", test_vmcall_cpuid_msr);
