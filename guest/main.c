@@ -157,6 +157,26 @@ static void check_vmcalls(void)
           "TDG.VP.VMCALL: hidden R11 reads as 0 to the VMM");
 }
 
+/*
+ * 4 bytes at the RTC's data port, a byte-wide device (td-shim's
+ * testiorw32): the byte written reaches CMOS RAM and reads back.
+ */
+#define CMOS_INDEX      0x70
+#define CMOS_DATA       0x71
+#define CMOS_SCRATCH    0x0e
+
+static void check_io_wide(void)
+{
+    uint64_t index = CMOS_SCRATCH, data = 0xa5a5a55a, back = 0;
+
+    tdvmcall_io(1, 1, CMOS_INDEX, &index);
+    check(tdvmcall_io(4, 1, CMOS_DATA, &data) == TDVMCALL_SUCCESS,
+          "Instruction.IO 4-byte write to the RTC data port");
+    tdvmcall_io(1, 1, CMOS_INDEX, &index);
+    check(tdvmcall_io(4, 0, CMOS_DATA, &back) == TDVMCALL_SUCCESS &&
+          (back & 0xff) == 0x5a, "Instruction.IO 4-byte read: CMOS byte");
+}
+
 static void check_io(void)
 {
     uint64_t lsr = 0, scratch = 0x5a, bad = 0;
@@ -169,6 +189,7 @@ static void check_io(void)
           scratch == 0x5a, "Instruction.IO write/read COM1 scratch");
     check(tdvmcall_io(3, 0, 0x3ff, &bad) == TDVMCALL_INVALID_OPERAND,
           "Instruction.IO size 3: INVALID_OPERAND");
+    check_io_wide();
 }
 
 static uint64_t setup_event_notify(uint64_t vector)
@@ -244,6 +265,65 @@ static void check_entry_state(void)
           "entry: local APIC enabled in x2APIC mode");
 }
 
+/*
+ * The TD HOB (RCX at entry) as td-shim's check_hob_length reads it
+ * (td-shim-interface src/td_uefi_pi/hob.rs): the PHIT's EfiEndOfHobList
+ * minus the list's start is its length, which ends just past the
+ * END_OF_HOB_LIST HOB.
+ */
+#define HOB_TYPE_HANDOFF    0x0001
+#define HOB_TYPE_END        0xffff
+#define HOB_END_OF_LIST     6       /* PHIT field, in u64 units */
+
+static void check_td_hob(void)
+{
+    const uint32_t *entry_regs = (const uint32_t *)ENTRY_REGS_ADDR;
+    const uint8_t *hob = (const uint8_t *)(uintptr_t)entry_regs[ENTRY_ECX];
+    const uint64_t *phit = (const uint64_t *)hob;
+    uint64_t len, off = 0;
+    uint16_t type = 0, hob_len;
+
+    if (!hob || *(const uint16_t *)hob != HOB_TYPE_HANDOFF) {
+        check(0, "TD HOB: RCX points at a PHIT");
+        return;
+    }
+    len = phit[HOB_END_OF_LIST] - (uintptr_t)hob;
+    while (off < len) {
+        type = *(const uint16_t *)(hob + off);
+        hob_len = *(const uint16_t *)(hob + off + 2);
+        off += hob_len;
+        if (type == HOB_TYPE_END || !hob_len) {
+            break;
+        }
+    }
+    check(type == HOB_TYPE_END && off == len,
+          "TD HOB: EfiEndOfHobList is just past END_OF_HOB_LIST");
+}
+
+/*
+ * A TD's memory has no ROM: every page of 0xA0000-0xFFFFF, accepted by
+ * boot.S, takes what is written to it (q35's option-ROM window included).
+ */
+#define LEGACY_START    0xa0000
+#define LEGACY_END      0x100000
+
+static void check_legacy_window(void)
+{
+    volatile uint64_t *p;
+    uint64_t gpa;
+    int ok = 1;
+
+    for (gpa = LEGACY_START; gpa < LEGACY_END; gpa += 4096) {
+        p = (volatile uint64_t *)gpa;
+        *p = gpa ^ 0x5eed5eed5eed5eedULL;
+    }
+    for (gpa = LEGACY_START; gpa < LEGACY_END; gpa += 4096) {
+        p = (volatile uint64_t *)gpa;
+        ok &= *p == (gpa ^ 0x5eed5eed5eed5eedULL);
+    }
+    check(ok, "accepted pages in 0xA0000-0xFFFFF are writable RAM");
+}
+
 static uint64_t accept(uint64_t rcx)
 {
     struct tdx_regs r;
@@ -298,6 +378,11 @@ static void check_vmm_calls(void)
     check(r.r10 == TDVMCALL_SUCCESS, "Instruction.WRMSR x2APIC SVR");
     vmcall_subfn(&r, TDVMCALL_RDMSR, 0x80f, 0);
     check(r.r11 == 0x1ff, "Instruction.RDMSR reads the SVR back");
+    /* td-shim's testmsrrw: KVM's local APIC keeps SVR bits 0-9 */
+    vmcall_subfn(&r, TDVMCALL_WRMSR, 0x80f, 0x3ff);
+    vmcall_subfn(&r, TDVMCALL_RDMSR, 0x80f, 0);
+    check(r.r11 == 0x3ff, "x2APIC SVR keeps bit 9, as KVM's local APIC");
+    vmcall_subfn(&r, TDVMCALL_WRMSR, 0x80f, 0x1ff);
     vmcall_subfn(&r, TDVMCALL_RDMSR, 0x10, 0);
     check(r.r10 == TDVMCALL_INVALID_OPERAND,
           "Instruction.RDMSR of an MSR the VMM does not offer: invalid");
@@ -469,11 +554,13 @@ void guest_main(int is_td, uint64_t boot_tdcalls)
     guest_set_tdcall_available(1);
     guest_printf("tdx-emu guest: long mode, CPL 0, TDCALL available\n");
     check_entry_state();
+    check_td_hob();
     check_vp_info();
     check_bad_leaves();
     check_vmcalls();
     check_io();
     check_accept();
+    check_legacy_window();
     check_vmm_calls();
     check_shared_paging();
     check_faults();

@@ -1,20 +1,22 @@
 /*
- * The guest stub's TDVF metadata (spec §1.2, §1.3), shaped like MigTD's:
- * BFV, TdInfo, Payload, CFV, TempMem, PermMem. Offsets and addresses come
- * from boot.ld.
+ * The guest stub's TDVF metadata (TDVF design guide, td-shim's
+ * doc/tdshim_spec.md), shaped like MigTD's: BFV, TdInfo, Payload, CFV,
+ * TempMem, PermMem, plus a TD_HOB as td-shim's own images have. Offsets
+ * and addresses come from boot.ld.
  *
  * SPDX-License-Identifier: GPL-2.0-or-later
  */
 
 #define TDVF_BFV        0
 #define TDVF_CFV        1
+#define TDVF_TD_HOB     2
 #define TDVF_TEMP_MEM   3
 #define TDVF_PERM_MEM   4
 #define TDVF_PAYLOAD    5
 #define TDVF_TD_INFO    7
 #define MR_EXTEND       1
 #define PAGE_AUG        2
-#define NR_SECTIONS     6
+#define NR_SECTIONS     7
 
     .macro SECTION data_offset, raw_size, address, size, type, attributes
     .long \data_offset, \raw_size
@@ -40,6 +42,7 @@ tdvf_descriptor:
     SECTION cfv_offset, 0x1000, CFV_BASE, 0x1000, TDVF_CFV, 0
     SECTION 0, 0, TEMPMEM_BASE, TEMPMEM_SIZE, TDVF_TEMP_MEM, 0
     SECTION 0, 0, 0, PERMMEM_SIZE, TDVF_PERM_MEM, PAGE_AUG
+    SECTION 0, 0, TD_HOB_BASE, TD_HOB_SIZE, TDVF_TD_HOB, 0
 
     /* The configuration volume: opaque data the firmware may read */
     .section .cfv, "a"
