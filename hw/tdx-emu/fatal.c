@@ -22,26 +22,42 @@ static const int fatal_msg_regs[] = {
     R_R14, R_R15, R_EBX, R_EDI, R_ESI, R_R8, R_R9, R_EDX,
 };
 
+/*
+ * The message as text a terminal can show: printable ASCII as is, other
+ * bytes as \xNN, up to the first NUL
+ */
+static char *printable(const char *msg, size_t max)
+{
+    GString *out = g_string_new(NULL);
+    size_t i;
+
+    for (i = 0; i < max && msg[i]; i++) {
+        if (g_ascii_isprint(msg[i])) {
+            g_string_append_c(out, msg[i]);
+        } else {
+            g_string_append_printf(out, "\\x%02x", (uint8_t)msg[i]);
+        }
+    }
+    return g_string_free(out, false);
+}
+
 static char *fatal_message(TdxEmuState *s, const uint64_t *vmm)
 {
-    uint64_t gpa = vmm[R_R13] & ~tdx_emu_shared_bit(s);
-    char buf[FATAL_MSG_MAX + 1] = { 0 };
+    char buf[FATAL_MSG_MAX] = { 0 };
     size_t i;
 
     if (vmm[R_R12] & FATAL_GPA_VALID) {
-        /* A shared page the TD wrote its message into */
-        if (!QEMU_IS_ALIGNED(gpa, 4096) ||
-            address_space_read(&address_space_memory, gpa,
-                               MEMTXATTRS_UNSPECIFIED, buf,
-                               FATAL_MSG_MAX) != MEMTX_OK) {
-            return g_strdup("(message GPA unreadable)");
+        /* A shared page of RAM the TD wrote its message into */
+        if (!QEMU_IS_ALIGNED(vmm[R_R13], 4096) ||
+            !tdx_emu_read_shared(s, vmm[R_R13], buf, sizeof(buf))) {
+            return g_strdup("(message GPA is not a page of RAM)");
         }
     } else {
         for (i = 0; i < ARRAY_SIZE(fatal_msg_regs); i++) {
             stq_le_p(buf + 8 * i, vmm[fatal_msg_regs[i]]);
         }
     }
-    return g_strdup(buf);
+    return printable(buf, sizeof(buf));
 }
 
 /*

@@ -1,9 +1,11 @@
 /*
  * tdx-emu: access to TD-private buffers that TDCALL operands point to
  *
- * TDCALL buffer operands are private GPAs (spec §2: "without the shared
- * bit") and must be backed by the TD's memory. A GPA with the shared bit,
- * or one that reaches MMIO or unbacked space, is an invalid operand.
+ * TDCALL buffer operands are private GPAs (TDX module ABI: "without the
+ * shared bit") and must be backed by the TD's memory. A GPA with the shared
+ * bit, or one that reaches MMIO or unbacked space, is an invalid operand.
+ * Buffers a TD shares with the VMM through a TDG.VP.VMCALL are read the
+ * same way, from RAM only.
  *
  * SPDX-License-Identifier: GPL-2.0-or-later
  */
@@ -13,16 +15,12 @@
 #include "exec/memory.h"
 #include "tdx-emu.h"
 
-static bool private_range_is_ram(TdxEmuState *s, uint64_t gpa, size_t len,
-                                 bool write)
+/* Whether [gpa, gpa + len) is backed by one RAM region (writable for @write) */
+static bool range_is_ram(uint64_t gpa, size_t len, bool write)
 {
-    uint64_t shared_bit = 1ULL << (s->gpaw - 1);
     MemoryRegionSection section;
     bool ok;
 
-    if (gpa & shared_bit || len > shared_bit - gpa) {
-        return false;
-    }
     section = memory_region_find(get_system_memory(), gpa, len);
     if (!section.mr) {
         return false;
@@ -32,6 +30,15 @@ static bool private_range_is_ram(TdxEmuState *s, uint64_t gpa, size_t len,
          int128_get64(section.size) == len;
     memory_region_unref(section.mr);
     return ok;
+}
+
+static bool private_range_is_ram(TdxEmuState *s, uint64_t gpa, size_t len,
+                                 bool write)
+{
+    uint64_t shared_bit = tdx_emu_shared_bit(s);
+
+    return !(gpa & shared_bit) && len <= shared_bit - gpa &&
+           range_is_ram(gpa, len, write);
 }
 
 bool tdx_emu_read_private(TdxEmuState *s, uint64_t gpa, void *buf,
@@ -48,4 +55,19 @@ bool tdx_emu_write_private(TdxEmuState *s, uint64_t gpa, const void *buf,
     return private_range_is_ram(s, gpa, len, true) &&
            address_space_write(&address_space_memory, gpa,
                                MEMTXATTRS_UNSPECIFIED, buf, len) == MEMTX_OK;
+}
+
+/*
+ * A buffer the TD shares with the VMM (GPA with or without the shared
+ * bit): read only if it is RAM, never a device.
+ */
+bool tdx_emu_read_shared(TdxEmuState *s, uint64_t gpa, void *buf, size_t len)
+{
+    uint64_t shared_bit = tdx_emu_shared_bit(s);
+
+    gpa &= ~shared_bit;
+    return gpa < shared_bit && len <= shared_bit - gpa &&
+           range_is_ram(gpa, len, false) &&
+           address_space_read(&address_space_memory, gpa,
+                              MEMTXATTRS_UNSPECIFIED, buf, len) == MEMTX_OK;
 }

@@ -18,6 +18,7 @@
 
 #include "qemu/osdep.h"
 #include "qemu/bitmap.h"
+#include "qemu/cutils.h"
 #include "qemu/log.h"
 #include "qemu/units.h"
 #include "exec/address-spaces.h"
@@ -110,14 +111,26 @@ bool tdx_emu_ram_range(TdxEmuState *s, uint64_t gpa, uint64_t len)
            (gpa >= 4 * GiB && end <= 4 * GiB + x86ms->above_4g_mem_size);
 }
 
-static void zero_pages(uint64_t gpa, uint64_t len)
+/*
+ * Zero [gpa, gpa + len) as TDH.MEM.PAGE.ADD and ACCEPT leave it, writing
+ * only the pages that are not zero already, so RAM nobody touched stays
+ * uncommitted on the host whatever size the TD or its image declares.
+ */
+void tdx_emu_zero_range(uint64_t gpa, uint64_t len)
 {
     static const uint8_t zeros[PAGE_4K];
-    uint64_t off;
+    uint8_t page[PAGE_4K];
+    uint64_t off, n;
 
-    for (off = 0; off < len; off += PAGE_4K) {
+    for (off = 0; off < len; off += n) {
+        n = MIN(PAGE_4K, len - off);
+        if (address_space_read(&address_space_memory, gpa + off,
+                               MEMTXATTRS_UNSPECIFIED, page, n) == MEMTX_OK &&
+            buffer_is_zero(page, n)) {
+            continue;
+        }
         address_space_write(&address_space_memory, gpa + off,
-                            MEMTXATTRS_UNSPECIFIED, zeros, PAGE_4K);
+                            MEMTXATTRS_UNSPECIFIED, zeros, n);
     }
 }
 
@@ -131,7 +144,7 @@ static uint64_t accept_4k(TdxEmuState *s, uint64_t page)
                TDX_PAGE_ALREADY_ACCEPTED : TDX_PAGE_SIZE_MISMATCH | 1;
     }
     set_bit(block, s->mem.split_2m);
-    zero_pages(page * PAGE_4K, PAGE_4K);
+    tdx_emu_zero_range(page * PAGE_4K, PAGE_4K);
     set_bit(page, s->mem.accepted);
     clear_bit(page, s->mem.shared);
     return TDX_SUCCESS;
@@ -148,7 +161,7 @@ static uint64_t accept_2m(TdxEmuState *s, uint64_t page)
     if (test_bit(page, s->mem.accepted)) {
         return TDX_PAGE_ALREADY_ACCEPTED | 1;
     }
-    zero_pages(page * PAGE_4K, PAGE_2M);
+    tdx_emu_zero_range(page * PAGE_4K, PAGE_2M);
     bitmap_set(s->mem.accepted, page, PAGES_PER_2M);
     bitmap_clear(s->mem.shared, page, PAGES_PER_2M);
     return TDX_SUCCESS;

@@ -48,13 +48,13 @@ static bool elf_header_ok(const Elf64_Ehdr *eh, size_t avail)
 }
 
 /*
- * Record the PT_LOAD segments; false if one lies outside the file or
- * there is no executable one
+ * Record the PT_LOAD segments of @elf, whose header @eh is an aligned copy
+ * (an ELF inside a firmware volume need not be 8-byte aligned); false if
+ * one lies outside the file or there is no executable one
  */
-static bool payload_add_segments(TdxEmuPayload *p, const uint8_t *elf,
-                                 size_t avail)
+static bool payload_add_segments(TdxEmuPayload *p, const Elf64_Ehdr *eh,
+                                 const uint8_t *elf, size_t avail)
 {
-    const Elf64_Ehdr *eh = (const Elf64_Ehdr *)elf;
     uint64_t lo = UINT64_MAX, hi = 0;
     bool exec = false;
     unsigned i;
@@ -122,7 +122,7 @@ void tdx_emu_payload_realize(TdxEmuState *s)
             avail = sec->raw_size - pos;
             memcpy(&eh, hit, MIN(avail, sizeof(eh)));
             if (elf_header_ok(&eh, avail) &&
-                payload_add_segments(p, hit, avail)) {
+                payload_add_segments(p, &eh, hit, avail)) {
                 p->elf_offset = sec->data_offset + pos;
                 p->entry = le64_to_cpu(eh.e_entry);
                 trace_tdx_emu_payload_elf(p->elf_offset, p->entry,

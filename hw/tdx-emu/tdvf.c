@@ -109,7 +109,7 @@ static int64_t tdvf_find_descriptor(const uint8_t *img, size_t size)
         return ovmf_table_find_tdx(img, size);
     }
     off = ldl_le_p(img + size - TDSHIM_POINTER_OFFSET);
-    if (off >= 16 && off + TDVF_DESC_SIZE <= size &&
+    if (off >= 16 && (uint64_t)off + TDVF_DESC_SIZE <= size &&
         !memcmp(img + off - 16, tdvf_metadata_guid, 16) &&
         ldl_le_p(img + off) == TDVF_SIGNATURE) {
         return off;
@@ -268,24 +268,27 @@ static const uint8_t *section_page(const TdxEmuFirmware *fw,
     return page;
 }
 
-static void mrtd_record(GByteArray *buf, const char *op, uint64_t gpa)
+static void mrtd_record(QCryptoHash *hash, const char *op, uint64_t gpa)
 {
     uint8_t rec[MRTD_RECORD_SIZE] = { 0 };
 
     memcpy(rec, op, strlen(op));
     stq_le_p(rec + 16, gpa);
-    g_byte_array_append(buf, rec, sizeof(rec));
+    qcrypto_hash_update(hash, (const char *)rec, sizeof(rec), &error_abort);
 }
 
 /*
- * MRTD (spec §1.3): SHA-384 over, section by section and page by page, a
+ * MRTD, as the TDX module builds it (TDX module base spec, TDH.MEM.PAGE.ADD
+ * and TDH.MR.EXTEND; td-shim's td-shim-tools tee_info_hash): SHA-384 over, section by section and page by page, a
  * 128-byte MEM.PAGE.ADD record {"MEM.PAGE.ADD", GPA} unless the section is
  * PAGE.AUG, then for MR.EXTEND sections a 128-byte MR.EXTEND record and the
- * 256 bytes it measures, for each 256-byte chunk.
+ * 256 bytes it measures, for each 256-byte chunk. Hashed as it goes, so
+ * memory stays constant whatever size the sections declare.
  */
 static void tdvf_compute_mrtd(const TdxEmuFirmware *fw, uint8_t *mrtd)
 {
-    g_autoptr(GByteArray) buf = g_byte_array_new();
+    g_autoptr(QCryptoHash) hash = qcrypto_hash_new(QCRYPTO_HASH_ALGO_SHA384,
+                                                   &error_abort);
     g_autofree uint8_t *digest = NULL;
     uint8_t page[TDVF_PAGE];
     size_t digest_len = 0;
@@ -297,20 +300,20 @@ static void tdvf_compute_mrtd(const TdxEmuFirmware *fw, uint8_t *mrtd)
 
         for (off = 0; off < sec->size; off += TDVF_PAGE) {
             if (!(sec->attributes & TDVF_ATTR_PAGE_AUG)) {
-                mrtd_record(buf, "MEM.PAGE.ADD", sec->address + off);
+                mrtd_record(hash, "MEM.PAGE.ADD", sec->address + off);
             }
             if (!(sec->attributes & TDVF_ATTR_MR_EXTEND)) {
                 continue;
             }
             section_page(fw, sec, off, page);
             for (c = 0; c < TDVF_PAGE; c += MR_EXTEND_CHUNK) {
-                mrtd_record(buf, "MR.EXTEND", sec->address + off + c);
-                g_byte_array_append(buf, page + c, MR_EXTEND_CHUNK);
+                mrtd_record(hash, "MR.EXTEND", sec->address + off + c);
+                qcrypto_hash_update(hash, (const char *)page + c,
+                                    MR_EXTEND_CHUNK, &error_abort);
             }
         }
     }
-    qcrypto_hash_bytes(QCRYPTO_HASH_ALGO_SHA384, (const char *)buf->data,
-                       buf->len, &digest, &digest_len, &error_abort);
+    qcrypto_hash_finalize_bytes(hash, &digest, &digest_len, &error_abort);
     memcpy(mrtd, digest, TDX_SHA384_SIZE);
 }
 
@@ -350,18 +353,6 @@ bool tdx_emu_tdvf_realize(TdxEmuState *s, Error **errp)
     return true;
 }
 
-static void write_zeros(uint64_t gpa, uint64_t len)
-{
-    static const uint8_t zeros[TDVF_PAGE];
-    uint64_t off;
-
-    for (off = 0; off < len; off += TDVF_PAGE) {
-        address_space_write(&address_space_memory, gpa + off,
-                            MEMTXATTRS_UNSPECIFIED, zeros,
-                            MIN(TDVF_PAGE, len - off));
-    }
-}
-
 /*
  * A new TD: each section's pages as the VMM adds them (data where the
  * section has some, zeros elsewhere), then the TD HOB.
@@ -380,8 +371,8 @@ void tdx_emu_tdvf_reset(TdxEmuState *s)
         address_space_write(&address_space_memory, sec->address,
                             MEMTXATTRS_UNSPECIFIED,
                             fw->image + sec->data_offset, sec->raw_size);
-        write_zeros(sec->address + sec->raw_size,
-                    sec->size - sec->raw_size);
+        tdx_emu_zero_range(sec->address + sec->raw_size,
+                           sec->size - sec->raw_size);
         if (!(sec->attributes & TDVF_ATTR_PAGE_AUG)) {
             tdx_emu_mark_added(s, sec->address, sec->size);
         }

@@ -246,6 +246,7 @@ uint64_t tdx_emu_mem_page_accept(TdxEmuState *s, X86CPU *cpu, uint64_t *regs);
 uint64_t tdx_emu_vmcall_map_gpa(TdxEmuState *s, X86CPU *cpu, uint64_t *vmm);
 uint64_t tdx_emu_accepted_pages(TdxEmuState *s);
 uint64_t tdx_emu_shared_pages(TdxEmuState *s);
+void tdx_emu_zero_range(uint64_t gpa, uint64_t len);
 void tdx_emu_mark_added(TdxEmuState *s, uint64_t gpa, uint64_t len);
 bool tdx_emu_ram_range(TdxEmuState *s, uint64_t gpa, uint64_t len);
 
@@ -289,6 +290,7 @@ bool tdx_emu_read_private(TdxEmuState *s, uint64_t gpa, void *buf,
                           size_t len);
 bool tdx_emu_write_private(TdxEmuState *s, uint64_t gpa, const void *buf,
                            size_t len);
+bool tdx_emu_read_shared(TdxEmuState *s, uint64_t gpa, void *buf, size_t len);
 
 /* servtd.c: target TDs and the service-TD leaves */
 /* Bind @t (handle, UUID and fields set); the device owns it on success */

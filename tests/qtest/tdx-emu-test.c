@@ -434,6 +434,44 @@ static void test_report_fatal_error(void)
     qtest_quit(qts);
 }
 
+/*
+ * A message by GPA (R12 bit 63, R13 = GPA): read from RAM only, never a
+ * device, and shown with non-printable bytes escaped
+ */
+static char *fatal_message_at(uint64_t gpa, const char *contents)
+{
+    QTestState *qts = mailbox_init(" -action panic=pause");
+    uint64_t in[NR_GPRS], out[NR_GPRS];
+    QDict *info;
+    char *message;
+
+    qtest_memwrite(qts, 0x10000, contents, strlen(contents) + 1);
+    vmcall_regs(in, 0x10003);
+    in[R12] = 0x8000000000000000ULL | 0x77;
+    in[R13] = gpa;
+    tdcall(qts, 0, in, out, VMCALL_OUTPUTS);
+    g_assert_cmphex(out[R10], ==, TDVMCALL_SUCCESS);
+    qtest_qmp_eventwait(qts, "GUEST_PANICKED");
+    info = query_tdx_emu(qts);
+    message = g_strdup(qdict_get_str(qdict_get_qdict(info, "fatal-error"),
+                                     "message"));
+    qobject_unref(info);
+    qtest_quit(qts);
+    return message;
+}
+
+static void test_report_fatal_error_gpa(void)
+{
+    g_autofree char *shared = fatal_message_at(0x10000 | SHARED_BIT_48,
+                                               "panic\x1b[2J\x01!");
+    g_autofree char *device = fatal_message_at(IOAPIC_GPA, "unused");
+    g_autofree char *misaligned = fatal_message_at(0x10008, "unused");
+
+    g_assert_cmpstr(shared, ==, "panic\\x1b[2J\\x01!");
+    g_assert_cmpstr(device, ==, "(message GPA is not a page of RAM)");
+    g_assert_cmpstr(misaligned, ==, "(message GPA is not a page of RAM)");
+}
+
 static void test_mailbox_bad_vcpu(void)
 {
     QTestState *qts = mailbox_init(NULL);
@@ -600,6 +638,39 @@ static void test_tdvf_bad_images(void)
         expect_refusal(args, needles);
         unlink(path);
     }
+}
+
+/*
+ * No OVMF table and td-shim's metadata pointer (image end - 0x20) near
+ * 2^32: not a TDVF image, and nothing is read past the image's end.
+ */
+static void test_tdvf_pointer_wrap(void)
+{
+    const char *image = guest_image();
+    g_autofree char *bad = NULL;
+    g_autofree char *path = NULL;
+    QTestState *qts;
+    QDict *info;
+    gsize size;
+    int fd;
+
+    if (!image) {
+        return;
+    }
+    g_assert(g_file_get_contents(image, &bad, &size, NULL));
+    bad[size - 0x30] ^= 0xff;               /* the OVMF table footer GUID */
+    store_le(bad + size - 0x20, 4, 0xfffffff0);
+    fd = g_file_open_tmp("tdx-emu-tdvf-XXXXXX", &path, NULL);
+    g_assert(fd >= 0);
+    close(fd);
+    g_assert(g_file_set_contents(path, bad, size, NULL));
+    qts = qtest_initf("-machine q35 -cpu max,phys-bits=48 -m 64M "
+                      "-nodefaults -bios %s -device tdx-emu", path);
+    info = query_tdx_emu(qts);
+    g_assert(qlist_empty(qdict_get_qlist(info, "firmware-sections")));
+    qobject_unref(info);
+    qtest_quit(qts);
+    unlink(path);
 }
 
 /* ------------------------------------------------------------------ */
@@ -885,10 +956,14 @@ int main(int argc, char **argv)
     qtest_add_func("/tdx-emu/mailbox/vmcall-cpuid-msr", test_vmcall_cpuid_msr);
     qtest_add_func("/tdx-emu/mailbox/report-fatal-error",
                    test_report_fatal_error);
+    qtest_add_func("/tdx-emu/mailbox/report-fatal-error-gpa",
+                   test_report_fatal_error_gpa);
     qtest_add_func("/tdx-emu/mailbox/bad-vcpu", test_mailbox_bad_vcpu);
     qtest_add_func("/tdx-emu/realize/phys-bits", test_realize_phys_bits);
     qtest_add_func("/tdx-emu/realize/errors", test_realize_errors);
     qtest_add_func("/tdx-emu/realize/tdvf-bad-images", test_tdvf_bad_images);
+    qtest_add_func("/tdx-emu/realize/tdvf-pointer-wrap",
+                   test_tdvf_pointer_wrap);
     qtest_add_func("/tdx-emu/realize/payload-elf", test_payload_elf);
     qtest_add_func("/tdx-emu/qmp/catch", test_catch_qmp);
     qtest_add_func("/tdx-emu/guest/tdcall", test_guest_tdcall);
