@@ -297,12 +297,16 @@ TdxEmuMigReq *tdx_emu_request_new(TdxEmuState *s, TdxEmuRequest *arg,
     return ok ? g_steal_pointer(&req) : NULL;
 }
 
-/* A reset ends the MigTD: its requests fail as canceled by the VMM */
+/*
+ * A reset ends the MigTD: its requests fail as canceled by the VMM, and
+ * its pending Send and Receive are gone with it (no completion).
+ */
 void tdx_emu_requests_cancel(TdxEmuState *s)
 {
     TdxEmuMigReq *req, *next;
 
     QTAILQ_FOREACH_SAFE(req, &s->requests, next, next) {
+        tdx_emu_stream_forget(req->stream);
         request_complete(s, req, 1 | (MIGRATION_RESULT_VMM_CANCELED << 8),
                          NULL, 0);
     }

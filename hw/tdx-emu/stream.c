@@ -3,10 +3,15 @@
  *
  * A start-migration request names a character device (a socket to the
  * peer VM's tdx-emu, typically) that carries the bytes between the two
- * MigTDs (spec §5.1). Send hands bytes to it; Receive is completed from
- * bytes that arrived, split or merged freely but never with length 0; both
- * sides may send first, so arriving bytes are queued until the TD asks.
- * When the peer goes away, pending and later operations complete with
+ * MigTDs (docs/migration.md). Send hands bytes to it; Receive is completed
+ * from bytes that arrived, split or merged freely but never with length 0;
+ * both sides may send first, so arriving bytes are queued until the TD
+ * asks. Both queues are bounded: a full receive queue stops reading the
+ * chardev, and a Send that does not fit the send queue is held until the
+ * chardev has taken enough. Both are completed asynchronously, header then
+ * vector, as MigTD expects (src/devices/vmcall_raw/src/transport/vmcall.rs
+ * waits for the vector, then reads data_status). When the peer goes away or
+ * the request ends, pending and later operations complete with
  * NOT_COMPLETED | VMM_CANCEL << 8.
  *
  * SPDX-License-Identifier: GPL-2.0-or-later
@@ -15,6 +20,7 @@
 #include "qemu/osdep.h"
 #include "qapi/error.h"
 #include "qemu/log.h"
+#include "qemu/timer.h"
 #include "qemu/units.h"
 #include "chardev/char-fe.h"
 #include "exec/address-spaces.h"
@@ -23,8 +29,10 @@
 #include "vmcall-raw.h"
 #include "trace.h"
 
-#define STREAM_RX_MAX           (1 * MiB)   /* queued before backpressure */
-#define SEND_MAX                (64 * KiB)
+/* Limits, listed in docs/migration.md */
+#define STREAM_RX_MAX           (1 * MiB)   /* arrived, not yet received */
+#define STREAM_TX_MAX           (1 * MiB)   /* sent, not yet written out */
+#define SEND_MAX                (64 * KiB)  /* one Send or Receive */
 
 struct TdxEmuStream {
     TdxEmuState *dev;
@@ -33,14 +41,18 @@ struct TdxEmuStream {
     GByteArray *rx;             /* arrived, not yet received by the TD */
     GByteArray *tx;             /* sent by the TD, not yet written out */
     guint tx_watch;
+    QEMUTimer *drain_timer;     /* a finished stream goes then at the latest */
     bool closed;
     bool finished;              /* the request is over: drain, then free */
     bool rx_pending;
+    bool tx_pending;            /* a Send waits for room in tx */
     TdxEmuRawBuf rx_buf;
+    TdxEmuRawBuf tx_buf;
 };
 
 static void stream_cancel(TdxEmuStream *st, const TdxEmuRawBuf *buf)
 {
+    trace_tdx_emu_stream_cancel(st->request_id);
     tdx_emu_raw_complete(st->dev, buf, VMCALL_RAW_NOT_COMPLETED,
                          VMCALL_RAW_VMM_CANCEL, NULL, 0);
 }
@@ -55,7 +67,6 @@ static void stream_try_receive(TdxEmuStream *st)
     }
     st->rx_pending = false;
     if (!st->rx->len) {
-        trace_tdx_emu_stream_cancel(st->request_id);
         stream_cancel(st, &st->rx_buf);
         return;
     }
@@ -65,6 +76,42 @@ static void stream_try_receive(TdxEmuStream *st)
                          st->rx->data, n);
     g_byte_array_remove_range(st->rx, 0, n);
     qemu_chr_fe_accept_input(&st->chr);
+}
+
+/*
+ * Take the pending Send into tx if it fits, or cancel it if the peer is
+ * gone. True if it added bytes to write out.
+ */
+static bool stream_try_send(TdxEmuStream *st)
+{
+    uint32_t n = st->tx_buf.len - VMCALL_RAW_HDR_SIZE;
+
+    if (!st->tx_pending || (!st->closed && st->tx->len + n > STREAM_TX_MAX)) {
+        return false;
+    }
+    st->tx_pending = false;
+    if (st->closed) {
+        stream_cancel(st, &st->tx_buf);
+        return false;
+    }
+    g_byte_array_set_size(st->tx, st->tx->len + n);
+    address_space_read(&address_space_memory,
+                       st->tx_buf.gpa + VMCALL_RAW_HDR_SIZE,
+                       MEMTXATTRS_UNSPECIFIED,
+                       st->tx->data + st->tx->len - n, n);
+    trace_tdx_emu_stream_send(st->request_id, n);
+    tdx_emu_raw_complete(st->dev, &st->tx_buf, VMCALL_RAW_VMM_SUCCESS, 0,
+                         NULL, 0);
+    return true;
+}
+
+/* The peer is gone: nothing more goes out, pending operations end */
+static void stream_closed(TdxEmuStream *st)
+{
+    st->closed = true;
+    g_byte_array_set_size(st->tx, 0);
+    stream_try_receive(st);
+    stream_try_send(st);
 }
 
 static int stream_can_read(void *opaque)
@@ -89,13 +136,29 @@ static void stream_event(void *opaque, QEMUChrEvent event)
     if (event == CHR_EVENT_CLOSED) {
         qemu_log_mask(LOG_UNIMP, "tdx-emu: migration stream of request %"
                       PRIu64 ": peer disconnected\n", st->request_id);
-        st->closed = true;
-        stream_try_receive(st);
+        stream_closed(st);
+    }
+}
+
+/* Write out what the chardev takes now; a write error means it is gone */
+static void stream_write(TdxEmuStream *st)
+{
+    int n;
+
+    while (st->tx->len) {
+        n = qemu_chr_fe_write(&st->chr, st->tx->data, st->tx->len);
+        if (n < 0 && errno != EAGAIN) {
+            st->closed = true;
+            g_byte_array_set_size(st->tx, 0);
+        } else if (n <= 0) {
+            return;
+        } else {
+            g_byte_array_remove_range(st->tx, 0, n);
+        }
     }
 }
 
 static void stream_flush(TdxEmuStream *st);
-static void stream_destroy(TdxEmuStream *st);
 
 static gboolean stream_writable(void *do_not_use, GIOCondition cond,
                                 void *opaque)
@@ -107,31 +170,43 @@ static gboolean stream_writable(void *do_not_use, GIOCondition cond,
     return G_SOURCE_REMOVE;
 }
 
+static void stream_destroy(TdxEmuStream *st)
+{
+    if (st->tx_watch) {
+        g_source_remove(st->tx_watch);
+    }
+    timer_free(st->drain_timer);
+    qemu_chr_fe_deinit(&st->chr, false);
+    g_byte_array_free(st->rx, true);
+    g_byte_array_free(st->tx, true);
+    g_free(st);
+}
+
 /*
- * Write out what the chardev takes now; wait for it to take the rest. A
- * peer that is gone takes nothing more. A finished stream goes once empty.
+ * Write out what the chardev takes, with the pending Send once it fits,
+ * and wait for the chardev to take the rest. A finished stream goes once
+ * empty.
  */
 static void stream_flush(TdxEmuStream *st)
 {
-    int n;
-
-    while (st->tx->len) {
-        n = qemu_chr_fe_write(&st->chr, st->tx->data, st->tx->len);
-        if (n < 0 && errno != EAGAIN) {
-            g_byte_array_set_size(st->tx, 0);
-            break;
-        }
-        if (n <= 0) {
-            break;
-        }
-        g_byte_array_remove_range(st->tx, 0, n);
-    }
+    do {
+        stream_write(st);
+    } while (stream_try_send(st));
     if (!st->tx->len && st->finished) {
         stream_destroy(st);
     } else if (st->tx->len && !st->tx_watch) {
         st->tx_watch = qemu_chr_fe_add_watch(&st->chr, G_IO_OUT | G_IO_HUP,
                                              stream_writable, st);
     }
+}
+
+/* The drain bound passed: what the peer did not take is dropped */
+static void stream_drain_expired(void *opaque)
+{
+    TdxEmuStream *st = opaque;
+
+    trace_tdx_emu_stream_drop(st->request_id, st->tx->len);
+    stream_destroy(st);
 }
 
 TdxEmuStream *tdx_emu_stream_new(TdxEmuState *s, uint64_t request_id,
@@ -158,30 +233,40 @@ TdxEmuStream *tdx_emu_stream_new(TdxEmuState *s, uint64_t request_id,
     return st;
 }
 
-static void stream_destroy(TdxEmuStream *st)
+/* The TD is being reset: its pending operations get no completion */
+void tdx_emu_stream_forget(TdxEmuStream *st)
 {
-    if (st->tx_watch) {
-        g_source_remove(st->tx_watch);
+    if (st) {
+        st->rx_pending = false;
+        st->tx_pending = false;
     }
-    qemu_chr_fe_deinit(&st->chr, false);
-    g_byte_array_free(st->rx, true);
-    g_byte_array_free(st->tx, true);
-    g_free(st);
 }
 
 /*
- * The request is over: the TD gets nothing more from the stream, but what
- * it sent still goes out before the chardev is let go.
+ * The request is over: pending operations are canceled, the TD gets
+ * nothing more from the stream, but what it sent still goes out, for at
+ * most stream-drain-ms, before the chardev is let go.
  */
 void tdx_emu_stream_free(TdxEmuStream *st)
 {
     if (!st) {
         return;
     }
-    st->finished = true;
-    st->rx_pending = false;
     qemu_chr_fe_set_handlers(&st->chr, NULL, NULL, NULL, NULL, NULL, NULL,
                              true);
+    if (st->rx_pending) {
+        stream_cancel(st, &st->rx_buf);
+    }
+    if (st->tx_pending) {
+        stream_cancel(st, &st->tx_buf);
+    }
+    tdx_emu_stream_forget(st);
+    st->finished = true;
+    g_byte_array_set_size(st->rx, 0);
+    st->drain_timer = timer_new_ms(QEMU_CLOCK_REALTIME,
+                                   stream_drain_expired, st);
+    timer_mod(st->drain_timer, qemu_clock_get_ms(QEMU_CLOCK_REALTIME) +
+              st->dev->stream_drain_ms);
     stream_flush(st);
 }
 
@@ -217,8 +302,10 @@ static uint64_t stream_buffer(TdxEmuState *s, X86CPU *cpu, const uint64_t *vmm,
 }
 
 /*
- * Send (spec §3.4, leaf 3): R13 = request id, R14 = 12 + n exactly, R15 =
- * buffer GPA | S holding {status 0, length n, data}, RBX = vector.
+ * Send (leaf 3, tdvmcall_migtd_send in td-shim tdx-tdcall/src/tdx.rs): R13
+ * = request id, R14 = 12 + n exactly, R15 = buffer GPA | S holding {status
+ * 0, length n, data}, RBX = vector. Completed once the bytes fit the send
+ * queue, now or later; one Send may be pending per stream.
  */
 uint64_t tdx_emu_migtd_send(TdxEmuState *s, X86CPU *cpu, uint64_t *vmm)
 {
@@ -229,11 +316,13 @@ uint64_t tdx_emu_migtd_send(TdxEmuState *s, X86CPU *cpu, uint64_t *vmm)
     uint32_t n;
 
     status = stream_buffer(s, cpu, vmm, &buf);
-    if (status != TDVMCALL_SUCCESS || !st) {
+    if (status != TDVMCALL_SUCCESS || !st || st->tx_pending) {
         qemu_log_mask(LOG_GUEST_ERROR, "tdx-emu: Send for request %" PRIu64
-                      ": %s\n", vmm[R_R13], st ? "bad buffer" :
-                      "no such migration running");
-        return st ? status : TDVMCALL_INVALID_OPERAND;
+                      ": %s\n", vmm[R_R13],
+                      !st ? "no such migration running" :
+                      st->tx_pending ? "a Send is already pending" :
+                      "bad buffer");
+        return st && !st->tx_pending ? status : TDVMCALL_INVALID_OPERAND;
     }
     address_space_read(&address_space_memory, buf.gpa,
                        MEMTXATTRS_UNSPECIFIED, hdr, sizeof(hdr));
@@ -243,23 +332,16 @@ uint64_t tdx_emu_migtd_send(TdxEmuState *s, X86CPU *cpu, uint64_t *vmm)
                       "match the buffer length %" PRIu64 "\n", n, buf.len);
         return TDVMCALL_INVALID_OPERAND;
     }
-    if (st->closed) {
-        stream_cancel(st, &buf);
-        return TDVMCALL_SUCCESS;
-    }
-    g_byte_array_set_size(st->tx, st->tx->len + n);
-    address_space_read(&address_space_memory, buf.gpa + VMCALL_RAW_HDR_SIZE,
-                       MEMTXATTRS_UNSPECIFIED,
-                       st->tx->data + st->tx->len - n, n);
-    trace_tdx_emu_stream_send(st->request_id, n);
+    st->tx_pending = true;
+    st->tx_buf = buf;
     stream_flush(st);
-    tdx_emu_raw_complete(s, &buf, VMCALL_RAW_VMM_SUCCESS, 0, NULL, 0);
     return TDVMCALL_SUCCESS;
 }
 
 /*
- * Receive (spec §3.4, leaf 4): R13 = request id, R14 = buffer length, R15
- * = buffer GPA | S, RBX = vector; completed when bytes are there.
+ * Receive (leaf 4, tdvmcall_migtd_receive there): R13 = request id, R14 =
+ * buffer length, R15 = buffer GPA | S, RBX = vector; completed when bytes
+ * are there. One Receive may be pending per stream.
  */
 uint64_t tdx_emu_migtd_receive(TdxEmuState *s, X86CPU *cpu, uint64_t *vmm)
 {

@@ -206,6 +206,8 @@ static const Property tdx_emu_properties[] = {
     DEFINE_PROP_UINT16("max-import-version", TdxEmuState,
                        sys.max_import_version, 0),
     DEFINE_PROP_BOOL("expose-keys", TdxEmuState, expose_keys, false),
+    DEFINE_PROP_UINT32("stream-drain-ms", TdxEmuState, stream_drain_ms,
+                       TDX_EMU_STREAM_DRAIN_MS),
     DEFINE_PROP_LINK("quote", TdxEmuState, quote, TYPE_TDX_QUOTE_BACKEND,
                      TdxQuoteBackend *),
     DEFINE_PROP_UINT64("mailbox", TdxEmuState, mailbox_gpa,
@@ -228,6 +230,8 @@ static const struct {
     { "max-import-version", "TDX module MAX_IMPORT_VERSION (TDG.SYS.RD)" },
     { "expose-keys", "show migration keys in query-tdx-emu (they are "
       "secrets)" },
+    { "stream-drain-ms", "how long a migration stream whose request ended "
+      "may take to write out what the MigTD sent (docs/migration.md)" },
     { "mailbox", "GPA of the test mailbox (docs/mailbox.md); off if unset" },
     { "quote", "id of the tdx-quote-* object that answers GetQuote" },
 };

@@ -116,8 +116,13 @@ typedef struct TdxEmuWfr {
     uint64_t count;
 } TdxEmuWfr;
 
-/* A migration stream to the peer MigTD's VMM (stream.c) */
+/*
+ * A migration stream to the peer MigTD's VMM (stream.c). After its request
+ * ends it drains for at most stream-drain-ms (default below) before it
+ * drops what the peer did not take and lets the chardev go.
+ */
 typedef struct TdxEmuStream TdxEmuStream;
+#define TDX_EMU_STREAM_DRAIN_MS     5000
 
 /* A request for the MigTD (request.c), spec §5.1 */
 #define TDX_EMU_REQ_PAYLOAD_MAX     568
@@ -170,6 +175,7 @@ struct TdxEmuState {
     uint64_t xfam;
     uint64_t mailbox_gpa;
     bool expose_keys;
+    uint32_t stream_drain_ms;
     char *mrconfigid_hex;
     char *mrowner_hex;
     char *mrownerconfig_hex;
@@ -275,6 +281,7 @@ uint64_t tdx_emu_migtd_report_status(TdxEmuState *s, X86CPU *cpu,
 TdxEmuStream *tdx_emu_stream_new(TdxEmuState *s, uint64_t request_id,
                                  const char *chardev, Error **errp);
 void tdx_emu_stream_free(TdxEmuStream *st);
+void tdx_emu_stream_forget(TdxEmuStream *st);
 uint64_t tdx_emu_migtd_send(TdxEmuState *s, X86CPU *cpu, uint64_t *vmm);
 uint64_t tdx_emu_migtd_receive(TdxEmuState *s, X86CPU *cpu, uint64_t *vmm);
 

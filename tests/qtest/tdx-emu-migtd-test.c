@@ -202,70 +202,267 @@ static uint64_t wait_header(QTestState *qts, uint64_t gpa)
     return status;
 }
 
+/*
+ * A VM (@props appended to the device) whose chardev mig0 is a socket to
+ * the test, and start-migration request 3 on it delivered
+ */
+typedef struct Stream {
+    QTestState *qts;
+    char *dir, *path;
+    int peer;
+} Stream;
+
+static QDict *start_migration(QTestState *qts, uint64_t id)
+{
+    return qtest_qmp(qts, "{'execute': 'tdx-emu-request', "
+        "'arguments': {'type': 'start-migration', 'request-id': %" PRIu64 ", "
+        "'source': true, 'binding-handle': 4096, 'target-uuid': %s, "
+        "'chardev': 'mig0'}}", id,
+        "00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff");
+}
+
+static void stream_start(Stream *s, const char *props)
+{
+    g_autofree char *extra = NULL;
+    struct sockaddr_un addr = { .sun_family = AF_UNIX };
+    struct timeval tv = { .tv_sec = 10 };
+    QDict *rsp;
+
+    s->dir = g_dir_make_tmp("tdx-emu-XXXXXX", NULL);
+    s->path = g_strdup_printf("%s/mig.sock", s->dir);
+    extra = g_strdup_printf("%s -chardev socket,id=mig0,path=%s,server=on,"
+                            "wait=off", props, s->path);
+    s->qts = mailbox_init(extra);
+    s->peer = socket(AF_UNIX, SOCK_STREAM, 0);
+    g_assert(s->peer >= 0);
+    g_assert(!setsockopt(s->peer, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv)));
+    g_strlcpy(addr.sun_path, s->path, sizeof(addr.sun_path));
+    g_assert(connect(s->peer, (struct sockaddr *)&addr, sizeof(addr)) == 0);
+    rsp = start_migration(s->qts, 3);
+    g_assert(qdict_haskey(rsp, "return"));
+    qobject_unref(rsp);
+    g_assert_cmphex(wfr(s->qts, WFR_GPA), ==, TDVMCALL_SUCCESS);
+    g_assert_cmphex(qtest_readq(s->qts, WFR_GPA), ==, 1 | (1 << 8));
+}
+
+static void stream_stop(Stream *s)
+{
+    qtest_quit(s->qts);
+    close(s->peer);
+    unlink(s->path);
+    rmdir(s->dir);
+    g_free(s->path);
+    g_free(s->dir);
+}
+
 static void test_stream(void)
 {
-    g_autofree char *dir = g_dir_make_tmp("tdx-emu-XXXXXX", NULL);
-    g_autofree char *path = g_strdup_printf("%s/mig.sock", dir);
-    g_autofree char *extra = g_strdup_printf(
-        " -chardev socket,id=mig0,path=%s,server=on,wait=off", path);
-    QTestState *qts = mailbox_init(extra);
-    struct sockaddr_un addr = { .sun_family = AF_UNIX };
+    Stream s;
     uint8_t hdr[12] = { 0 }, got[16];
-    int peer = socket(AF_UNIX, SOCK_STREAM, 0);
 
-    g_assert(peer >= 0);
-    g_strlcpy(addr.sun_path, path, sizeof(addr.sun_path));
-    g_assert(connect(peer, (struct sockaddr *)&addr, sizeof(addr)) == 0);
-    qtest_qmp_assert_success(qts, "{'execute': 'tdx-emu-request', "
-        "'arguments': {'type': 'start-migration', 'request-id': 3, "
-        "'source': true, 'binding-handle': 4096, 'target-uuid': %s, "
-        "'chardev': 'mig0'}}",
-        "00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff");
-    g_assert_cmphex(wfr(qts, WFR_GPA), ==, TDVMCALL_SUCCESS);
-    g_assert_cmphex(qtest_readq(qts, WFR_GPA), ==, 1 | (1 << 8));
+    stream_start(&s, "");
 
     /* Send: 12 + n exactly; the bytes reach the peer */
     stl_le_p(hdr + 8, 5);
-    qtest_memwrite(qts, SEND_GPA, hdr, sizeof(hdr));
-    qtest_memwrite(qts, SEND_GPA + 12, "abcde", 5);
-    g_assert_cmphex(migtd_call(qts, LEAF(SEND), 3, 12 + 6, SEND_GPA | SHARED,
-                               0x52, 0), ==, TDVMCALL_INVALID_OPERAND);
-    g_assert_cmphex(migtd_call(qts, LEAF(SEND), 4, 12 + 5, SEND_GPA | SHARED,
-                               0x52, 0), ==, TDVMCALL_INVALID_OPERAND);
-    g_assert_cmphex(migtd_call(qts, LEAF(SEND), 3, 12 + 5, SEND_GPA | SHARED,
-                               0x52, 0), ==, TDVMCALL_SUCCESS);
-    g_assert_cmphex(qtest_readb(qts, SEND_GPA), ==, 1);
-    g_assert_cmpint(recv(peer, got, 5, MSG_WAITALL), ==, 5);
+    qtest_memwrite(s.qts, SEND_GPA, hdr, sizeof(hdr));
+    qtest_memwrite(s.qts, SEND_GPA + 12, "abcde", 5);
+    g_assert_cmphex(migtd_call(s.qts, LEAF(SEND), 3, 12 + 6,
+                               SEND_GPA | SHARED, 0x52, 0), ==,
+                    TDVMCALL_INVALID_OPERAND);
+    g_assert_cmphex(migtd_call(s.qts, LEAF(SEND), 4, 12 + 5,
+                               SEND_GPA | SHARED, 0x52, 0), ==,
+                    TDVMCALL_INVALID_OPERAND);
+    g_assert_cmphex(migtd_call(s.qts, LEAF(SEND), 3, 12 + 5,
+                               SEND_GPA | SHARED, 0x52, 0), ==,
+                    TDVMCALL_SUCCESS);
+    g_assert_cmphex(qtest_readb(s.qts, SEND_GPA), ==, 1);
+    g_assert_cmpint(recv(s.peer, got, 5, MSG_WAITALL), ==, 5);
     g_assert_cmpmem(got, 5, "abcde", 5);
 
     /* Receive: pending until bytes arrive, then never with length 0 */
-    qtest_memset(qts, RECV_GPA, 0, 12);
-    g_assert_cmphex(migtd_call(qts, LEAF(RECEIVE), 3, 0x10000,
+    qtest_memset(s.qts, RECV_GPA, 0, 12);
+    g_assert_cmphex(migtd_call(s.qts, LEAF(RECEIVE), 3, 0x10000,
                                RECV_GPA | SHARED, 0x52, 0), ==,
                     TDVMCALL_SUCCESS);
-    g_assert_cmphex(qtest_readq(qts, RECV_GPA), ==, 0);
-    g_assert_cmpint(send(peer, "xyz", 3, 0), ==, 3);
-    g_assert_cmphex(wait_header(qts, RECV_GPA), ==, 1);
-    g_assert_cmpuint(qtest_readl(qts, RECV_GPA + 8), ==, 3);
-    qtest_memread(qts, RECV_GPA + 12, got, 3);
+    g_assert_cmphex(qtest_readq(s.qts, RECV_GPA), ==, 0);
+    g_assert_cmpint(send(s.peer, "xyz", 3, 0), ==, 3);
+    g_assert_cmphex(wait_header(s.qts, RECV_GPA), ==, 1);
+    g_assert_cmpuint(qtest_readl(s.qts, RECV_GPA + 8), ==, 3);
+    qtest_memread(s.qts, RECV_GPA + 12, got, 3);
     g_assert_cmpmem(got, 3, "xyz", 3);
 
     /* The peer goes away: a pending Receive is canceled by the VMM */
-    qtest_memset(qts, RECV_GPA, 0, 12);
-    g_assert_cmphex(migtd_call(qts, LEAF(RECEIVE), 3, 0x10000,
+    qtest_memset(s.qts, RECV_GPA, 0, 12);
+    g_assert_cmphex(migtd_call(s.qts, LEAF(RECEIVE), 3, 0x10000,
                                RECV_GPA | SHARED, 0x52, 0), ==,
                     TDVMCALL_SUCCESS);
-    close(peer);
-    g_assert_cmphex(wait_header(qts, RECV_GPA), ==, 2 | (3 << 8));
+    shutdown(s.peer, SHUT_RDWR);
+    g_assert_cmphex(wait_header(s.qts, RECV_GPA), ==, 2 | (3 << 8));
 
     /* ... and so is a Send after that; the VM carries on */
-    qtest_memwrite(qts, SEND_GPA, hdr, sizeof(hdr));
-    g_assert_cmphex(migtd_call(qts, LEAF(SEND), 3, 12 + 5, SEND_GPA | SHARED,
+    qtest_memwrite(s.qts, SEND_GPA, hdr, sizeof(hdr));
+    g_assert_cmphex(migtd_call(s.qts, LEAF(SEND), 3, 12 + 5,
+                               SEND_GPA | SHARED, 0x52, 0), ==,
+                    TDVMCALL_SUCCESS);
+    g_assert_cmphex(qtest_readq(s.qts, SEND_GPA), ==, 2 | (3 << 8));
+    stream_stop(&s);
+}
+
+/* A full 64 KiB Send buffer at BIG_GPA */
+#define BIG_GPA                 0x300000ULL
+#define BIG_DATA                (0x10000 - 12)
+#define STREAM_TX_MAX           (1024 * 1024)   /* docs/migration.md */
+
+/* Send BIG_DATA bytes of @fill; the data_status right after the call */
+static uint64_t send_big(QTestState *qts, uint8_t fill)
+{
+    uint8_t hdr[12] = { 0 };
+
+    stl_le_p(hdr + 8, BIG_DATA);
+    qtest_memwrite(qts, BIG_GPA, hdr, sizeof(hdr));
+    qtest_memset(qts, BIG_GPA + 12, fill, BIG_DATA);
+    g_assert_cmphex(migtd_call(qts, LEAF(SEND), 3, 0x10000, BIG_GPA | SHARED,
                                0x52, 0), ==, TDVMCALL_SUCCESS);
-    g_assert_cmphex(qtest_readq(qts, SEND_GPA), ==, 2 | (3 << 8));
-    qtest_quit(qts);
-    unlink(path);
-    rmdir(dir);
+    return qtest_readq(qts, BIG_GPA);
+}
+
+/*
+ * Send (Send i carrying bytes i) to a peer that does not read until a
+ * Send stays pending: only after the device queued its 1 MiB. Returns
+ * how many completed.
+ */
+static int send_until_pending(QTestState *qts)
+{
+    int i;
+
+    for (i = 0; i < 256 && send_big(qts, i) == 1; i++) {
+        continue;
+    }
+    g_assert_cmpint(i, <, 256);
+    g_assert_cmpint(i, >=, STREAM_TX_MAX / BIG_DATA);
+    return i;
+}
+
+/* The peer reads @n Sends' worth; each holds its own fill byte */
+static void peer_read_sends(int peer, int n)
+{
+    g_autofree uint8_t *buf = g_malloc(BIG_DATA);
+    int i, j;
+
+    for (i = 0; i < n; i++) {
+        g_assert_cmpint(recv(peer, buf, BIG_DATA, MSG_WAITALL), ==,
+                        BIG_DATA);
+        for (j = 0; j < BIG_DATA && buf[j] == (uint8_t)i; j++) {
+            continue;
+        }
+        g_assert_cmpint(j, ==, BIG_DATA);
+    }
+}
+
+static void test_stream_backpressure(void)
+{
+    Stream s;
+    uint8_t hdr[12] = { 0 };
+    int n;
+
+    stream_start(&s, "");
+    n = send_until_pending(s.qts);
+
+    /* One Send may be pending: a second one is refused, the first waits */
+    stl_le_p(hdr + 8, 1);
+    qtest_memwrite(s.qts, SEND_GPA, hdr, sizeof(hdr));
+    g_assert_cmphex(migtd_call(s.qts, LEAF(SEND), 3, 12 + 1,
+                               SEND_GPA | SHARED, 0x52, 0), ==,
+                    TDVMCALL_INVALID_OPERAND);
+    g_assert_cmphex(qtest_readq(s.qts, SEND_GPA), ==, 0);
+    g_assert_cmphex(qtest_readq(s.qts, BIG_GPA), ==, 0);
+
+    /* The peer reads: the pending Send completes, its bytes come last */
+    peer_read_sends(s.peer, n + 1);
+    g_assert_cmphex(wait_header(s.qts, BIG_GPA), ==, 1);
+
+    /* Pending again, then the peer goes away: canceled by the VMM */
+    send_until_pending(s.qts);
+    shutdown(s.peer, SHUT_RDWR);
+    g_assert_cmphex(wait_header(s.qts, BIG_GPA), ==, 2 | (3 << 8));
+    stream_stop(&s);
+}
+
+/* A new request may use the chardev once the old stream let it go */
+static void start_migration_when_free(QTestState *qts, uint64_t id)
+{
+    gint64 deadline = g_get_monotonic_time() + 10 * G_TIME_SPAN_SECOND;
+    QDict *rsp;
+
+    while (qdict_haskey(rsp = start_migration(qts, id), "error") &&
+           g_get_monotonic_time() < deadline) {
+        qobject_unref(rsp);
+        g_usleep(10 * 1000);
+    }
+    g_assert(qdict_haskey(rsp, "return"));
+    qobject_unref(rsp);
+}
+
+/* Request 4 on mig0 is delivered and receives from the peer */
+static void check_new_request(Stream *s)
+{
+    g_assert_cmphex(wfr(s->qts, WFR_GPA2), ==, TDVMCALL_SUCCESS);
+    g_assert_cmphex(qtest_readq(s->qts, WFR_GPA2), ==, 1 | (1 << 8));
+    g_assert_cmpuint(qtest_readq(s->qts, WFR_GPA2 + 12), ==, 4);
+    qtest_memset(s->qts, RECV_GPA, 0, 12);
+    g_assert_cmphex(migtd_call(s->qts, LEAF(RECEIVE), 4, 0x10000,
+                               RECV_GPA | SHARED, 0x52, 0), ==,
+                    TDVMCALL_SUCCESS);
+    g_assert_cmpint(send(s->peer, "new", 3, 0), ==, 3);
+    g_assert_cmphex(wait_header(s->qts, RECV_GPA), ==, 1);
+    g_assert_cmpuint(qtest_readl(s->qts, RECV_GPA + 8), ==, 3);
+}
+
+/*
+ * The request ends with a Send and a Receive pending: both are canceled;
+ * what completed Sends queued still reaches the peer, then the chardev
+ * is free for the next request.
+ */
+static void test_stream_end(void)
+{
+    Stream s;
+    uint8_t extra;
+    int n;
+
+    stream_start(&s, "");
+    n = send_until_pending(s.qts);
+    qtest_memset(s.qts, RECV_GPA, 0, 12);
+    g_assert_cmphex(migtd_call(s.qts, LEAF(RECEIVE), 3, 0x10000,
+                               RECV_GPA | SHARED, 0x52, 0), ==,
+                    TDVMCALL_SUCCESS);
+    g_assert_cmphex(report_status(s.qts, 3, 1 | (10 << 8), ""), ==,
+                    TDVMCALL_SUCCESS);
+    g_assert_cmphex(qtest_readq(s.qts, BIG_GPA), ==, 2 | (3 << 8));
+    g_assert_cmphex(qtest_readq(s.qts, RECV_GPA), ==, 2 | (3 << 8));
+
+    peer_read_sends(s.peer, n);
+    g_assert_cmpint(recv(s.peer, &extra, 1, MSG_DONTWAIT), ==, -1);
+    start_migration_when_free(s.qts, 4);
+    check_new_request(&s);
+    stream_stop(&s);
+}
+
+/*
+ * A peer that never reads: the ended request's stream gives up after
+ * stream-drain-ms and lets the chardev go.
+ */
+static void test_stream_drain_bound(void)
+{
+    Stream s;
+
+    stream_start(&s, ",stream-drain-ms=100");
+    send_until_pending(s.qts);
+    g_assert_cmphex(report_status(s.qts, 3, 1 | (5 << 8), ""), ==,
+                    TDVMCALL_SUCCESS);
+    g_assert_cmphex(qtest_readq(s.qts, BIG_GPA), ==, 2 | (3 << 8));
+    start_migration_when_free(s.qts, 4);
+    check_new_request(&s);
+    stream_stop(&s);
 }
 
 int main(int argc, char **argv)
@@ -279,5 +476,10 @@ int main(int argc, char **argv)
     qtest_add_func("/tdx-emu/migtd/requests", test_requests);
     qtest_add_func("/tdx-emu/migtd/report-status", test_report_status);
     qtest_add_func("/tdx-emu/migtd/stream", test_stream);
+    qtest_add_func("/tdx-emu/migtd/stream-backpressure",
+                   test_stream_backpressure);
+    qtest_add_func("/tdx-emu/migtd/stream-end", test_stream_end);
+    qtest_add_func("/tdx-emu/migtd/stream-drain-bound",
+                   test_stream_drain_bound);
     return g_test_run();
 }
