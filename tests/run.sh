@@ -6,7 +6,8 @@
 #
 # Usage: tests/run.sh QEMU_BUILD_DIR GUEST_BUILD_DIR
 # (QVL_NODE_MODULES: where the DCAP verifier one check uses is installed;
-# ./tdx-emu test installs it into build/qvl, the default.)
+# ./tdx-emu test installs it into build/qvl, the default. QEMU_SAN_BUILD:
+# the ASan+UBSan build the fuzzer runs on, build/qemu-san by default.)
 set -uo pipefail
 
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
@@ -17,6 +18,7 @@ GUEST=$GUEST_BUILD/guest/tdx-emu-guest.bin
 GUEST_BOOT_ELF=$GUEST_BUILD/guest/tdx-emu-boot.elf
 GUEST_PAYLOAD_ELF=$GUEST_BUILD/guest/tdx-emu-payload.elf
 QVL_NODE_MODULES=${QVL_NODE_MODULES:-$ROOT/build/qvl/node_modules}
+QEMU_SAN=${QEMU_SAN_BUILD:-$ROOT/build/qemu-san}/qemu-system-x86_64
 WORK=$(mktemp -d)
 trap 'rm -rf "$WORK"' EXIT
 
@@ -574,6 +576,39 @@ print((b"FAKE-QUOTE" + hashlib.sha384(bytes(range(256)) * 4).digest()).hex())')
     fi
 }
 
+# --- the fuzzer, on the ASan+UBSan QEMU (docs/security.md) ---------------
+FUZZ_CALLS=100000
+
+check_fuzz() {
+    local name="fuzz: $FUZZ_CALLS TDCALLs, QMP commands and resets, seed 1: no sanitizer report, exit or hang"
+    local out=$WORK/fuzz.json calls
+    /usr/bin/python3 "$ROOT/scripts/fuzz.py" --qemu "$QEMU_SAN" \
+        --calls "$FUZZ_CALLS" --seconds 900 --seed 1 --out "$WORK/fuzz" \
+        >"$out" 2>"$WORK/fuzz.err"
+    calls=$(python3 -c 'import json,sys; print(json.load(sys.stdin)["calls"])' \
+            <"$out" 2>/dev/null)
+    echo "fuzz: $(cat "$out")"
+    if [ "${calls:-0}" -ge "$FUZZ_CALLS" ] && grep -q '"findings": \[\]' "$out"; then
+        pass "$name"
+    else
+        fail "$name"
+        cat "$WORK/fuzz.err" "$WORK"/fuzz/*.fuzz 2>/dev/null | tail -n 40
+    fi
+}
+
+check_fuzz_cases() {
+    local case
+    for case in "$ROOT"/tests/fuzz-cases/*.fuzz; do
+        if /usr/bin/python3 "$ROOT/scripts/fuzz.py" --qemu "$QEMU_SAN" \
+               --replay "$case" >"$WORK/out" 2>&1; then
+            pass "fuzz case $(basename "$case") replays clean"
+        else
+            fail "fuzz case $(basename "$case")"
+            tail -n 20 "$WORK/out"
+        fi
+    done
+}
+
 check_cli() {
     local name="./tdx-emu --help lists the commands; unknown commands fail"
     if "$ROOT/tdx-emu" --help | grep -q '^  test' &&
@@ -629,6 +664,8 @@ check_phys_bits_message
 check_starts_with_phys_bits
 check_trace_events
 check_cli
+check_fuzz_cases
+check_fuzz
 
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ]

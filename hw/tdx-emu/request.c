@@ -261,6 +261,17 @@ static bool log_area_payload(TdxEmuMigReq *req, TdxEmuLogAreaRequest *l,
     return true;
 }
 
+static unsigned requests_outstanding(TdxEmuState *s)
+{
+    TdxEmuMigReq *req;
+    unsigned n = 0;
+
+    QTAILQ_FOREACH(req, &s->requests, next) {
+        n++;
+    }
+    return n;
+}
+
 TdxEmuMigReq *tdx_emu_request_new(TdxEmuState *s, TdxEmuRequest *arg,
                                   Error **errp)
 {
@@ -270,6 +281,11 @@ TdxEmuMigReq *tdx_emu_request_new(TdxEmuState *s, TdxEmuRequest *arg,
     if (request_find(s, arg->request_id)) {
         error_setg(errp, "request %" PRIu64 " is still running",
                    arg->request_id);
+        return NULL;
+    }
+    if (requests_outstanding(s) >= TDX_EMU_MAX_REQUESTS) {
+        error_setg(errp, "%d requests are waiting or running already",
+                   TDX_EMU_MAX_REQUESTS);
         return NULL;
     }
     req->id = arg->request_id;

@@ -120,11 +120,27 @@ TdxEmuTarget *tdx_emu_target_find(TdxEmuState *s, uint64_t handle)
     return NULL;
 }
 
+static unsigned targets_bound(TdxEmuState *s)
+{
+    TdxEmuTarget *t;
+    unsigned n = 0;
+
+    QTAILQ_FOREACH(t, &s->targets, next) {
+        n++;
+    }
+    return n;
+}
+
 bool tdx_emu_target_bind(TdxEmuState *s, TdxEmuTarget *t, Error **errp)
 {
     if (tdx_emu_target_find(s, t->handle)) {
         error_setg(errp, "binding handle 0x%" PRIx64 " is already bound",
                    t->handle);
+        return false;
+    }
+    if (targets_bound(s) >= TDX_EMU_MAX_TARGETS) {
+        error_setg(errp, "%d target TDs are bound already",
+                   TDX_EMU_MAX_TARGETS);
         return false;
     }
     t->dev = s;

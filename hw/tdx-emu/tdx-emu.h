@@ -126,6 +126,9 @@ typedef struct TdxEmuStream TdxEmuStream;
 
 /* A request for the MigTD (request.c), spec §5.1 */
 #define TDX_EMU_REQ_PAYLOAD_MAX     568
+/* What the host may queue through QMP (docs/security.md) */
+#define TDX_EMU_MAX_REQUESTS        1024    /* waiting or running */
+#define TDX_EMU_MAX_TARGETS         1024    /* bound target TDs */
 typedef struct TdxEmuMigReq {
     uint64_t id;
     TdxEmuRequestType type;

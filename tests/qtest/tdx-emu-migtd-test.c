@@ -144,6 +144,30 @@ static uint64_t report_status(QTestState *qts, uint64_t id, uint64_t status,
                       STATUS_GPA | SHARED, 0x50);
 }
 
+/* The host may queue at most 1,024 requests (docs/security.md) */
+#define MAX_REQUESTS            1024
+
+static void test_request_limit(void)
+{
+    QTestState *qts = mailbox_init(NULL);
+    int id;
+
+    for (id = 0; id < MAX_REQUESTS; id++) {
+        qtest_qmp_assert_success(qts, "{'execute': 'tdx-emu-request', "
+            "'arguments': {'type': 'enable-log-area', 'request-id': %d, "
+            "'log-level': 1}}", id);
+    }
+    expect_qmp_error(qts, "{'execute': 'tdx-emu-request', 'arguments': "
+        "{'type': 'enable-log-area', 'request-id': %d, 'log-level': 1}}", id);
+    /* One delivered and reported makes room for the next */
+    g_assert_cmphex(wfr(qts, WFR_GPA), ==, TDVMCALL_SUCCESS);
+    g_assert_cmphex(report_status(qts, 0, 0, ""), ==, TDVMCALL_SUCCESS);
+    qtest_qmp_assert_success(qts, "{'execute': 'tdx-emu-request', "
+        "'arguments': {'type': 'enable-log-area', 'request-id': %d, "
+        "'log-level': 1}}", id);
+    qtest_quit(qts);
+}
+
 static void test_report_status(void)
 {
     QTestState *qts = mailbox_init(NULL);
@@ -465,6 +489,94 @@ static void test_stream_drain_bound(void)
     stream_stop(&s);
 }
 
+/* VmRSS of @pid in KiB, and how many file descriptors it has open */
+static uint64_t rss_kib(pid_t pid)
+{
+    g_autofree char *path = g_strdup_printf("/proc/%d/status", pid);
+    g_autofree char *status = NULL;
+    const char *line;
+
+    g_assert(g_file_get_contents(path, &status, NULL, NULL));
+    line = strstr(status, "VmRSS:");
+    g_assert(line);
+    return g_ascii_strtoull(line + strlen("VmRSS:"), NULL, 10);
+}
+
+static unsigned open_fds(pid_t pid)
+{
+    g_autofree char *path = g_strdup_printf("/proc/%d/fd", pid);
+    g_autoptr(GDir) dir = g_dir_open(path, 0, NULL);
+    unsigned n = 0;
+
+    g_assert(dir);
+    while (g_dir_read_name(dir)) {
+        n++;
+    }
+    return n;
+}
+
+/* One whole request on mig0: delivered, a Send, a Receive, its status */
+static void serve_request(Stream *s, uint64_t id)
+{
+    uint8_t hdr[12] = { 0 }, got[5];
+    QDict *rsp;
+
+    if (id > 3) {
+        rsp = start_migration(s->qts, id);
+        g_assert(qdict_haskey(rsp, "return"));
+        qobject_unref(rsp);
+        g_assert_cmphex(wfr(s->qts, WFR_GPA), ==, TDVMCALL_SUCCESS);
+    }
+    stl_le_p(hdr + 8, 5);
+    qtest_memwrite(s->qts, SEND_GPA, hdr, sizeof(hdr));
+    qtest_memwrite(s->qts, SEND_GPA + 12, "abcde", 5);
+    g_assert_cmphex(migtd_call(s->qts, LEAF(SEND), id, 12 + 5,
+                               SEND_GPA | SHARED, 0x52, 0), ==,
+                    TDVMCALL_SUCCESS);
+    g_assert_cmpint(recv(s->peer, got, 5, MSG_WAITALL), ==, 5);
+    qtest_memset(s->qts, RECV_GPA, 0, 12);
+    g_assert_cmphex(migtd_call(s->qts, LEAF(RECEIVE), id, 0x10000,
+                               RECV_GPA | SHARED, 0x52, 0), ==,
+                    TDVMCALL_SUCCESS);
+    g_assert_cmpint(send(s->peer, "xyz", 3, 0), ==, 3);
+    g_assert_cmphex(wait_header(s->qts, RECV_GPA), ==, 1);
+    g_assert_cmphex(report_status(s->qts, id, 0, ""), ==, TDVMCALL_SUCCESS);
+    qobject_unref(qtest_qmp_eventwait_ref(s->qts, "TDX_EMU_REQUEST_COMPLETE"));
+}
+
+/*
+ * Soak: one VM serves 1,000 requests over one stream. After a warm-up
+ * of 100, its open file descriptors stay the same and its RSS grows by
+ * less than SOAK_RSS_SLACK_KIB (docs/security.md).
+ */
+#define SOAK_REQUESTS       1000
+#define SOAK_WARMUP         100
+#define SOAK_RSS_SLACK_KIB  512
+
+static void test_soak(void)
+{
+    Stream s;
+    uint64_t id, rss = 0;
+    unsigned fds = 0;
+    pid_t pid;
+
+    stream_start(&s, "");
+    pid = qtest_pid(s.qts);
+    for (id = 3; id < 3 + SOAK_REQUESTS; id++) {
+        serve_request(&s, id);
+        if (id == 3 + SOAK_WARMUP) {
+            rss = rss_kib(pid);
+            fds = open_fds(pid);
+        }
+    }
+    g_test_message("after %d requests: RSS %" PRIu64 " KiB, %u fds; after "
+                   "%d: RSS %" PRIu64 " KiB, %u fds", SOAK_WARMUP, rss, fds,
+                   SOAK_REQUESTS, rss_kib(pid), open_fds(pid));
+    g_assert_cmpuint(open_fds(pid), ==, fds);
+    g_assert_cmpuint(rss_kib(pid), <, rss + SOAK_RSS_SLACK_KIB);
+    stream_stop(&s);
+}
+
 int main(int argc, char **argv)
 {
     g_test_init(&argc, &argv, NULL);
@@ -475,10 +587,12 @@ int main(int argc, char **argv)
     qtest_add_func("/tdx-emu/migtd/wait-for-request", test_wait_for_request);
     qtest_add_func("/tdx-emu/migtd/requests", test_requests);
     qtest_add_func("/tdx-emu/migtd/report-status", test_report_status);
+    qtest_add_func("/tdx-emu/migtd/request-limit", test_request_limit);
     qtest_add_func("/tdx-emu/migtd/stream", test_stream);
     qtest_add_func("/tdx-emu/migtd/stream-backpressure",
                    test_stream_backpressure);
     qtest_add_func("/tdx-emu/migtd/stream-end", test_stream_end);
+    qtest_add_func("/tdx-emu/migtd/soak", test_soak);
     qtest_add_func("/tdx-emu/migtd/stream-drain-bound",
                    test_stream_drain_bound);
     return g_test_run();

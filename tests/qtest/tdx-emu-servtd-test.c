@@ -629,6 +629,7 @@ static void test_qmp(void)
     QTestState *qts = mailbox_init(NULL);
     QDict *info, *t;
     uint64_t key;
+    int i;
 
     /* Malformed and duplicate targets are refused */
     expect_qmp_error(qts, "{'execute': 'tdx-emu-add-target', 'arguments': "
@@ -641,6 +642,16 @@ static void test_qmp(void)
                              (unsigned)HANDLE, UUID_HEX);
     expect_qmp_error(qts, "{'execute': 'tdx-emu-add-target', 'arguments': "
                      "{'handle': %u, 'uuid': %s}}", (unsigned)HANDLE,
+                     UUID_HEX);
+
+    /* At most 1,024 bound targets (docs/security.md) */
+    for (i = 1; i < 1024; i++) {
+        qtest_qmp_assert_success(qts, "{'execute': 'tdx-emu-add-target', "
+                                 "'arguments': {'handle': %u, 'uuid': %s}}",
+                                 (unsigned)HANDLE + i, UUID_HEX);
+    }
+    expect_qmp_error(qts, "{'execute': 'tdx-emu-add-target', 'arguments': "
+                     "{'handle': %u, 'uuid': %s}}", (unsigned)HANDLE + i,
                      UUID_HEX);
 
     /* Keys are secrets: not shown without expose-keys=on */
