@@ -39,38 +39,10 @@ uint64_t tdx_emu_shared_bit(TdxEmuState *s)
     return 1ULL << (s->gpaw - 1);
 }
 
-#define LEGACY_WINDOW_START 0xa0000
-#define LEGACY_WINDOW_END   0x100000
-
-/*
- * A TD's memory has no holes below 1 MiB: q35 maps the VGA/SMRAM window,
- * its read-only option-ROM region ("pc.rom") and the BIOS shadow (PAM)
- * over 0xA0000-0xFFFFF, so pages the TD accepts there would not be
- * writable. As in QEMU's TDX machine, where those pages are private
- * memory, the machine's RAM is mapped over the whole window.
- */
-static void legacy_window_ram(TdxEmuState *s, X86MachineState *x86ms)
-{
-    MachineState *ms = MACHINE(x86ms);
-
-    if (!ms->ram || x86ms->below_4g_mem_size < LEGACY_WINDOW_END) {
-        return;
-    }
-    memory_region_init_alias(&s->mem.legacy_ram, OBJECT(s),
-                             "tdx-emu-legacy-ram", ms->ram,
-                             LEGACY_WINDOW_START,
-                             LEGACY_WINDOW_END - LEGACY_WINDOW_START);
-    memory_region_add_subregion_overlap(get_system_memory(),
-                                        LEGACY_WINDOW_START,
-                                        &s->mem.legacy_ram, 10);
-}
-
 void tdx_emu_memory_realize(TdxEmuState *s)
 {
     X86MachineState *x86ms = X86_MACHINE(qdev_get_machine());
     uint64_t shared = tdx_emu_shared_bit(s);
-
-    legacy_window_ram(s, x86ms);
 
     memory_region_init_alias(&s->mem.shared_alias, OBJECT(s),
                              "tdx-emu-shared-alias", get_system_memory(), 0,
@@ -97,7 +69,7 @@ void tdx_emu_memory_reset(TdxEmuState *s)
 
 /*
  * Whether [gpa, gpa + len) is the TD's RAM: the machine's RAM below and
- * above 4 GiB, 0xA0000-0xFFFFF included (legacy_window_ram).
+ * above 4 GiB, 0xA0000-0xFFFFF included (legacy.c).
  */
 bool tdx_emu_ram_range(TdxEmuState *s, uint64_t gpa, uint64_t len)
 {

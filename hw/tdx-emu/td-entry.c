@@ -5,8 +5,6 @@
  * 32-bit flat protected mode at 0xFFFFFFF0, paging off, EFER.LME and NXE
  * already set, RBX = GPAW, RCX = R8 = the TD HOB GPA, RSI = vCPU index, the
  * local APIC in x2APIC mode, and every vCPU running (TDX has no INIT-SIPI).
- * The firmware window below 4 GiB is RAM the TD may write (its TempMem lives
- * there), not ROM.
  *
  * SPDX-License-Identifier: GPL-2.0-or-later
  */
@@ -81,24 +79,5 @@ void tdx_emu_td_entry_reset(TdxEmuState *s)
 
     CPU_FOREACH(cs) {
         async_run_on_cpu(cs, td_entry_vcpu, RUN_ON_CPU_HOST_PTR(s));
-    }
-}
-
-/*
- * Make the -bios window below 4 GiB writable RAM. Done before the machine
- * is complete, so the loader keeps the image and writes it back at every
- * reset. A TD has no legacy copy of its firmware below 1 MiB: that range
- * is its RAM, and the TD zeroing it when it accepts it must not reach the
- * firmware through the isa-bios alias, so the alias goes.
- */
-void tdx_emu_firmware_writable(TdxEmuState *s)
-{
-    X86MachineState *x86ms = X86_MACHINE(qdev_get_machine());
-
-    if (memory_region_size(&x86ms->bios)) {
-        memory_region_set_readonly(&x86ms->bios, false);
-    }
-    if (memory_region_size(&x86ms->isa_bios)) {
-        memory_region_set_enabled(&x86ms->isa_bios, false);
     }
 }

@@ -135,7 +135,7 @@ static void tdx_emu_realize(DeviceState *dev, Error **errp)
     s->max_vcpus = MACHINE(qdev_get_machine())->smp.max_cpus;
     tdx_emu_tdcall_realize(s);
     tdx_emu_payload_realize(s);
-    tdx_emu_firmware_writable(s);
+    tdx_emu_legacy_realize(s);
     tdx_emu_memory_realize(s);
     if (s->quote) {
         s->quote->report_genuine = tdx_emu_report_genuine;

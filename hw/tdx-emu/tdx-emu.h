@@ -94,7 +94,7 @@ typedef struct TdxEmuMeasurements {
 /* Private/shared state of each 4 KiB page of RAM (memory.c) */
 typedef struct TdxEmuMemory {
     MemoryRegion shared_alias;
-    MemoryRegion legacy_ram;    /* RAM over q35's 0xA0000-0xFFFFF windows */
+    MemoryRegion legacy_ram;    /* RAM over 0xA0000-0xFFFFF (legacy.c) */
     uint64_t nr_pages;
     unsigned long *accepted;
     unsigned long *shared;
@@ -244,8 +244,10 @@ void tdx_emu_td_hob_build(TdxEmuState *s, const TdvfSection *hob_sec);
 bool tdx_emu_cpu_realize(TdxEmuState *s, Error **errp);
 
 /* td-entry.c: the state the TDX module gives a TD */
-void tdx_emu_firmware_writable(TdxEmuState *s);
 void tdx_emu_td_entry_reset(TdxEmuState *s);
+
+/* legacy.c: the legacy PC platform as a TD has it */
+void tdx_emu_legacy_realize(TdxEmuState *s);
 
 /* memory.c: shared alias, page acceptance, MapGPA */
 uint64_t tdx_emu_shared_bit(TdxEmuState *s);

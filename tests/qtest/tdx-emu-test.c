@@ -267,6 +267,50 @@ static void test_vmcall_io(void)
  * shared bit, as KVM's tdx_emulate_mmio; memory, page-crossing accesses
  * and bad sizes or directions are invalid operands.
  */
+/* PIT channel 0 in mode 2 with reload 1, then its count read back */
+static uint16_t pit_reload_1(QTestState *qts, bool through_vmcall)
+{
+    static const uint8_t writes[][2] = {
+        { 0x43, 0x34 }, { 0x40, 1 }, { 0x40, 0 }, { 0x43, 0x00 },
+    };
+    uint64_t lo, hi;
+    size_t i;
+
+    for (i = 0; i < ARRAY_SIZE(writes); i++) {
+        if (through_vmcall) {
+            g_assert_cmphex(vmcall_io(qts, 1, 1, writes[i][0], writes[i][1],
+                                      &lo), ==, TDVMCALL_SUCCESS);
+        } else {
+            qtest_outb(qts, writes[i][0], writes[i][1]);
+        }
+    }
+    if (through_vmcall) {
+        vmcall_io(qts, 1, 0, 0x40, 0, &lo);
+        vmcall_io(qts, 1, 0, 0x40, 0, &hi);
+    } else {
+        lo = qtest_inb(qts, 0x40);
+        hi = qtest_inb(qts, 0x40);
+    }
+    return lo | hi << 8;
+}
+
+/*
+ * A TD's periodic PIT timer counts at least 239 ticks (200 us, KVM's
+ * min_timer_period_us), so reload 1 cannot make the main loop spin; a
+ * plain VM keeps what it loads. The virtual clock stands still under
+ * qtest, so the latched count is what was loaded.
+ */
+static void test_pit_floor(void)
+{
+    QTestState *qts = mailbox_init(NULL);
+
+    g_assert_cmpuint(pit_reload_1(qts, true), ==, 239);
+    qtest_quit(qts);
+    qts = qtest_init("-machine q35 -nodefaults");
+    g_assert_cmpuint(pit_reload_1(qts, false), ==, 1);
+    qtest_quit(qts);
+}
+
 static void test_vmcall_mmio(void)
 {
     QTestState *qts = mailbox_init(NULL);
@@ -951,6 +995,7 @@ int main(int argc, char **argv)
                    test_get_td_vmcall_info);
     qtest_add_func("/tdx-emu/mailbox/vmcall-io", test_vmcall_io);
     qtest_add_func("/tdx-emu/mailbox/vmcall-mmio", test_vmcall_mmio);
+    qtest_add_func("/tdx-emu/mailbox/pit-floor", test_pit_floor);
     qtest_add_func("/tdx-emu/mailbox/setup-event-notify",
                    test_setup_event_notify);
     qtest_add_func("/tdx-emu/mailbox/vmcall-cpuid-msr", test_vmcall_cpuid_msr);
