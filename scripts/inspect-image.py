@@ -22,8 +22,8 @@ FIELDS = ("data-offset", "raw-size", "address", "size", "type", "name",
 
 def inspect(qemu, image):
     vm = Qemu(qemu, ["-machine", "q35", "-accel", "qtest", "-m", "2G",
-                     "-cpu", "max,phys-bits=48", "-nodefaults",
-                     "-display", "none", "-S", "-bios", image,
+                     "-cpu", "max,phys-bits=48,vendor=GenuineIntel",
+                     "-nodefaults", "-display", "none", "-S", "-bios", image,
                      "-device", "tdx-emu"])
     try:
         info = vm.command("query-tdx-emu")
