@@ -1,20 +1,30 @@
 #!/usr/bin/env python3
 # SPDX-License-Identifier: GPL-2.0-or-later
-"""Wrap the guest stub's payload ELF in a firmware volume, as MigTD's image
-carries its payload (spec §1.5 step 8: an FFS file of type DXE_CORE in the
-payload FV, its PE32 section holding the ELF).
+"""The guest stub's firmware volumes.
 
 Usage: mkfv.py PAYLOAD_ELF OUTPUT
+       mkfv.py --cfv SIZE OUTPUT
 
-Layout (PI spec, volume 3): the FV header with a one-entry block map
-(0x48 bytes), the FFS file header (0x18), the section header (4), then
-the ELF at 0x64 (guest/layout.h PAYLOAD_ELF_IN_FV), padded with 0xFF (the
-erase polarity) to whole 4 KiB blocks.
+The payload FV wraps the payload ELF as MigTD's image carries its payload
+(td-shim td-shim-tools/src/linker.rs: an FFS file of type DXE_CORE in the
+payload FV, its PE32 section holding the ELF). Layout (PI spec, volume
+3): the FV header with a one-entry block map (0x48 bytes), the FFS file
+header (0x18), the section header (4), then the ELF at 0x64
+(guest/layout.h PAYLOAD_ELF_IN_FV), padded with 0xFF (the erase polarity)
+to whole 4 KiB blocks.
+
+--cfv makes an empty configuration volume of SIZE bytes as td-shim-enroll
+writes it (migtd/enroll.py), for ./tdx-emu enroll to fill.
 """
 
+import os
 import struct
 import sys
 import uuid
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)),
+                                "..", "migtd"))
+from enroll import build_cfv, sum16, size24  # noqa: E402
 
 FFS2_GUID = uuid.UUID("8c8ce578-8a3d-4f1c-9935-896185c32dd3")
 PAYLOAD_FILE_GUID = uuid.UUID("7c99c3b7-9e73-4b53-b85f-5b1d8e0a2a01")
@@ -29,17 +39,8 @@ BLOCK = 0x1000
 ELF_OFFSET = 0x64
 
 
-def size24(n):
-    assert n < 1 << 24, "payload too large for a 24-bit FFS size"
-    return n.to_bytes(3, "little")
-
-
-def checksum16(data):
-    total = sum(struct.unpack(f"<{len(data) // 2}H", data))
-    return (-total) & 0xFFFF
-
-
 def ffs_file(body):
+    assert 28 + len(body) < 1 << 24, "payload too large for a 24-bit FFS size"
     section = size24(4 + len(body)) + bytes([SECTION_PE32]) + body
     size = 24 + len(section)
     header = PAYLOAD_FILE_GUID.bytes_le + bytes([0, 0]) + \
@@ -57,7 +58,7 @@ def firmware_volume(elf):
         "<Q4sIHHHBB", length, b"_FVH", FV_ATTRIBUTES, FV_HEADER_LEN, 0, 0,
         0, FV_REVISION) + struct.pack("<IIII", length // BLOCK, BLOCK, 0, 0)
     assert len(header) == FV_HEADER_LEN
-    header = header[:0x32] + struct.pack("<H", checksum16(header)) + \
+    header = header[:0x32] + struct.pack("<H", -sum16(header) & 0xFFFF) + \
         header[0x34:]
     fv = header + file
     assert fv[ELF_OFFSET:ELF_OFFSET + 4] == b"\x7fELF"
@@ -65,10 +66,13 @@ def firmware_volume(elf):
 
 
 def main():
-    with open(sys.argv[1], "rb") as f:
-        elf = f.read()
-    with open(sys.argv[2], "wb") as f:
-        f.write(firmware_volume(elf))
+    if sys.argv[1] == "--cfv":
+        fv = build_cfv(int(sys.argv[2], 0), [])
+    else:
+        with open(sys.argv[1], "rb") as f:
+            fv = firmware_volume(f.read())
+    with open(sys.argv[-1], "wb") as f:
+        f.write(fv)
 
 
 if __name__ == "__main__":

@@ -44,10 +44,6 @@ tdvf_descriptor:
     SECTION 0, 0, 0, PERMMEM_SIZE, TDVF_PERM_MEM, PAGE_AUG
     SECTION 0, 0, TD_HOB_BASE, TD_HOB_SIZE, TDVF_TD_HOB, 0
 
-    /* The configuration volume: opaque data the firmware may read */
-    .section .cfv, "a"
-    .ascii "tdx-emu guest stub configuration volume\n"
-
     /*
      * The OVMF GUID table QEMU reads (40 bytes ending at image end - 0x20)
      * and td-shim's own pointer at image end - 0x20.

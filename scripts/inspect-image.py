@@ -5,16 +5,23 @@
 The image is parsed by the tdx-emu device itself (a paused QEMU, no guest
 code runs), so what this prints is what a TD booted from it would get.
 Prints one JSON object: {"sections": [...], "mrtd": "<96 hex digits>",
-"payload": {"image_offset", "elf_entry", "size"} or null}, payload being
-the ELF the device found in the Payload section (docs/debugging.md).
+"payload": {"image_offset", "elf_entry", "size"} or null, "cfv": ...},
+payload being the ELF the device found in the Payload section
+(docs/debugging.md), cfv the files of the CFV section (what
+./tdx-emu enroll wrote, migtd/enroll.py): {"files": [{"guid", "name",
+"type", "size", "sha384"[, "subject"]}]}, {"error": "..."} when it is not
+a firmware volume MigTD could read, or null without a CFV section.
 """
 
 import json
 import os
 import sys
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, HERE)
+sys.path.insert(0, os.path.join(HERE, "..", "migtd"))
 from qmp import Qemu, QmpError  # noqa: E402
+from enroll import EnrollError, describe_cfv  # noqa: E402
 
 FIELDS = ("data-offset", "raw-size", "address", "size", "type", "name",
           "attributes")
@@ -37,7 +44,21 @@ def inspect(qemu, image):
     if payload:
         payload = {f.replace("-", "_"): payload[f]
                    for f in ("image-offset", "elf-entry", "size")}
-    return {"sections": sections, "mrtd": info["mrtd"], "payload": payload}
+    return {"sections": sections, "mrtd": info["mrtd"], "payload": payload,
+            "cfv": cfv_files(image, sections)}
+
+
+def cfv_files(image, sections):
+    cfv = [s for s in sections if s["name"] == "CFV"]
+    if not cfv:
+        return None
+    with open(image, "rb") as f:
+        f.seek(cfv[0]["data_offset"])
+        data = f.read(cfv[0]["raw_size"])
+    try:
+        return {"files": describe_cfv(data)}
+    except EnrollError as err:
+        return {"error": str(err)}
 
 
 def main():
