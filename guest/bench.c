@@ -69,7 +69,7 @@ static uint64_t time_cpuids(void)
  * TSC-deadline timer armed 1 ms ahead (by CPUID 0x15's rate), the vCPU in
  * TDG.VP.VMCALL<HLT> until it fires. The host times the run from the
  * "start" line to the result line against its own clock: whether a 1 ms
- * timeout lasts 1 ms of real time (spec §6, ±10%).
+ * timeout lasts 1 ms of real time (MigTD src/migtd/src/driver/timer.rs, ±10%).
  */
 static void time_timeouts(uint64_t hz)
 {

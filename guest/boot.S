@@ -2,7 +2,8 @@
  * Guest stub boot, in the order td-shim's reset vector does it:
  *
  *   0xFFFFFFF0: entered either in the TDX entry state (32-bit flat
- *   protected mode, EFER.LME set, RBX = GPAW, RSI = vCPU index; spec §1.4)
+ * protected mode, EFER.LME set, RBX = GPAW, RSI = vCPU index; TDX module
+ * TDH.VP.INIT)
  *   or, without tdx-emu, in real mode. A probe that decodes the same in
  *   both modes (mov eax, cr0; test al, 1; jnz) picks the path.
  *

@@ -1,8 +1,8 @@
 /*
  * Guest stub: a MigTD stand-in speaking MigTD's vmcall-raw protocol
- * (spec §3.4, §5.1), so that the whole pre-migration path runs without the
- * real image. Requests come through WaitForRequest (vector 0x50); each is
- * answered with ReportStatus:
+ * (MigTD src/devices/vmcall_raw, src/migtd/src/migration/session.rs), so that
+ * the whole pre-migration path runs without the real image. Requests come
+ * through WaitForRequest (vector 0x50); each is answered with ReportStatus:
  *
  *   start-migration  read our MIG_ENC_KEY (SERVTD.RD x4) and the version
  *                    range (SYS.RD), swap 40-byte ExchangeInformation with
@@ -42,7 +42,7 @@
 #define OP_ENABLE_LOG_AREA  4
 #define OP_GET_MIGTD_DATA   5
 
-/* MigrationResult (spec §5.2) */
+/* MigrationResult (MigTD src/migtd/src/migration/mod.rs) */
 enum {
     RESULT_SUCCESS = 0, RESULT_INVALID_PARAMETER = 1,
     RESULT_TDX_MODULE_ERROR = 4, RESULT_NETWORK_ERROR = 5,
@@ -63,7 +63,7 @@ enum {
 #define EXCHANGE_TIMEOUT_MS 10000
 #define LOG_PAGES           4
 
-/* ExchangeInformation (spec §5.1 step 6), 40 bytes, little-endian */
+/* ExchangeInformation (MigTD migration/session.rs), 40 bytes, LE */
 struct exchange_info {
     uint64_t key[4];
     uint16_t min_ver, max_ver;

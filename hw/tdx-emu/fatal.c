@@ -61,7 +61,7 @@ static char *fatal_message(TdxEmuState *s, const uint64_t *vmm)
 }
 
 /*
- * ReportFatalError (spec §3.2, R11 = 0x10003): R12 = error code, bit 63
+ * ReportFatalError (GHCI 1.5, R11 = 0x10003): R12 = error code, bit 63
  * set when R13 holds the GPA of a message; otherwise a message of up to 64
  * bytes may come in R14, R15, RBX, RDI, RSI, R8, R9, RDX (GHCI 1.5). The
  * VMM records it, reports a guest panic and stops the vCPU.

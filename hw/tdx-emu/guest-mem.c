@@ -15,7 +15,7 @@
 #include "exec/memory.h"
 #include "tdx-emu.h"
 
-/* Whether [gpa, gpa + len) is backed by one RAM region (writable for @write) */
+/* Whether [gpa, gpa + len) is one RAM region (writable if @write) */
 static bool range_is_ram(uint64_t gpa, size_t len, bool write)
 {
     MemoryRegionSection section;

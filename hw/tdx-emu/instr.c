@@ -19,7 +19,7 @@
 #define MSR_X2APIC_LAST     0x8ff
 
 /*
- * Instruction.CPUID (spec §3.2, R11 = 0x0A): R12 = leaf, R13 = subleaf;
+ * Instruction.CPUID (GHCI 1.5, R11 = 0x0A): R12 = leaf, R13 = subleaf;
  * R12..R15 = EAX, EBX, ECX, EDX as the vCPU's CPUID reports them.
  */
 uint64_t tdx_emu_vmcall_cpuid(TdxEmuState *s, X86CPU *cpu, uint64_t *vmm)
@@ -38,7 +38,7 @@ uint64_t tdx_emu_vmcall_cpuid(TdxEmuState *s, X86CPU *cpu, uint64_t *vmm)
 }
 
 /*
- * Instruction.HLT (spec §3.2, R11 = 0x0C): R12 = 1 if the TD has interrupts
+ * Instruction.HLT (GHCI 1.5, R11 = 0x0C): R12 = 1 if the TD has interrupts
  * blocked. The vCPU halts until an interrupt it can take arrives; with
  * "sti; tdcall" (MigTD's idle) the STI is honoured, as for "sti; hlt".
  */
@@ -139,10 +139,10 @@ uint64_t tdx_emu_vmcall_mmio(TdxEmuState *s, X86CPU *cpu, uint64_t *vmm)
 }
 
 /*
- * Instruction.RDMSR / WRMSR (spec §3.2, R11 = 0x1F / 0x20): R12 = MSR,
+ * Instruction.RDMSR / WRMSR (GHCI 1.5, R11 = 0x1F / 0x20): R12 = MSR,
  * R13 = value to write; R11 = value read. The VMM emulates the x2APIC
- * range (the TD's APIC is in x2APIC mode from reset, spec §6.1); any other
- * MSR, or an access the APIC refuses, is an invalid operand.
+ * range (the TD's APIC is in x2APIC mode from reset, TDX module TDH.VP.INIT);
+ * any other MSR, or an access the APIC refuses, is an invalid operand.
  */
 static bool x2apic_msr(uint64_t msr)
 {

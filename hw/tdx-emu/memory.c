@@ -1,7 +1,7 @@
 /*
  * tdx-emu: private and shared memory of the TD
  *
- * - The shared bit is GPA bit GPAW-1 (spec §4.1). The TD's page tables map
+ * - The shared bit is GPA bit GPAW-1 (GHCI 1.5). The TD's page tables map
  *   shared pages at GPA | S, so guest RAM is also reachable there: an alias
  *   of system memory at 2^(GPAW-1).
  * - Each 4 KiB page of RAM is private-unaccepted, private-accepted or shared.
@@ -140,9 +140,9 @@ static uint64_t accept_2m(TdxEmuState *s, uint64_t page)
 }
 
 /*
- * TDG.MEM.PAGE.ACCEPT (leaf 6, spec §1.5): RCX = GPA | level (0 = 4 KiB,
- * 1 = 2 MiB); bits 11:3 reserved. The GPA must be private, aligned to the
- * level, and RAM.
+ * TDG.MEM.PAGE.ACCEPT (leaf 6, TDX module ABI): RCX = GPA | level (0 =
+ * 4 KiB, 1 = 2 MiB); bits 11:3 reserved. The GPA must be private,
+ * aligned to the level, and RAM.
  */
 uint64_t tdx_emu_mem_page_accept(TdxEmuState *s, X86CPU *cpu, uint64_t *regs)
 {
@@ -164,7 +164,7 @@ uint64_t tdx_emu_mem_page_accept(TdxEmuState *s, X86CPU *cpu, uint64_t *regs)
 }
 
 /*
- * MapGPA (spec §3.2, R11 = 0x10001): R12 = start GPA, with the shared bit to
+ * MapGPA (GHCI 1.5, R11 = 0x10001): R12 = start GPA, with the shared bit to
  * make the range shared or without it to make it private; R13 = length.
  * Both page-aligned, non-empty, not crossing the shared bit, within the
  * TD's GPA space.

@@ -2,7 +2,8 @@
  * tdx-emu: TDX module metadata fields (field IDs, elements, masks)
  *
  * The rules are those of the TDX module's metadata access functions, as
- * used by TDG.SYS.RD, TDG.VM.WR and TDG.SERVTD.RD/WR (spec §2.2).
+ * used by TDG.SYS.RD, TDG.VM.WR and TDG.SERVTD.RD/WR (TDX module ABI metadata
+ * fields).
  *
  * SPDX-License-Identifier: GPL-2.0-or-later
  */

@@ -2,12 +2,12 @@
  * tdx-emu: finding the firmware's payload where the firmware loaded it
  *
  * td-shim loads the payload ELF from the image's Payload section to a
- * run-time address of its own layout and relocates it there (spec §1.5
- * step 8: PT_LOAD segments at base + p_vaddr, R_X86_64_RELATIVE fixed
- * up, entry called with RSI = base). Nothing tells the VMM that base, so
- * the device works it out like a debugger would: it keeps the ELF's
- * segments from the image, and when a TDCALL comes from code outside the
- * places it already ruled out, it looks for the one page-aligned base at
+ * run-time address of its own layout and relocates it there (td-shim
+ * src/bin/td-shim/main.rs: PT_LOAD segments at base + p_vaddr,
+ * R_X86_64_RELATIVE fixed up, entry called with RSI = base). Nothing tells the
+ * VMM that base, so the device works it out like a debugger would: it keeps
+ * the ELF's segments from the image, and when a TDCALL comes from code outside
+ * the places it already ruled out, it looks for the one page-aligned base at
  * which the executable segments hold the code around that TDCALL. gdb then
  * loads the payload's symbols at that base (query-tdx-emu "payload").
  *
@@ -94,7 +94,8 @@ static bool payload_add_segments(TdxEmuPayload *p, const Elf64_Ehdr *eh,
 
 /*
  * The payload ELF: the first valid x86-64 ELF64 image in a Payload section
- * (in MigTD it is the PE32 section of a file in the payload FV, §1.1).
+ * (in MigTD it is the PE32 section of a file in the payload FV, as
+ * td-shim-tools builds it).
  */
 void tdx_emu_payload_realize(TdxEmuState *s)
 {

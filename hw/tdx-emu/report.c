@@ -1,9 +1,10 @@
 /*
  * tdx-emu: measurements, TDG.MR.REPORT and TDG.MR.VERIFYREPORT
  *
- * The TDREPORT layout is spec §2.1. The REPORTMACSTRUCT MAC, computed by
- * the CPU on real hardware, is HMAC-SHA256 over bytes 0..223 of the
- * REPORTMACSTRUCT with a key drawn at every VM reset, so that
+ * The TDREPORT layout is the TDX module ABI's TDREPORT_STRUCT. The
+ * REPORTMACSTRUCT MAC, computed by the CPU on real hardware, is HMAC-SHA256
+ * over bytes 0..223 of the REPORTMACSTRUCT with a key drawn at every VM
+ * reset, so that
  * TDG.MR.VERIFYREPORT accepts exactly the reports this VM boot produced.
  *
  * SPDX-License-Identifier: GPL-2.0-or-later
@@ -26,7 +27,7 @@
 
 #define REPORTTYPE_TDX          0x81
 
-/* spec §2.1 */
+/* TDX module ABI, TDREPORT_STRUCT */
 typedef struct QEMU_PACKED TdxReportMac {
     uint8_t type, subtype, version, reserved0;
     uint8_t reserved1[12];
@@ -125,7 +126,7 @@ void tdx_emu_measurements_reset(TdxEmuState *s)
 }
 
 /*
- * TDG.MR.RTMR.EXTEND (leaf 2, spec §2): RCX = GPA of a 64-byte aligned
+ * TDG.MR.RTMR.EXTEND (leaf 2, TDX module ABI): RCX = GPA of a 64-byte aligned
  * SHA-384 digest, RDX = RTMR index 0..3; RTMR = SHA384(RTMR || digest).
  */
 uint64_t tdx_emu_rtmr_extend(TdxEmuState *s, X86CPU *cpu, uint64_t *regs)
@@ -169,7 +170,7 @@ static void build_report(TdxEmuState *s, const uint8_t *reportdata,
 }
 
 /*
- * TDG.MR.REPORT (leaf 4, spec §2, §2.1): RCX = GPA of the 1024-byte aligned
+ * TDG.MR.REPORT (leaf 4, TDX module ABI): RCX = GPA of the 1024-byte aligned
  * TDREPORT to write, RDX = GPA of the 64-byte aligned REPORTDATA, R8 =
  * report subtype (0).
  */
@@ -209,7 +210,8 @@ static bool mac_equal(const uint8_t *a, const uint8_t *b)
 
 /*
  * Whether @tdreport is a TDREPORT this VM boot made: its MAC, and the two
- * hashes the MAC covers (what a QE checks with EVERIFYREPORT2, spec §2.1).
+ * hashes the MAC covers (what a QE checks with EVERIFYREPORT2, TDX module ABI,
+ * TDREPORT_STRUCT).
  */
 bool tdx_emu_report_genuine(void *opaque, const uint8_t *tdreport)
 {
@@ -231,8 +233,8 @@ bool tdx_emu_report_genuine(void *opaque, const uint8_t *tdreport)
 }
 
 /*
- * TDG.MR.VERIFYREPORT (leaf 22, spec §2): RCX = GPA of a 256-byte aligned
- * REPORTMACSTRUCT; succeeds if its MAC is one this VM boot made.
+ * TDG.MR.VERIFYREPORT (leaf 22, TDX module ABI): RCX = GPA of a 256-byte
+ * aligned REPORTMACSTRUCT; succeeds if its MAC is one this VM boot made.
  */
 uint64_t tdx_emu_verify_report(TdxEmuState *s, X86CPU *cpu, uint64_t *regs)
 {

@@ -3,9 +3,9 @@
  *
  * A MigTD reads and writes fields of the target TDs it is bound to with
  * TDG.SERVTD.RD/WR, naming each by its binding handle and target TD UUID
- * (spec §2, §2.2). The migration session keys live here: reading element 0
- * of MIG_ENC_KEY makes the module generate a fresh key; MIG_DEC_KEY takes
- * the peer's key.
+ * (TDX module ABI, metadata fields). The migration session keys live here:
+ * reading element 0 of MIG_ENC_KEY makes the module generate a fresh key;
+ * MIG_DEC_KEY takes the peer's key.
  *
  * SPDX-License-Identifier: GPL-2.0-or-later
  */
@@ -21,7 +21,7 @@
 
 #define ALL_ONES    UINT64_MAX
 
-/* MIG_ENC_KEY (spec §2.2): element 0 read by the MigTD makes a new key */
+/* MIG_ENC_KEY: element 0 read by the MigTD makes a new key */
 static uint64_t enc_key_get(void *ctx, const TdxMdField *f, unsigned elem,
                             uint64_t *value)
 {
@@ -174,8 +174,8 @@ static uint64_t servtd_target(TdxEmuState *s, const uint64_t *regs,
 }
 
 /*
- * TDG.SERVTD.RD (leaf 18, spec §2): RDX = field ID; R8 = value, RDX = the
- * next field ID.
+ * TDG.SERVTD.RD (leaf 18, TDX module ABI): RDX = field ID; R8 = value, RDX =
+ * the next field ID.
  */
 uint64_t tdx_emu_servtd_rd(TdxEmuState *s, X86CPU *cpu, uint64_t *regs)
 {
@@ -194,8 +194,8 @@ uint64_t tdx_emu_servtd_rd(TdxEmuState *s, X86CPU *cpu, uint64_t *regs)
 }
 
 /*
- * TDG.SERVTD.WR (leaf 20, spec §2): RDX = field ID, R8 = value, R9 = write
- * mask; R8 = the previous value.
+ * TDG.SERVTD.WR (leaf 20, TDX module ABI): RDX = field ID, R8 = value, R9 =
+ * write mask; R8 = the previous value.
  */
 uint64_t tdx_emu_servtd_wr(TdxEmuState *s, X86CPU *cpu, uint64_t *regs)
 {
@@ -213,9 +213,9 @@ uint64_t tdx_emu_servtd_wr(TdxEmuState *s, X86CPU *cpu, uint64_t *regs)
 }
 
 /*
- * TDG.SERVTD.REBIND.APPROVE (leaf 33, spec §2): RCX = the current binding
- * handle, the 32-byte token in RDX, R8, R9, R14, R10..R13 = target UUID.
- * The approval is recorded for the host (query-tdx-emu), which completes
+ * TDG.SERVTD.REBIND.APPROVE (leaf 33, TDX module ABI): RCX = the current
+ * binding handle, the 32-byte token in RDX, R8, R9, R14, R10..R13 = target
+ * UUID. The approval is recorded for the host (query-tdx-emu), which completes
  * the rebinding.
  */
 uint64_t tdx_emu_servtd_rebind_approve(TdxEmuState *s, X86CPU *cpu,

@@ -15,7 +15,7 @@
     { .name = _name, .id = _id, .nr_elems = 1, .rd_mask = UINT16_MAX,    \
       .offset = offsetof(TdxEmuSysFields, _member) }
 
-/* The migration version ranges a MigTD negotiates with (spec §2.2) */
+/* The migration version ranges a MigTD negotiates with (TDX ABI) */
 static const TdxMdField sys_fields[] = {
     SYS_FIELD("MIN_EXPORT_VERSION", 0x2000000100000001ULL,
               min_export_version),
@@ -33,8 +33,8 @@ static const TdxMdContext sys_md = {
 };
 
 /*
- * TDG.SYS.RD (leaf 11, spec §2): RDX = field ID; R8 = value and RDX = the
- * next field ID (-1 after the last).
+ * TDG.SYS.RD (leaf 11, TDX module ABI): RDX = field ID; R8 = value and RDX =
+ * the next field ID (-1 after the last).
  */
 uint64_t tdx_emu_sys_rd(TdxEmuState *s, X86CPU *cpu, uint64_t *regs)
 {
@@ -45,7 +45,7 @@ uint64_t tdx_emu_sys_rd(TdxEmuState *s, X86CPU *cpu, uint64_t *regs)
     { .name = _name, .id = _id, .nr_elems = _n, .rd_mask = UINT64_MAX,   \
       .wr_mask = UINT64_MAX, .offset = offsetof(TdxEmuVmFields, _member) }
 
-/* The rebinding fields a MigTD writes into its own TDCS (spec §2.2) */
+/* The rebinding fields a MigTD writes into its own TDCS (TDX ABI) */
 static const TdxMdField vm_fields[] = {
     VM_FIELD("SERVTD_ACCEPT_SERVTD_EXT_HASH", 0x1910000300000214ULL, 6,
              accept_servtd_ext_hash),
@@ -60,8 +60,8 @@ static const TdxMdContext vm_md = {
 };
 
 /*
- * TDG.VM.WR (leaf 8, spec §2): RCX = VM ID (0: the TD itself, the only one
- * without L2 VMs), RDX = field ID, R8 = value, R9 = write mask; R8 = the
+ * TDG.VM.WR (leaf 8, TDX module ABI): RCX = VM ID (0: the TD itself, the only
+ * one without L2 VMs), RDX = field ID, R8 = value, R9 = write mask; R8 = the
  * previous value.
  */
 uint64_t tdx_emu_vm_wr(TdxEmuState *s, X86CPU *cpu, uint64_t *regs)

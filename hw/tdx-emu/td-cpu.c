@@ -2,7 +2,8 @@
  * tdx-emu: the CPU a TD sees
  *
  * A TD runs on an Intel CPU whose CPUID the TDX module shapes; MigTD relies
- * on parts of it that a TCG CPU model may lack (spec §6):
+ * on parts of it that a TCG CPU model may lack (MigTD
+ * src/migtd/src/driver/timer.rs):
  * - CPUID.1:ECX[24], a working TSC-deadline timer: MigTD panics without it;
  * - CPUID leaf 0x15 (and a CPUID level that reaches it) describing the TSC
  *   rate: MigTD divides by it to program its 1 ms tick;

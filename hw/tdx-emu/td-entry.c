@@ -1,10 +1,11 @@
 /*
  * tdx-emu: what the TDX module sets up before a TD's first instruction
  *
- * At every reset, each vCPU starts as TDH.VP.INIT leaves it (spec §1.4):
- * 32-bit flat protected mode at 0xFFFFFFF0, paging off, EFER.LME and NXE
- * already set, RBX = GPAW, RCX = R8 = the TD HOB GPA, RSI = vCPU index, the
- * local APIC in x2APIC mode, and every vCPU running (TDX has no INIT-SIPI).
+ * At every reset, each vCPU starts as TDH.VP.INIT leaves it (TDX module
+ * 1.5 source, td_vmcs_init.c): 32-bit flat protected mode at 0xFFFFFFF0,
+ * paging off, EFER.LME and NXE already set, RBX = GPAW, RCX = R8 = the TD HOB
+ * GPA, RSI = vCPU index, the local APIC in x2APIC mode, and every vCPU
+ * running (TDX has no INIT-SIPI).
  *
  * SPDX-License-Identifier: GPL-2.0-or-later
  */
@@ -59,7 +60,7 @@ static void td_entry_vcpu(CPUState *cs, run_on_cpu_data data)
     env->regs[R_EDX] = cpuid_version;
     env->regs[R_ESI] = cs->cpu_index;
 
-    /* x2APIC from the first instruction (spec §6.1), no wait for SIPI */
+    /* x2APIC from the first instruction, no wait for SIPI */
     cpu_set_apic_base(cpu->apic_state, apic->apicbase |
                       MSR_IA32_APICBASE_ENABLE | MSR_IA32_APICBASE_EXTD);
     apic->wait_for_sipi = 0;

@@ -2,9 +2,10 @@
  * tdx-emu: the TD HOB, for TDVF images that have a TD_HOB section
  *
  * The VMM describes the TD's memory to its firmware in a HOB list at the
- * TD_HOB section (spec §1.6): a PHIT, then one resource descriptor per
- * range of RAM, SYSTEM_MEMORY where it added pages (TDH.MEM.PAGE.ADD) and
- * MEMORY_UNACCEPTED elsewhere, then the end of the list.
+ * TD_HOB section (td-shim td-shim-interface/src/td_uefi_pi/hob.rs): a PHIT,
+ * then one resource descriptor per range of RAM, SYSTEM_MEMORY where it added
+ * pages (TDH.MEM.PAGE.ADD) and MEMORY_UNACCEPTED elsewhere, then the end of
+ * the list.
  *
  * SPDX-License-Identifier: GPL-2.0-or-later
  */

@@ -16,7 +16,7 @@
 /*
  * A leaf returns the completion status for RAX and writes only the output
  * registers it defines: the td-shim reset vector keeps its loop counters in
- * R14/R15 across TDCALL (spec §2, "An emulator must change only the
+ * R14/R15 across TDCALL (TDX module ABI, "An emulator must change only the
  * documented outputs").
  */
 typedef uint64_t TdxLeafFn(TdxEmuState *s, X86CPU *cpu, uint64_t *regs);
@@ -29,7 +29,7 @@ typedef struct TdxLeaf {
     bool vcpu_local;
 } TdxLeaf;
 
-/* TDG.VP.INFO (spec §2, leaf 1): TD execution environment information */
+/* TDG.VP.INFO (TDX module ABI, leaf 1): TD execution environment info */
 static uint64_t tdg_vp_info(TdxEmuState *s, X86CPU *cpu, uint64_t *regs)
 {
     regs[R_ECX] = s->gpaw;
@@ -43,8 +43,8 @@ static uint64_t tdg_vp_info(TdxEmuState *s, X86CPU *cpu, uint64_t *regs)
 }
 
 /*
- * TDG.VP.VEINFO.GET (spec §2, leaf 3): under TCG every exit is emulated in
- * place, so no #VE is ever pending and there is never valid #VE info.
+ * TDG.VP.VEINFO.GET (TDX module ABI, leaf 3): under TCG every exit is emulated
+ * in place, so no #VE is ever pending and there is never valid #VE info.
  */
 static uint64_t tdg_vp_veinfo_get(TdxEmuState *s, X86CPU *cpu,
                                   uint64_t *regs)
@@ -94,7 +94,7 @@ bool tdx_emu_tdcall_leaf_exists(uint64_t leaf)
 /*
  * RAX[15:0] is the leaf, RAX[23:16] its version and RAX[63:24] must be
  * zero; anything else, like a leaf the module does not have, completes
- * with TDX_OPERAND_INVALID (spec §2, "General ABI").
+ * with TDX_OPERAND_INVALID (TDX module ABI, "General ABI").
  */
 static const TdxLeaf *tdcall_decode(uint64_t rax)
 {

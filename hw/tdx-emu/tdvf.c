@@ -1,13 +1,14 @@
 /*
  * tdx-emu: the TD's firmware image in TDVF format (td-shim, MigTD)
  *
- * At realize: find the TDVF metadata (spec §1.2) through the OVMF GUID
- * table at the end of the -bios image, or else td-shim's pointer at image
- * end - 0x20; validate every section as td-shim does (spec §1.3); compute
- * MRTD as the TDX module would while adding and extending the pages.
- * At every reset: place the sections in the TD's memory (copy BFV, CFV and
- * payload data, zero the rest), mark the pages added with TDH.MEM.PAGE.ADD
- * as accepted, and build the TD HOB when the image has a TD_HOB section.
+ * At realize: find the TDVF metadata (td-shim doc/tdshim_spec.md, QEMU
+ * hw/i386/tdvf.c) through the OVMF GUID table at the end of the -bios image,
+ * or else td-shim's pointer at image end - 0x20; validate every section as
+ * td-shim does (td-shim td-shim-interface/src/metadata.rs); compute MRTD as
+ * the TDX module would while adding and extending the pages. At every reset:
+ * place the sections in the TD's memory (copy BFV, CFV and payload data, zero
+ * the rest), mark the pages added with TDH.MEM.PAGE.ADD as accepted, and build
+ * the TD HOB when the image has a TD_HOB section.
  *
  * An image without TDVF metadata (SeaBIOS, a test blob) is accepted and
  * left alone; a TDVF image with a bad section is refused at realize.
@@ -134,7 +135,7 @@ static bool section_placed_ok(const TdvfSection *sec, size_t image_size)
            range_in(sec->address, sec->size, 4 * GiB - image_size, 4 * GiB);
 }
 
-/* td-shim's validate_sections rules, per type (spec §1.3) */
+/* td-shim's validate_sections rules, per type (metadata.rs) */
 static const char *section_type_error(const TdvfSection *sec, int *hobs,
                                       int *payloads)
 {
@@ -279,11 +280,12 @@ static void mrtd_record(QCryptoHash *hash, const char *op, uint64_t gpa)
 
 /*
  * MRTD, as the TDX module builds it (TDX module base spec, TDH.MEM.PAGE.ADD
- * and TDH.MR.EXTEND; td-shim's td-shim-tools tee_info_hash): SHA-384 over, section by section and page by page, a
- * 128-byte MEM.PAGE.ADD record {"MEM.PAGE.ADD", GPA} unless the section is
- * PAGE.AUG, then for MR.EXTEND sections a 128-byte MR.EXTEND record and the
- * 256 bytes it measures, for each 256-byte chunk. Hashed as it goes, so
- * memory stays constant whatever size the sections declare.
+ * and TDH.MR.EXTEND; td-shim's td-shim-tools tee_info_hash): SHA-384 over,
+ * section by section and page by page, a 128-byte MEM.PAGE.ADD record
+ * {"MEM.PAGE.ADD", GPA} unless the section is PAGE.AUG, then for MR.EXTEND
+ * sections a 128-byte MR.EXTEND record and the 256 bytes it measures, for each
+ * 256-byte chunk. Hashed as it goes, so memory stays constant whatever size
+ * the sections declare.
  */
 static void tdvf_compute_mrtd(const TdxEmuFirmware *fw, uint8_t *mrtd)
 {

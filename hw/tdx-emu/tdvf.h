@@ -7,7 +7,7 @@
 #ifndef HW_TDX_EMU_TDVF_H
 #define HW_TDX_EMU_TDVF_H
 
-/* TDVF_SECTION types (spec §1.3) */
+/* TDVF_SECTION types (td-shim td-shim-interface/src/metadata.rs) */
 enum {
     TDVF_BFV = 0,
     TDVF_CFV = 1,

@@ -183,8 +183,8 @@ static void tdx_emu_instance_init(Object *obj)
 }
 
 /*
- * The migration versions default to the TDX module 1.5's (all 0, spec
- * §2.2), which any two default devices agree on. XFAM 0x3 (x87, SSE) is
+ * The migration versions default to the TDX module 1.5's (all 0, TDX module
+ * ABI), which any two default devices agree on. XFAM 0x3 (x87, SSE) is
  * what a real MigTD reported. ATTRIBUTES default to SEPT_VE_DISABLE, as
  * QEMU's tdx-guest object (sept-ve-disable=on) and so KVM TDs have them;
  * DCAP appraisal policies reject a TD quote without that bit.

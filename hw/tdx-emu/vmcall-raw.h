@@ -1,5 +1,5 @@
 /*
- * tdx-emu: MigTD's vmcall-raw buffers (spec §3.4)
+ * tdx-emu: MigTD's vmcall-raw buffers (MigTD src/devices/vmcall_raw)
  *
  * Every vmcall-raw buffer starts with a 12-byte header {u64 data_status;
  * u32 length}, the payload follows.

@@ -1,8 +1,9 @@
 /*
- * QTest cases for MigTD's vmcall-raw interface under tdx-emu (spec §3.4,
- * §5.1): WaitForRequest, requests over QMP and their delivery, ReportStatus
- * and its event, and Send/Receive over a migration stream whose other end
- * is this test. Everything the guest would do goes through the mailbox.
+ * QTest cases for MigTD's vmcall-raw interface under tdx-emu (MigTD
+ * src/devices/vmcall_raw, src/migtd/src/migration/session.rs): WaitForRequest,
+ * requests over QMP and their delivery, ReportStatus and its event, and
+ * Send/Receive over a migration stream whose other end is this test.
+ * Everything the guest would do goes through the mailbox.
  *
  * SPDX-License-Identifier: GPL-2.0-or-later
  */

@@ -32,7 +32,7 @@
 #define TDX_TARGET_UUID_MISMATCH        0xC0000D0700000000ULL
 #define TDX_INVALID_REPORTMACSTRUCT     0xC000100100000000ULL
 
-/* Field IDs (spec §2.2) */
+/* Field IDs (TDX module ABI metadata fields) */
 #define INIT_CPUSVN             0x1110000300000060ULL
 #define MIG_DEC_KEY             0x9810000300000010ULL
 #define MIG_ENC_KEY             0x9810000300000018ULL

@@ -3,7 +3,7 @@
 """Compute a TDVF image's MRTD independently of tdx-emu, for the tests.
 
 MRTD is the SHA-384 the TDX module accumulates while the VMM adds and
-extends the TD's initial pages (shared/spec/migtd-interface.md §1.3): per
+extends the TD's initial pages (td-shim td-shim-interface/src/metadata.rs, TDX module TDH.MEM.PAGE.ADD and TDH.MR.EXTEND): per
 section and per 4 KiB page, a 128-byte MEM.PAGE.ADD record {ASCII, GPA}
 unless the section is PAGE.AUG; for MR.EXTEND sections, per 256 bytes, a
 128-byte MR.EXTEND record followed by those bytes. Only td-shim's pointer
