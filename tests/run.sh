@@ -142,6 +142,163 @@ check_inspect_not_tdvf() {
     fi
 }
 
+# ./tdx-emu enroll (migtd/enroll.py) on the stub, whose CFV is an empty
+# firmware volume: a root CA and MigTD's test-PKI policy go in as
+# td-shim-enroll puts them (FFS RAW files from CFV offset 0x78, data after
+# a 24-byte header, 8-byte aligned); inspect reads them back; enrolling
+# again replaces a file of the same GUID instead of adding one; nothing
+# outside the CFV changes, so MRTD does not; the image still boots.
+STUB_CFV=0xf000
+enroll_root_ca() {
+    /usr/bin/python3 - "$1" "$2" <<'PY'
+import datetime, sys
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+key = ec.generate_private_key(ec.SECP384R1())
+name = x509.Name([x509.NameAttribute(x509.oid.NameOID.COMMON_NAME, sys.argv[2])])
+now = datetime.datetime.now(datetime.timezone.utc)
+cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name)
+        .public_key(key.public_key()).serial_number(1)
+        .not_valid_before(now).not_valid_after(now + datetime.timedelta(1))
+        .sign(key, hashes.SHA384()))
+open(sys.argv[1], "wb").write(cert.public_bytes(serialization.Encoding.DER))
+PY
+}
+
+# The CFV of image @1 holds, in order, the files @2... (GUID=PATH), as
+# ./tdx-emu inspect reports them and at td-shim-enroll's offsets; MRTD is
+# the stub's
+enroll_expect() {
+    local img=$1
+    shift
+    "$ROOT/tdx-emu" inspect "$img" >"$WORK/enroll-inspect.json" &&
+    "$ROOT/tdx-emu" inspect "$GUEST" >"$WORK/enroll-stub.json" &&
+    /usr/bin/python3 - "$img" "$WORK/enroll-inspect.json" \
+        "$WORK/enroll-stub.json" "$STUB_CFV" "$@" <<'PY'
+import hashlib, json, sys, uuid
+img = open(sys.argv[1], "rb").read()
+got, stub = (json.load(open(p)) for p in sys.argv[2:4])
+cfv = int(sys.argv[4], 0)
+want = [(g, open(p, "rb").read()) for g, p in
+        (a.split("=") for a in sys.argv[5:])]
+assert got["mrtd"] == stub["mrtd"], "MRTD changed"
+files = got["cfv"]["files"]
+assert [f["guid"] for f in files] == [g for g, _ in want], files
+off = cfv + 0x78
+for f, (guid, data) in zip(files, want):
+    assert f["size"] == len(data) and f["type"] == 1, f
+    assert f["sha384"] == hashlib.sha384(data).hexdigest(), f
+    assert img[off:off + 16] == uuid.UUID(guid).bytes_le, hex(off)
+    assert img[off + 17] == 0xAA and img[off + 23] == 0x07, hex(off)
+    assert img[off + 24:off + 24 + len(data)] == data, hex(off)
+    off = (off + 24 + len(data) + 7) & ~7
+assert not any(img[off:cfv + 0x1000]), "free space not zero"
+print(files[1].get("subject") if len(files) > 1 else None)
+PY
+}
+
+check_enroll() {
+    local name="./tdx-emu enroll: root CA + policy into the stub's CFV, read back, replaced, boots"
+    local out=$WORK/enrolled.bin policy=$ROOT/migtd/policy-testpki.json
+    local P=0BE92DC3-6221-4C98-87C1-8EEFFD70DE5A
+    local C=CA437832-4C51-4322-B13D-A21BD0C8FFF6
+    local I=3F2FB27A-9596-431C-A68D-D3EAB39F8AEB
+    enroll_root_ca "$WORK/root1.der" "tdx-emu enroll root 1"
+    enroll_root_ca "$WORK/root2.der" "tdx-emu enroll root 2"
+    echo '{"id": "00000000-0000-0000-0000-000000000000", "policy": []}' \
+        >"$WORK/policy2.json"
+    /usr/bin/python3 -c 'import sys; from cryptography import x509
+from cryptography.hazmat.primitives import serialization as s
+c = x509.load_der_x509_certificate(open(sys.argv[1], "rb").read())
+open(sys.argv[2], "wb").write(c.public_bytes(s.Encoding.PEM) * 2)' \
+        "$WORK/root1.der" "$WORK/chain.pem"
+    if "$ROOT/tdx-emu" enroll "$GUEST" --root-ca "$WORK/root1.der" \
+           --policy "$policy" -o "$out" >"$WORK/enroll.out" 2>&1 &&
+       enroll_expect "$out" "$P=$policy" "$C=$WORK/root1.der" \
+           >"$WORK/enroll.subject" 2>>"$WORK/enroll.out" &&
+       grep -qx "CN=tdx-emu enroll root 1" "$WORK/enroll.subject" &&
+       "$ROOT/tdx-emu" enroll "$out" --policy "$WORK/policy2.json" \
+           --root-ca "$WORK/root2.der" --issuer-chain "$WORK/chain.pem" \
+           >>"$WORK/enroll.out" 2>&1 &&
+       enroll_expect "$out" "$P=$WORK/policy2.json" "$C=$WORK/root2.der" \
+           "$I=$WORK/chain.pem" >"$WORK/enroll.subject" 2>>"$WORK/enroll.out" &&
+       grep -qx "CN=tdx-emu enroll root 2" "$WORK/enroll.subject" &&
+       "$ROOT/tdx-emu" run --firmware "$out" --until-ready --timeout 60 \
+           >"$WORK/enroll-run.json" 2>>"$WORK/enroll.out" &&
+       grep -q '"ready": true' "$WORK/enroll-run.json"; then
+        pass "$name"
+    else
+        fail "$name"; cat "$WORK/enroll.out" "$WORK/enroll-run.json" 2>/dev/null
+    fi
+}
+
+# ./tdx-emu enroll with a bad image or input fails with its message (@2)
+# and leaves the image as it was: @1 name, then enroll's arguments
+enroll_error() {
+    local name="./tdx-emu enroll refuses $1" want=$2 img=$3
+    shift 3
+    cp "$img" "$WORK/enroll-before.bin"
+    if "$ROOT/tdx-emu" enroll "$img" "$@" >"$WORK/out" 2>&1; then
+        fail "$name (succeeded)"
+    elif grep -q "^tdx-emu enroll: .*$want" "$WORK/out" &&
+         cmp -s "$img" "$WORK/enroll-before.bin"; then
+        pass "$name"
+    else
+        fail "$name"; cat "$WORK/out"
+    fi
+}
+
+check_enroll_errors() {
+    local ca=$WORK/root1.der policy=$ROOT/migtd/policy-testpki.json
+    local img=$WORK/enroll-bad.bin cfv_type_at
+    cp /usr/share/seabios/bios-256k.bin "$WORK/seabios.bin"
+    enroll_error "a non-TDVF image" "is not a TDVF image" "$WORK/seabios.bin" \
+        --root-ca "$ca"
+    # the CFV section's type made TempMem (3)
+    cfv_type_at=$(/usr/bin/python3 -c 'import struct, sys
+sys.path.insert(0, sys.argv[1]); import enroll
+img = open(sys.argv[2], "rb").read(); d = enroll.tdvf_descriptor(img)
+print(next(d + 40 + 32 * i for i in range(struct.unpack_from("<I", img, d + 12)[0])
+           if struct.unpack_from("<I", img, d + 40 + 32 * i)[0] == 1))' \
+        "$ROOT/migtd" "$GUEST")
+    stub_patched "$img" "$cfv_type_at" 03
+    enroll_error "an image without a CFV" "has no CFV section" "$img" \
+        --root-ca "$ca"
+    /usr/bin/python3 -c 'import json; print(json.dumps({"id": "x", "pad": "p" * 4000}))' \
+        >"$WORK/big.json"
+    cp "$GUEST" "$img"
+    enroll_error "files larger than the CFV" "the CFV is too small: 4096 bytes" \
+        "$img" --root-ca "$ca" --policy "$WORK/big.json"
+    stub_patched "$img" $((STUB_CFV + 0x21)) 00       # FvLength 0x1000 -> 0
+    enroll_error "a CFV whose FvLength is not its size" \
+        "malformed firmware volume: FvLength 0x0" "$img" --root-ca "$ca"
+    stub_patched "$img" $((STUB_CFV + 0x30)) 79       # HeaderLength, unsummed
+    enroll_error "a CFV with a bad header checksum" \
+        "malformed firmware volume: bad header checksum" "$img" --root-ca "$ca"
+    stub_patched "$img" $((STUB_CFV + 0x28)) 00       # "_FVH" signature
+    enroll_error "a CFV that is not a firmware volume" \
+        "not a firmware volume" "$img" --root-ca "$ca"
+    "$ROOT/tdx-emu" enroll "$GUEST" --policy "$policy" -o "$img" &&
+        /usr/bin/python3 -c 'import sys
+with open(sys.argv[1], "r+b") as f:  # the first file'"'"'s size + 64 KiB
+    f.seek(int(sys.argv[2], 0) + 0x78 + 22); f.write(b"\x01")' "$img" "$STUB_CFV"
+    enroll_error "a CFV file that runs past the volume" \
+        "past the volume" "$img" --root-ca "$ca"
+    cp "$GUEST" "$img"
+    /usr/bin/python3 -c 'import base64, sys
+d = open(sys.argv[1], "rb").read()
+print("-----BEGIN CERTIFICATE-----\n" + base64.encodebytes(d).decode() +
+      "-----END CERTIFICATE-----")' "$ca" >"$WORK/root.pem"
+    enroll_error "a PEM root CA" "is PEM; MigTD wants DER" "$img" \
+        --root-ca "$WORK/root.pem"
+    enroll_error "a policy that is not JSON" "is not JSON" "$img" \
+        --policy "$ca"
+    enroll_error "an issuer chain without a certificate" \
+        "holds no PEM certificate" "$img" --issuer-chain "$policy"
+    enroll_error "nothing to enroll" "nothing to enroll" "$img"
+}
+
 # ./tdx-emu run --until-ready boots the guest stub (a TDVF image) to its
 # first WaitForRequest and reports what the TD looks like there.
 check_run_until_ready() {
@@ -629,6 +786,8 @@ check_guest_exit "guest stub without tdx-emu: TDCALL raises #UD" \
     37 "TDCALL raised #UD" -cpu max,phys-bits=48
 check_mrtd
 check_inspect_not_tdvf
+check_enroll
+check_enroll_errors
 check_run_until_ready
 check_run_smp2
 check_run_triple_fault
