@@ -38,12 +38,19 @@ uint64_t tdx_emu_vmcall_cpuid(TdxEmuState *s, X86CPU *cpu, uint64_t *vmm)
 }
 
 /*
- * Instruction.HLT (GHCI 1.5, R11 = 0x0C): R12 = 1 if the TD has interrupts
- * blocked. The vCPU halts until an interrupt it can take arrives; with
- * "sti; tdcall" (MigTD's idle) the STI is honoured, as for "sti; hlt".
+ * Instruction.HLT (GHCI 1.5, R11 = 0x0C): R12 bit 0 = 1 if the TD has
+ * interrupts blocked. The vCPU halts until an interrupt it can take
+ * arrives; with "sti; tdcall" (MigTD's idle) the STI is honoured, as for
+ * "sti; hlt". With interrupts blocked nothing but an NMI wakes it: the
+ * host is told (liveness.c).
  */
+#define HLT_INTERRUPTS_BLOCKED  1
+
 uint64_t tdx_emu_vmcall_hlt(TdxEmuState *s, X86CPU *cpu, uint64_t *vmm)
 {
+    if (vmm[R_R12] & HLT_INTERRUPTS_BLOCKED) {
+        tdx_emu_vcpu_parked(s, CPU(cpu)->cpu_index);
+    }
     s->halt_requested = true;
     return TDVMCALL_SUCCESS;
 }

@@ -161,6 +161,8 @@ TdxEmuInfo *qmp_query_tdx_emu(Error **errp)
         info->wait_for_request->length = s->wfr.buf.len;
         info->wait_for_request->vector = s->wfr.buf.vector;
     }
+    info->parked_vcpus = tdx_emu_parked_vcpus(s);
+    info->last_failed_vmcall = tdx_emu_last_failed_vmcall(s);
     info->wait_for_request_count = s->wfr.count;
     info->payload = payload_info(&s->payload);
     info->catchpoints = catch_info(&s->catch);

@@ -145,6 +145,7 @@ X86TdcallAction tdx_emu_tdcall(TdxEmuState *s, X86CPU *cpu, uint64_t *regs)
     }
 
     BQL_LOCK_GUARD();
+    tdx_emu_vcpu_running(s, cpu->parent_obj.cpu_index);
     tdx_emu_payload_observe(s, cpu);
     tdcall_run(s, cpu, leaf, regs);
     if (s->halt_requested) {
@@ -157,6 +158,7 @@ X86TdcallAction tdx_emu_tdcall(TdxEmuState *s, X86CPU *cpu, uint64_t *regs)
 void tdx_emu_tdcall_realize(TdxEmuState *s)
 {
     s->leaf_counts = g_new0(typeof(*s->leaf_counts), s->max_vcpus);
+    tdx_emu_liveness_realize(s);
 }
 
 static uint64_t leaf_count(TdxEmuState *s, size_t slot)

@@ -162,6 +162,7 @@ static void tdx_emu_reset_hold(Object *obj, ResetType type)
     tdx_emu_memory_reset(s);
     tdx_emu_mailbox_reset(s);
     tdx_emu_payload_reset(s);
+    tdx_emu_liveness_reset(s);
 }
 
 /*

@@ -147,6 +147,20 @@ typedef struct TdxEmuFatal {
     char *message;
 } TdxEmuFatal;
 
+/* The last TDG.VP.VMCALL that failed, and which vCPUs are parked */
+typedef struct TdxEmuFailedCall {
+    bool valid;
+    int cpu_index;
+    const char *name;
+    uint64_t subfn;
+    uint64_t status;
+} TdxEmuFailedCall;
+
+typedef struct TdxEmuLiveness {
+    bool *parked;               /* per vCPU: HLT with interrupts blocked */
+    TdxEmuFailedCall failed;
+} TdxEmuLiveness;
+
 /* SetupEventNotifyInterrupt: where asynchronous completions are signalled */
 typedef struct TdxEmuEventNotify {
     uint8_t vector;             /* 0: not registered */
@@ -195,6 +209,7 @@ struct TdxEmuState {
     uint64_t vmcall_counts[TDX_EMU_NR_VMCALL_SLOTS];
     TdxEmuMemory mem;
     TdxEmuFatal fatal;
+    TdxEmuLiveness live;
     TdxEmuWfr wfr;
     struct TdxQuoteBackend *quote;  /* property: a tdx-quote-* object */
     unsigned quotes_in_flight;
@@ -292,6 +307,16 @@ uint64_t tdx_emu_migtd_receive(TdxEmuState *s, X86CPU *cpu, uint64_t *vmm);
 
 /* quote.c: GetQuote */
 uint64_t tdx_emu_vmcall_get_quote(TdxEmuState *s, X86CPU *cpu, uint64_t *vmm);
+
+/* liveness.c: parked vCPUs and the last failed VMCALL */
+void tdx_emu_liveness_realize(TdxEmuState *s);
+void tdx_emu_liveness_reset(TdxEmuState *s);
+void tdx_emu_vmcall_failed(TdxEmuState *s, int cpu_index, const char *name,
+                           uint64_t subfn, uint64_t status);
+void tdx_emu_vcpu_parked(TdxEmuState *s, int cpu_index);
+void tdx_emu_vcpu_running(TdxEmuState *s, int cpu_index);
+TdxEmuFailedVmcall *tdx_emu_last_failed_vmcall(TdxEmuState *s);
+uint32List *tdx_emu_parked_vcpus(TdxEmuState *s);
 
 /* fatal.c */
 uint64_t tdx_emu_vmcall_report_fatal_error(TdxEmuState *s, X86CPU *cpu,

@@ -96,7 +96,8 @@ static const Tdvmcall *tdvmcall_find(uint64_t subfn)
 static void tdvmcall_dispatch(TdxEmuState *s, X86CPU *cpu, uint64_t *vmm)
 {
     int cpu_index = CPU(cpu)->cpu_index;
-    const Tdvmcall *call = vmm[R_R10] ? NULL : tdvmcall_find(vmm[R_R11]);
+    uint64_t subfn = vmm[R_R11];
+    const Tdvmcall *call = vmm[R_R10] ? NULL : tdvmcall_find(subfn);
     const char *name = call ? call->name : "unknown";
 
     s->vmcall_counts[call ? call - tdvmcalls : ARRAY_SIZE(tdvmcalls)]++;
@@ -110,6 +111,9 @@ static void tdvmcall_dispatch(TdxEmuState *s, X86CPU *cpu, uint64_t *vmm)
                       PRIx64 " R11=0x%" PRIx64 "\n",
                       cpu_index, vmm[R_R10], vmm[R_R11]);
         vmm[R_R10] = TDVMCALL_INVALID_OPERAND;
+    }
+    if (vmm[R_R10] != TDVMCALL_SUCCESS) {
+        tdx_emu_vmcall_failed(s, cpu_index, name, subfn, vmm[R_R10]);
     }
     trace_tdx_emu_vmcall_done(cpu_index, name, vmm[R_R10], vmm[R_R11]);
 }

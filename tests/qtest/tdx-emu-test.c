@@ -453,6 +453,53 @@ static void test_vmcall_cpuid_msr(void)
     qtest_quit(qts);
 }
 
+/*
+ * HLT with interrupts blocked parks the vCPU: the host hears it at once,
+ * with the last VMCALL that failed; the next TDCALL of that vCPU unparks
+ * it.
+ */
+static void test_vcpu_parked(void)
+{
+    QTestState *qts = mailbox_init(NULL);
+    uint64_t in[NR_GPRS], out[NR_GPRS], r11;
+    QDict *ev, *failed, *info;
+
+    info = query_tdx_emu(qts);
+    g_assert(qlist_empty(qdict_get_qlist(info, "parked-vcpus")));
+    g_assert(!qdict_haskey(info, "last-failed-vmcall"));
+    qobject_unref(info);
+
+    g_assert_cmphex(vmcall_mmio(qts, 4, 0, 0x1000, 0, &r11), ==,
+                    TDVMCALL_INVALID_OPERAND);
+    vmcall_regs(in, 0x0c);
+    in[R12] = 1;
+    tdcall(qts, 1, in, out, VMCALL_OUTPUTS);
+    g_assert_cmphex(out[R10], ==, TDVMCALL_SUCCESS);
+    ev = qtest_qmp_eventwait_ref(qts, "TDX_EMU_VCPU_PARKED");
+    g_assert_cmpint(qdict_get_int(qdict_get_qdict(ev, "data"), "cpu-index"),
+                    ==, 1);
+    failed = qdict_get_qdict(qdict_get_qdict(ev, "data"),
+                             "last-failed-vmcall");
+    g_assert_cmpstr(qdict_get_str(failed, "name"), ==, "#VE.RequestMMIO");
+    g_assert_cmphex(qdict_get_int(failed, "subfunction"), ==, 0x30);
+    g_assert_cmphex(qnum_get_uint(qobject_to(QNum, qdict_get(failed,
+                                                             "status"))),
+                    ==, TDVMCALL_INVALID_OPERAND);
+    g_assert_cmpint(qdict_get_int(failed, "cpu-index"), ==, 0);
+    qobject_unref(ev);
+
+    info = query_tdx_emu(qts);
+    g_assert_cmpint(qlist_size(qdict_get_qlist(info, "parked-vcpus")), ==, 1);
+    qobject_unref(info);
+    /* HLT with interrupts enabled does not park; any TDCALL unparks */
+    in[R12] = 0;
+    tdcall(qts, 1, in, out, VMCALL_OUTPUTS);
+    info = query_tdx_emu(qts);
+    g_assert(qlist_empty(qdict_get_qlist(info, "parked-vcpus")));
+    qobject_unref(info);
+    qtest_quit(qts);
+}
+
 static void test_report_fatal_error(void)
 {
     QTestState *qts = mailbox_init(" -action panic=pause");
@@ -999,6 +1046,7 @@ int main(int argc, char **argv)
     qtest_add_func("/tdx-emu/mailbox/setup-event-notify",
                    test_setup_event_notify);
     qtest_add_func("/tdx-emu/mailbox/vmcall-cpuid-msr", test_vmcall_cpuid_msr);
+    qtest_add_func("/tdx-emu/mailbox/vcpu-parked", test_vcpu_parked);
     qtest_add_func("/tdx-emu/mailbox/report-fatal-error",
                    test_report_fatal_error);
     qtest_add_func("/tdx-emu/mailbox/report-fatal-error-gpa",
