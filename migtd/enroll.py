@@ -6,8 +6,12 @@ with td-shim's td-shim-enroll (intel/MigTD xtask/src/build.rs and
 sh_script/build_final.sh), so a release migtd.bin can trust another root
 without being rebuilt.
 
-Usage: enroll.py IMAGE [--root-ca DER] [--policy JSON] [--issuer-chain PEM]
-                 [-o OUT]
+Usage: enroll.py [--qemu QEMU] IMAGE [--root-ca DER|testpki] [--pki DIR]
+                 [--policy JSON] [--issuer-chain PEM] [-o OUT]
+
+--root-ca testpki enrolls the root of tdx-emu's test PKI (docs/quote.md)
+in DIR (default build/testpki), which QEMU's tdx-quote-testpki object
+makes there first if it is not there yet.
 
 The CFV is the TDVF section of type CFV (found through the image's TDVF
 metadata, not td-shim's build-time layout). Its format is what
@@ -45,6 +49,12 @@ import uuid
 
 from cryptography import x509
 
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.join(HERE, "..", "scripts"))
+from qmp import Qemu, QmpError  # noqa: E402
+
+TESTPKI = "testpki"
+DEFAULT_PKI = os.path.join(HERE, "..", "build", "testpki")
 POLICY_GUID = uuid.UUID("0BE92DC3-6221-4C98-87C1-8EEFFD70DE5A")
 ROOT_CA_GUID = uuid.UUID("CA437832-4C51-4322-B13D-A21BD0C8FFF6")
 ISSUER_CHAIN_GUID = uuid.UUID("3F2FB27A-9596-431C-A68D-D3EAB39F8AEB")
@@ -65,7 +75,7 @@ TDVF_METADATA_GUID = uuid.UUID("e9eaf9f3-168e-44d5-a8eb-7f4d8738f6ae")
 TDVF_SECTION_CFV = 1
 
 FFS3_GUID = uuid.UUID("5473c07a-3dcb-4dca-bd6f-1e9689e7349a")
-FV_HEADER_LEN = 0x78            # td-shim's FvHeader, what td-shim-enroll writes
+FV_HEADER_LEN = 0x78            # td-shim's FvHeader, td-shim-enroll writes it
 FV_CHECKSUMMED_LEN = 0x38       # what td-shim's read_fv_header checksums
 FV_ATTRIBUTES = 0x0004F6FF
 FV_BLOCK = 0x1000
@@ -93,6 +103,10 @@ def size24(n):
 
 def align8(n):
     return (n + 7) & ~7
+
+
+def pad8(data):
+    return data + bytes(align8(len(data)) - len(data))
 
 
 # --- TDVF metadata: where the CFV is ------------------------------------
@@ -173,21 +187,21 @@ def cfv_header(size):
     return header
 
 
-def header_checksum_ok(header):
-    """The PI rule: the header sums to 0 with State and IntegrityCheck.File
-    counted as 0 (td-shim's enroller computes it the same way)"""
-    return (sum(header) - header[0x11] - header[0x17]) & 0xFF == 0
+def header_sum(header):
+    """The PI rule for an FFS file header's checksum: the header sums to 0
+    with State and IntegrityCheck.File counted as 0 (td-shim's enroller
+    computes it the same way)"""
+    return (sum(header) - header[0x11] - header[0x17]) & 0xFF
 
 
 def raw_file(guid, data):
     """An FFS file of type RAW holding @data, as td-shim's
     FirmwareRawFile, zero-padded to 8 bytes"""
-    header = bytearray(guid.bytes_le + bytes([0, FFS_FIXED_CHECKSUM,
-                       FV_FILETYPE_RAW, 0]) + size24(FFS_HEADER_LEN + len(data)) +
-                       bytes([FFS_STATE_VALID]))
-    header[0x10] = -(sum(header) - header[0x11] - header[0x17]) & 0xFF
-    file = bytes(header) + data
-    return file + bytes(align8(len(file)) - len(file))
+    header = bytearray(guid.bytes_le)
+    header += bytes([0, FFS_FIXED_CHECKSUM, FV_FILETYPE_RAW, 0])
+    header += size24(FFS_HEADER_LEN + len(data)) + bytes([FFS_STATE_VALID])
+    header[0x10] = -header_sum(header) & 0xFF
+    return pad8(bytes(header) + data)
 
 
 def parse_file(cfv, off):
@@ -200,10 +214,13 @@ def parse_file(cfv, off):
     if cfv[off + 19] & FFS_ATTRIB_LARGE_FILE:
         header_len += 4
         size = struct.unpack_from("<I", cfv, off + 24)[0]
-    if size < header_len or off + size > len(cfv):
+    if size < header_len:
+        raise EnrollError(f"the FFS file at CFV offset 0x{off:x} has size "
+                          f"{size}, less than its header")
+    if off + size > len(cfv):
         raise EnrollError(f"the FFS file at CFV offset 0x{off:x} has size "
                           f"{size}, past the volume's end")
-    if not header_checksum_ok(cfv[off:off + header_len]):
+    if header_sum(cfv[off:off + header_len]):
         raise EnrollError(f"the FFS file at CFV offset 0x{off:x} has a bad "
                           f"header checksum")
     return (uuid.UUID(bytes_le=bytes(cfv[off:off + 16])), cfv[off + 18],
@@ -244,7 +261,7 @@ def parse_cfv(cfv):
 
 def build_cfv(size, files):
     """A CFV of @size bytes holding @files (whole FFS files)"""
-    body = b"".join(f + bytes(align8(len(f)) - len(f)) for f in files)
+    body = b"".join(pad8(f) for f in files)
     used = FV_HEADER_LEN + len(body)
     if used > size:
         raise EnrollError(f"the CFV is too small: {size} bytes, the volume "
@@ -300,6 +317,25 @@ def check_issuer_chain(data, path):
                           f"certificate: {err}") from err
     raise EnrollError(f"the policy issuer chain {path} holds no PEM "
                       f"certificate")
+
+
+def testpki_root(qemu, pki):
+    """The test PKI's root CA certificate (DER) in @pki; QEMU makes the PKI
+    there when a tdx-quote-testpki object is created (hw/tdx-emu/testpki.c)"""
+    root = os.path.join(pki, "root-ca.der")
+    if os.path.exists(root):
+        return root
+    if not qemu or not os.access(qemu, os.X_OK):
+        raise EnrollError("QEMU makes the test PKI and is not built yet; "
+                          "run ./tdx-emu build")
+    os.makedirs(pki, exist_ok=True)
+    try:
+        Qemu(qemu, ["-machine", "none", "-nodefaults", "-display", "none",
+                    "-object", f"tdx-quote-testpki,id=pki,dir={pki}"]).quit()
+    except (QmpError, OSError) as err:
+        raise EnrollError(f"cannot make the test PKI in {pki}: {err}") \
+            from err
+    return root
 
 
 INPUTS = (  # option, GUID, what, check; MigTD's enrolment order
@@ -369,9 +405,14 @@ def main(argv=None):
         description="Write a root CA, a policy and a policy issuer chain "
                     "into a MigTD image's CFV, as td-shim-enroll does.")
     parser.add_argument("image")
-    parser.add_argument("--root-ca", metavar="DER",
+    parser.add_argument("--root-ca", metavar="DER|testpki",
                         help="root CA certificate, DER (FFS file "
-                             f"{ROOT_CA_GUID})")
+                             f"{ROOT_CA_GUID}); 'testpki': the test "
+                             "PKI's root")
+    parser.add_argument("--pki", metavar="DIR", default=DEFAULT_PKI,
+                        help="the test PKI's directory (made if missing; "
+                             "default build/testpki)")
+    parser.add_argument("--qemu", help="the QEMU that makes the test PKI")
     parser.add_argument("--policy", metavar="JSON",
                         help=f"MigTD policy (FFS file {POLICY_GUID})")
     parser.add_argument("--issuer-chain", metavar="PEM",
@@ -381,6 +422,8 @@ def main(argv=None):
                         help="write here instead of IMAGE")
     args = parser.parse_args(argv)
     try:
+        if args.root_ca == TESTPKI:
+            args.root_ca = testpki_root(args.qemu, args.pki)
         new_files = {}
         for option, guid, what, check in INPUTS:
             path = getattr(args, option)
