@@ -194,7 +194,7 @@ for f, (guid, data) in zip(files, want):
     assert img[off + 24:off + 24 + len(data)] == data, hex(off)
     off = (off + 24 + len(data) + 7) & ~7
 assert not any(img[off:cfv + 0x1000]), "free space not zero"
-print(files[1].get("subject") if len(files) > 1 else None)
+print(next((f["subject"] for f in files if "subject" in f), None))
 PY
 }
 
@@ -230,6 +230,26 @@ open(sys.argv[2], "wb").write(c.public_bytes(s.Encoding.PEM) * 2)' \
         pass "$name"
     else
         fail "$name"; cat "$WORK/enroll.out" "$WORK/enroll-run.json" 2>/dev/null
+    fi
+}
+
+# --root-ca testpki: the root of the test PKI in --pki DIR, which QEMU's
+# tdx-quote-testpki makes there on first use and reuses after
+check_enroll_testpki() {
+    local name="./tdx-emu enroll --root-ca testpki: the test PKI's root, made once in --pki DIR"
+    local out=$WORK/enrolled-testpki.bin pki=$WORK/enroll-pki
+    if "$ROOT/tdx-emu" enroll "$GUEST" --root-ca testpki --pki "$pki" \
+           -o "$out" >"$WORK/enroll.out" 2>&1 &&
+       cp "$pki/root-ca.der" "$WORK/enroll-pki-root.der" &&
+       "$ROOT/tdx-emu" enroll "$out" --root-ca testpki --pki "$pki" \
+           >>"$WORK/enroll.out" 2>&1 &&
+       cmp -s "$pki/root-ca.der" "$WORK/enroll-pki-root.der" &&
+       enroll_expect "$out" "CA437832-4C51-4322-B13D-A21BD0C8FFF6=$pki/root-ca.der" \
+           >"$WORK/enroll.subject" 2>>"$WORK/enroll.out" &&
+       grep -q "CN=Intel SGX Root CA" "$WORK/enroll.subject"; then
+        pass "$name"
+    else
+        fail "$name"; cat "$WORK/enroll.out" "$WORK/enroll.subject"
     fi
 }
 
@@ -787,6 +807,7 @@ check_guest_exit "guest stub without tdx-emu: TDCALL raises #UD" \
 check_mrtd
 check_inspect_not_tdvf
 check_enroll
+check_enroll_testpki
 check_enroll_errors
 check_run_until_ready
 check_run_smp2
