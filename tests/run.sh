@@ -146,8 +146,9 @@ check_inspect_not_tdvf() {
 # firmware volume: a root CA and MigTD's test-PKI policy go in as
 # td-shim-enroll puts them (FFS RAW files from CFV offset 0x78, data after
 # a 24-byte header, 8-byte aligned); inspect reads them back; enrolling
-# again replaces a file of the same GUID instead of adding one; nothing
-# outside the CFV changes, so MRTD does not; the image still boots.
+# again replaces a file of the same GUID in place instead of adding one
+# and keeps the others; nothing outside the CFV changes, so MRTD does
+# not; the image still boots.
 STUB_CFV=0xf000
 enroll_root_ca() {
     /usr/bin/python3 - "$1" "$2" <<'PY'
@@ -219,7 +220,10 @@ open(sys.argv[2], "wb").write(c.public_bytes(s.Encoding.PEM) * 2)' \
            >"$WORK/enroll.subject" 2>>"$WORK/enroll.out" &&
        grep -qx "CN=tdx-emu enroll root 1" "$WORK/enroll.subject" &&
        "$ROOT/tdx-emu" enroll "$out" --policy "$WORK/policy2.json" \
-           --root-ca "$WORK/root2.der" --issuer-chain "$WORK/chain.pem" \
+           --issuer-chain "$WORK/chain.pem" >>"$WORK/enroll.out" 2>&1 &&
+       enroll_expect "$out" "$P=$WORK/policy2.json" "$C=$WORK/root1.der" \
+           "$I=$WORK/chain.pem" >/dev/null 2>>"$WORK/enroll.out" &&
+       "$ROOT/tdx-emu" enroll "$out" --root-ca "$WORK/root2.der" \
            >>"$WORK/enroll.out" 2>&1 &&
        enroll_expect "$out" "$P=$WORK/policy2.json" "$C=$WORK/root2.der" \
            "$I=$WORK/chain.pem" >"$WORK/enroll.subject" 2>>"$WORK/enroll.out" &&
@@ -296,6 +300,12 @@ print(next(d + 40 + 32 * i for i in range(struct.unpack_from("<I", img, d + 12)[
     stub_patched "$img" $((STUB_CFV + 0x30)) 79       # HeaderLength, unsummed
     enroll_error "a CFV with a bad header checksum" \
         "malformed firmware volume: bad header checksum" "$img" --root-ca "$ca"
+    if "$ROOT/tdx-emu" inspect "$img" 2>&1 | grep -q \
+           '"cfv": {"error": "the CFV is a malformed firmware volume: bad header checksum"}'; then
+        pass "./tdx-emu inspect names what is wrong with a malformed CFV"
+    else
+        fail "./tdx-emu inspect names what is wrong with a malformed CFV"
+    fi
     stub_patched "$img" $((STUB_CFV + 0x28)) 00       # "_FVH" signature
     enroll_error "a CFV that is not a firmware volume" \
         "not a firmware volume" "$img" --root-ca "$ca"
