@@ -1,7 +1,7 @@
 /*
  * tdx-emu: the VMM's Instruction.* TDG.VP.VMCALLs (GHCI), which a TD uses
- * instead of executing CPUID, HLT, IN/OUT, RDMSR/WRMSR or an MMIO access
- * itself
+ * instead of executing CPUID, HLT, IN/OUT or an MMIO access itself
+ * (RDMSR/WRMSR: msr.c)
  *
  * SPDX-License-Identifier: GPL-2.0-or-later
  */
@@ -11,12 +11,8 @@
 #include "qemu/host-utils.h"
 #include "exec/address-spaces.h"
 #include "exec/memory.h"
-#include "hw/i386/apic.h"
 #include "tdx-emu.h"
 #include "tdx-abi.h"
-
-#define MSR_X2APIC_FIRST    0x800
-#define MSR_X2APIC_LAST     0x8ff
 
 /*
  * Instruction.CPUID (GHCI 1.5, R11 = 0x0A): R12 = leaf, R13 = subleaf;
@@ -142,43 +138,5 @@ uint64_t tdx_emu_vmcall_mmio(TdxEmuState *s, X86CPU *cpu, uint64_t *vmm)
     }
     device_access(&address_space_memory, gpa, size, write,
                   write ? &vmm[R_R15] : &vmm[R_R11]);
-    return TDVMCALL_SUCCESS;
-}
-
-/*
- * Instruction.RDMSR / WRMSR (GHCI 1.5, R11 = 0x1F / 0x20): R12 = MSR,
- * R13 = value to write; R11 = value read. The VMM emulates the x2APIC
- * range (the TD's APIC is in x2APIC mode from reset, TDX module TDH.VP.INIT);
- * any other MSR, or an access the APIC refuses, is an invalid operand.
- */
-static bool x2apic_msr(uint64_t msr)
-{
-    return msr >= MSR_X2APIC_FIRST && msr <= MSR_X2APIC_LAST;
-}
-
-uint64_t tdx_emu_vmcall_rdmsr(TdxEmuState *s, X86CPU *cpu, uint64_t *vmm)
-{
-    uint64_t msr = vmm[R_R12], value;
-
-    if (!x2apic_msr(msr) ||
-        apic_msr_read(msr - MSR_X2APIC_FIRST, &value) < 0) {
-        qemu_log_mask(LOG_GUEST_ERROR, "tdx-emu: RDMSR 0x%" PRIx64
-                      " refused\n", msr);
-        return TDVMCALL_INVALID_OPERAND;
-    }
-    vmm[R_R11] = value;
-    return TDVMCALL_SUCCESS;
-}
-
-uint64_t tdx_emu_vmcall_wrmsr(TdxEmuState *s, X86CPU *cpu, uint64_t *vmm)
-{
-    uint64_t msr = vmm[R_R12];
-
-    if (!x2apic_msr(msr) ||
-        apic_msr_write(msr - MSR_X2APIC_FIRST, vmm[R_R13]) < 0) {
-        qemu_log_mask(LOG_GUEST_ERROR, "tdx-emu: WRMSR 0x%" PRIx64
-                      " refused\n", msr);
-        return TDVMCALL_INVALID_OPERAND;
-    }
     return TDVMCALL_SUCCESS;
 }

@@ -1,10 +1,14 @@
 /*
  * tdx-emu: the CPU a TD sees
  *
- * A TD runs on an Intel CPU whose CPUID the TDX module shapes; MigTD relies
- * on parts of it that a TCG CPU model may lack (MigTD
- * src/migtd/src/driver/timer.rs):
- * - CPUID.1:ECX[24], a working TSC-deadline timer: MigTD panics without it;
+ * A TD runs on an Intel CPU whose CPUID the TDX module shapes; TD firmware
+ * relies on parts of it that a TCG CPU model may lack:
+ * - CPUID leaf 0x21 "IntelTDX    ", the hypervisor bit CPUID.1:ECX[31] and
+ *   a CPUID level of at least 0x21: how OVMF (OvmfPkg ResetVector
+ *   IntelTdx.asm IsTdx) and Linux (arch/x86/coco/tdx/tdx.c) know they are
+ *   in a TD (qemu-patches/0008);
+ * - CPUID.1:ECX[24], a working TSC-deadline timer: MigTD panics without it
+ *   (MigTD src/migtd/src/driver/timer.rs);
  * - CPUID leaf 0x15 (and a CPUID level that reaches it) describing the TSC
  *   rate: MigTD divides by it to program its 1 ms tick;
  * - the GenuineIntel vendor: MigTD's RDRAND path refuses older AMD families.
@@ -20,7 +24,7 @@
 #include "hw/core/cpu.h"
 #include "tdx-emu.h"
 
-#define TD_MIN_CPUID_LEVEL      0x15
+#define TD_MIN_CPUID_LEVEL      0x21
 #define TD_DEFAULT_TSC_KHZ      2000000     /* 2 GHz, when none is set */
 
 static bool td_cpu_check(X86CPU *cpu, Error **errp)
@@ -41,8 +45,10 @@ static void td_cpu_setup(X86CPU *cpu)
 {
     CPUX86State *env = &cpu->env;
 
-    env->features[FEAT_1_ECX] |= CPUID_EXT_TSC_DEADLINE_TIMER;
+    env->features[FEAT_1_ECX] |= CPUID_EXT_TSC_DEADLINE_TIMER |
+                                 CPUID_EXT_HYPERVISOR;
     env->cpuid_level = MAX(env->cpuid_level, TD_MIN_CPUID_LEVEL);
+    cpu->tdx_guest_leaf = true;
     if (!env->tsc_khz) {
         env->tsc_khz = TD_DEFAULT_TSC_KHZ;
     }

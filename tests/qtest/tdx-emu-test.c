@@ -444,6 +444,11 @@ static void test_vmcall_cpuid_msr(void)
                     TDVMCALL_INVALID_OPERAND);
     g_assert_cmphex(vmcall_msr(qts, 0x20, 0xc0000080, 0, &r11), ==,
                     TDVMCALL_INVALID_OPERAND);
+    /* x2APIC registers the CPU virtualizes are not the VMM's: EOI, ISR */
+    g_assert_cmphex(vmcall_msr(qts, 0x20, 0x80b, 0, &r11), ==,
+                    TDVMCALL_INVALID_OPERAND);
+    g_assert_cmphex(vmcall_msr(qts, 0x1f, 0x810, 0, &r11), ==,
+                    TDVMCALL_INVALID_OPERAND);
 
     /* Instruction.HLT answers SUCCESS (only a vCPU actually halts) */
     vmcall_regs(in, 0x0c);
@@ -497,6 +502,80 @@ static void test_vcpu_parked(void)
     info = query_tdx_emu(qts);
     g_assert(qlist_empty(qdict_get_qlist(info, "parked-vcpus")));
     qobject_unref(info);
+    qtest_quit(qts);
+}
+
+/* CPUID as a TD sees it: the hypervisor bit, level 0x21, "IntelTDX    " */
+static void test_cpuid_tdx_leaf(void)
+{
+    QTestState *qts = mailbox_init(NULL);
+    uint64_t in[NR_GPRS], out[NR_GPRS];
+
+    vmcall_regs(in, 0x0a);
+    in[R12] = 0;
+    in[R13] = 0;
+    tdcall(qts, 0, in, out, VMCALL_OUTPUTS);
+    g_assert_cmphex(out[R12], >=, 0x21);
+    in[R12] = 1;
+    tdcall(qts, 0, in, out, VMCALL_OUTPUTS);
+    g_assert_cmphex(out[R14] & (1u << 31), !=, 0);
+    in[R12] = 0x21;
+    tdcall(qts, 0, in, out, VMCALL_OUTPUTS);
+    g_assert_cmphex(out[R10], ==, TDVMCALL_SUCCESS);
+    g_assert_cmphex(out[R12], ==, 0);
+    g_assert_cmphex(out[R13], ==, 0x65746e49);      /* "Inte" */
+    g_assert_cmphex(out[R15], ==, 0x5844546c);      /* "lTDX" */
+    g_assert_cmphex(out[R14], ==, 0x20202020);      /* "    " */
+    in[R13] = 1;                                    /* subleaf 1: empty */
+    tdcall(qts, 0, in, out, VMCALL_OUTPUTS);
+    g_assert_cmphex(out[R13] | out[R14] | out[R15], ==, 0);
+    qtest_quit(qts);
+}
+
+/*
+ * The MSRs the VMM serves besides the x2APIC (KVM's set for TDs): the
+ * APIC base (a TD cannot move or disable its APIC), PAT (valid types
+ * only), MTRRs, MCG_CTL (all 0s or all 1s); others are refused.
+ */
+static void test_vmcall_msrs(void)
+{
+    QTestState *qts = mailbox_init(NULL);
+    uint64_t r11, base;
+
+    g_assert_cmphex(vmcall_msr(qts, 0x1f, 0x1b, 0, &base), ==,
+                    TDVMCALL_SUCCESS);
+    g_assert_cmphex(base & 0xfffff000, ==, 0xfee00000);
+    g_assert_cmphex(base & 0xc00, ==, 0xc00);       /* enabled, x2APIC */
+    g_assert_cmphex(vmcall_msr(qts, 0x20, 0x1b, base, &r11), ==,
+                    TDVMCALL_SUCCESS);
+    g_assert_cmphex(vmcall_msr(qts, 0x20, 0x1b, base & ~0x400ULL, &r11), ==,
+                    TDVMCALL_INVALID_OPERAND);
+
+    g_assert_cmphex(vmcall_msr(qts, 0x1f, 0x277, 0, &r11), ==,
+                    TDVMCALL_SUCCESS);
+    g_assert_cmphex(r11, ==, 0x0007040600070406ULL);
+    g_assert_cmphex(vmcall_msr(qts, 0x20, 0x277, 0x0000000000000002ULL,
+                               &r11), ==, TDVMCALL_INVALID_OPERAND);
+    g_assert_cmphex(vmcall_msr(qts, 0x20, 0x277, 0x0606060606060606ULL,
+                               &r11), ==, TDVMCALL_SUCCESS);
+    g_assert_cmphex(vmcall_msr(qts, 0x1f, 0x277, 0, &r11), ==,
+                    TDVMCALL_SUCCESS);
+    g_assert_cmphex(r11, ==, 0x0606060606060606ULL);
+
+    g_assert_cmphex(vmcall_msr(qts, 0x1f, 0xfe, 0, &r11), ==,
+                    TDVMCALL_SUCCESS);                  /* MTRRcap */
+    g_assert_cmphex(r11 & 0xff, ==, 8);                 /* 8 variable */
+    g_assert_cmphex(vmcall_msr(qts, 0x20, 0x2ff, 0xc06, &r11), ==,
+                    TDVMCALL_SUCCESS);                  /* MTRRdefType */
+    g_assert_cmphex(vmcall_msr(qts, 0x1f, 0x2ff, 0, &r11), ==,
+                    TDVMCALL_SUCCESS);
+    g_assert_cmphex(r11, ==, 0xc06);
+    g_assert_cmphex(vmcall_msr(qts, 0x1f, 0x210, 0, &r11), ==,
+                    TDVMCALL_INVALID_OPERAND);          /* no MTRR there */
+    g_assert_cmphex(vmcall_msr(qts, 0x20, 0x17b, 5, &r11), ==,
+                    TDVMCALL_INVALID_OPERAND);          /* MCG_CTL */
+    g_assert_cmphex(vmcall_msr(qts, 0x20, 0xfe, 0, &r11), ==,
+                    TDVMCALL_INVALID_OPERAND);          /* read-only */
     qtest_quit(qts);
 }
 
@@ -1047,6 +1126,8 @@ int main(int argc, char **argv)
                    test_setup_event_notify);
     qtest_add_func("/tdx-emu/mailbox/vmcall-cpuid-msr", test_vmcall_cpuid_msr);
     qtest_add_func("/tdx-emu/mailbox/vcpu-parked", test_vcpu_parked);
+    qtest_add_func("/tdx-emu/mailbox/cpuid-tdx-leaf", test_cpuid_tdx_leaf);
+    qtest_add_func("/tdx-emu/mailbox/vmcall-msrs", test_vmcall_msrs);
     qtest_add_func("/tdx-emu/mailbox/report-fatal-error",
                    test_report_fatal_error);
     qtest_add_func("/tdx-emu/mailbox/report-fatal-error-gpa",
