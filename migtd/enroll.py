@@ -50,9 +50,6 @@ import uuid
 from cryptography import x509
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-sys.path.insert(0, os.path.join(HERE, "..", "scripts"))
-from qmp import Qemu, QmpError  # noqa: E402
-
 TESTPKI = "testpki"
 DEFAULT_PKI = os.path.join(HERE, "..", "build", "testpki")
 POLICY_GUID = uuid.UUID("0BE92DC3-6221-4C98-87C1-8EEFFD70DE5A")
@@ -328,6 +325,8 @@ def testpki_root(qemu, pki):
     if not qemu or not os.access(qemu, os.X_OK):
         raise EnrollError("QEMU makes the test PKI and is not built yet; "
                           "run ./tdx-emu build")
+    sys.path.insert(0, os.path.join(HERE, "..", "scripts"))
+    from qmp import Qemu, QmpError  # only here: the guest build imports this
     os.makedirs(pki, exist_ok=True)
     try:
         Qemu(qemu, ["-machine", "none", "-nodefaults", "-display", "none",
