@@ -59,15 +59,31 @@ bool tdx_emu_write_private(TdxEmuState *s, uint64_t gpa, const void *buf,
 
 /*
  * A buffer the TD shares with the VMM (GPA with or without the shared
- * bit): read only if it is RAM, never a device.
+ * bit): read or written only if it is RAM, never a device.
  */
-bool tdx_emu_read_shared(TdxEmuState *s, uint64_t gpa, void *buf, size_t len)
+static bool shared_range_is_ram(TdxEmuState *s, uint64_t gpa, size_t len,
+                                bool write)
 {
     uint64_t shared_bit = tdx_emu_shared_bit(s);
 
     gpa &= ~shared_bit;
     return gpa < shared_bit && len <= shared_bit - gpa &&
-           range_is_ram(gpa, len, false) &&
-           address_space_read(&address_space_memory, gpa,
+           range_is_ram(gpa, len, write);
+}
+
+bool tdx_emu_read_shared(TdxEmuState *s, uint64_t gpa, void *buf, size_t len)
+{
+    return shared_range_is_ram(s, gpa, len, false) &&
+           address_space_read(&address_space_memory,
+                              gpa & ~tdx_emu_shared_bit(s),
                               MEMTXATTRS_UNSPECIFIED, buf, len) == MEMTX_OK;
+}
+
+bool tdx_emu_write_shared(TdxEmuState *s, uint64_t gpa, const void *buf,
+                          size_t len)
+{
+    return shared_range_is_ram(s, gpa, len, true) &&
+           address_space_write(&address_space_memory,
+                               gpa & ~tdx_emu_shared_bit(s),
+                               MEMTXATTRS_UNSPECIFIED, buf, len) == MEMTX_OK;
 }

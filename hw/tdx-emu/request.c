@@ -14,6 +14,7 @@
 #include "qemu/osdep.h"
 #include "qapi/error.h"
 #include "qapi/qapi-events-tdx-emu-target.h"
+#include "qemu/base64.h"
 #include "qemu/bswap.h"
 #include "qemu/log.h"
 #include "qemu/units.h"
@@ -25,8 +26,6 @@
 #include "trace.h"
 
 #define REPORT_STATUS_MAX       (1 * MiB)
-#define MIGRATION_RESULT_VMM_CANCELED 10
-#define MIGRATION_RESULT_VMM_INTERNAL 11
 #define STATUS_WORD_RESERVED    0xffffffffffff0000ULL
 
 /* MigrationResult (spec §5.2) */
@@ -90,6 +89,7 @@ static void request_free(TdxEmuState *s, TdxEmuMigReq *req)
 {
     QTAILQ_REMOVE(&s->requests, req, next);
     tdx_emu_stream_free(req->stream);
+    g_free(req->mig_policy);
     g_free(req);
 }
 
@@ -109,27 +109,47 @@ static void request_complete(TdxEmuState *s, TdxEmuMigReq *req,
     request_free(s, req);
 }
 
+void tdx_emu_request_fail(TdxEmuState *s, TdxEmuMigReq *req, uint8_t code)
+{
+    request_complete(s, req, 1 | code << 8, NULL, 0);
+}
+
+bool tdx_emu_request_report(TdxEmuState *s, uint64_t id,
+                            uint64_t status_word)
+{
+    TdxEmuMigReq *req = tdx_emu_request_running(s, id);
+
+    if (req) {
+        request_complete(s, req, status_word, NULL, 0);
+    }
+    return req != NULL;
+}
+
 /*
- * The oldest request still waiting, into the newest WaitForRequest. One
- * that cannot fit the buffer fails as VmmInternalError.
+ * The oldest request still waiting, into the newest WaitForRequest: the
+ * vmcall-raw one, else a Service one (service.c). One that cannot fit the
+ * buffer fails as VmmInternalError.
  */
 void tdx_emu_requests_deliver(TdxEmuState *s)
 {
     TdxEmuMigReq *req, *next;
 
     QTAILQ_FOREACH_SAFE(req, &s->requests, next, next) {
-        if (!s->wfr.pending) {
+        if (!s->wfr.pending && !s->svc_wfr.pending) {
             return;
         }
         if (req->delivered) {
+            continue;
+        }
+        if (!s->wfr.pending) {
+            tdx_emu_service_deliver(s, req);
             continue;
         }
         if (VMCALL_RAW_HDR_SIZE + req->payload_len > s->wfr.buf.len) {
             qemu_log_mask(LOG_GUEST_ERROR, "tdx-emu: request %" PRIu64
                           " does not fit the WaitForRequest buffer\n",
                           req->id);
-            request_complete(s, req, 1 | MIGRATION_RESULT_VMM_INTERNAL << 8,
-                             NULL, 0);
+            tdx_emu_request_fail(s, req, TDX_EMU_MIG_VMM_INTERNAL);
             continue;
         }
         req->delivered = true;
@@ -200,18 +220,47 @@ static const uint8_t request_operations[TDX_EMU_REQUEST_TYPE__MAX] = {
 };
 
 /*
+ * What only a non-vmcall-raw MigTD gets, in its HOBs (service.c): the
+ * communication id (default: the request id), vsock CID and ports, and a
+ * migration policy (base64) with its id.
+ */
+static bool service_fields(TdxEmuMigReq *req, TdxEmuMigrationRequest *m,
+                           uint8_t **policy, Error **errp)
+{
+    req->communication_id = m->has_communication_id ? m->communication_id :
+                                                      req->id;
+    req->mig_td_cid = m->vsock_cid;
+    req->mig_channel_port = m->vsock_port;
+    req->quote_service_port = m->quote_service_port;
+    req->mig_policy_id = m->mig_policy_id;
+    if (!m->mig_policy) {
+        return true;
+    }
+    *policy = qbase64_decode(m->mig_policy, -1, &req->mig_policy_len, errp);
+    if (*policy && req->mig_policy_len > TDX_EMU_MIG_POLICY_MAX) {
+        error_setg(errp, "mig-policy is larger than %d bytes",
+                   TDX_EMU_MIG_POLICY_MAX);
+        return false;
+    }
+    return *policy != NULL;
+}
+
+/*
  * MigtdMigrationInformation, 56 bytes: u64 id, u8 source, u8 has_init_data
  * (0), 6 reserved, target TD UUID (4 x u64), u64 binding handle. Binds the
- * target TD if it is not bound yet.
+ * target TD if it is not bound yet. The chardev carries a vmcall-raw
+ * MigTD's stream; other transports have their own device.
  */
 static bool migration_payload(TdxEmuState *s, TdxEmuMigReq *req,
                               TdxEmuMigrationRequest *m, Error **errp)
 {
     g_autofree TdxEmuTarget *t = g_new0(TdxEmuTarget, 1);
+    g_autofree uint8_t *policy = NULL;
     TdxEmuTarget *bound;
 
     if (!tdx_emu_hex_parse("target-uuid", m->target_uuid, t->uuid,
-                           sizeof(t->uuid), errp)) {
+                           sizeof(t->uuid), errp) ||
+        !service_fields(req, m, &policy, errp)) {
         return false;
     }
     bound = tdx_emu_target_find(s, m->binding_handle);
@@ -220,10 +269,13 @@ static bool migration_payload(TdxEmuState *s, TdxEmuMigReq *req,
                    "target TD", m->binding_handle);
         return false;
     }
-    req->stream = tdx_emu_stream_new(s, req->id, m->chardev, errp);
-    if (!req->stream) {
-        return false;
+    if (m->chardev) {
+        req->stream = tdx_emu_stream_new(s, req->id, m->chardev, errp);
+        if (!req->stream) {
+            return false;
+        }
     }
+    req->mig_policy = g_steal_pointer(&policy);
     stq_le_p(req->payload, req->id);
     req->payload[8] = m->source;
     memcpy(req->payload + 16, t->uuid, sizeof(t->uuid));
@@ -323,7 +375,6 @@ void tdx_emu_requests_cancel(TdxEmuState *s)
 
     QTAILQ_FOREACH_SAFE(req, &s->requests, next, next) {
         tdx_emu_stream_forget(req->stream);
-        request_complete(s, req, 1 | (MIGRATION_RESULT_VMM_CANCELED << 8),
-                         NULL, 0);
+        tdx_emu_request_fail(s, req, TDX_EMU_MIG_VMM_CANCELED);
     }
 }

@@ -83,6 +83,7 @@
 #define TDVMCALL_GET_QUOTE          0x10002
 #define TDVMCALL_REPORT_FATAL_ERROR 0x10003
 #define TDVMCALL_SETUP_EVENT_NOTIFY 0x10004
+#define TDVMCALL_SERVICE            0x10005
 #define TDVMCALL_MIGTD              0x10006
 
 /* TDG.VP.VMCALL status in R10 (spec §3.1) */

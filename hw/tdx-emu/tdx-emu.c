@@ -155,6 +155,7 @@ static void tdx_emu_reset_hold(Object *obj, ResetType type)
 
     memset(&s->event_notify, 0, sizeof(s->event_notify));
     memset(&s->wfr, 0, sizeof(s->wfr));
+    tdx_emu_service_reset(s);
     s->quote_generation++;
     tdx_emu_requests_cancel(s);
     memset(&s->vm, 0, sizeof(s->vm));

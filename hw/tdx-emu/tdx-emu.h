@@ -117,6 +117,25 @@ typedef struct TdxEmuWfr {
 } TdxEmuWfr;
 
 /*
+ * The response buffer of a Service WaitForRequest the VMM holds on to
+ * (service.c): in polling mode only during the call, with a vector until a
+ * request arrives or the timeout expires.
+ */
+typedef struct TdxEmuServiceRsp {
+    uint64_t gpa;                   /* without the shared bit */
+    uint32_t len;                   /* the buffer's size */
+    uint8_t guid[16];               /* the command's */
+    uint8_t vector;                 /* 0: none */
+    uint32_t apic_id;
+} TdxEmuServiceRsp;
+
+typedef struct TdxEmuServiceWfr {
+    bool pending;
+    TdxEmuServiceRsp rsp;
+    QEMUTimer *timer;               /* R15 != 0 with a vector */
+} TdxEmuServiceWfr;
+
+/*
  * A migration stream to the peer MigTD's VMM (stream.c). After its request
  * ends it drains for at most stream-drain-ms (default below) before it
  * drops what the peer did not take and lets the chardev go.
@@ -129,6 +148,11 @@ typedef struct TdxEmuStream TdxEmuStream;
 /* What the host may queue through QMP (docs/security.md) */
 #define TDX_EMU_MAX_REQUESTS        1024    /* waiting or running */
 #define TDX_EMU_MAX_TARGETS         1024    /* bound target TDs */
+#define TDX_EMU_MIG_POLICY_MAX      (32 * 1024)     /* mig-policy, bytes */
+/* MigrationResult codes the VMM reports itself (MigTD migration/mod.rs) */
+#define TDX_EMU_MIG_VMM_CANCELED        10
+#define TDX_EMU_MIG_VMM_INTERNAL        11
+#define TDX_EMU_MIG_UNSUPPORTED_OP      12
 typedef struct TdxEmuMigReq {
     uint64_t id;
     TdxEmuRequestType type;
@@ -136,7 +160,15 @@ typedef struct TdxEmuMigReq {
     uint8_t payload[TDX_EMU_REQ_PAYLOAD_MAX];
     uint32_t payload_len;
     bool delivered;
-    TdxEmuStream *stream;           /* migrations only */
+    TdxEmuStream *stream;           /* vmcall-raw migrations only */
+    /* The HOBs a non-vmcall-raw MigTD gets with StartMigration (service.c) */
+    uint64_t communication_id;
+    uint64_t mig_td_cid;
+    uint32_t mig_channel_port;
+    uint32_t quote_service_port;
+    uint64_t mig_policy_id;
+    uint8_t *mig_policy;            /* NULL: no MIGPOLICY HOB */
+    size_t mig_policy_len;
     QTAILQ_ENTRY(TdxEmuMigReq) next;
 } TdxEmuMigReq;
 
@@ -211,6 +243,7 @@ struct TdxEmuState {
     TdxEmuFatal fatal;
     TdxEmuLiveness live;
     TdxEmuWfr wfr;
+    TdxEmuServiceWfr svc_wfr;
     struct TdxQuoteBackend *quote;  /* property: a tdx-quote-* object */
     unsigned quotes_in_flight;
     uint64_t quote_generation;      /* bumped at reset */
@@ -289,6 +322,11 @@ uint64_t tdx_emu_vmcall_wrmsr(TdxEmuState *s, X86CPU *cpu, uint64_t *vmm);
 /* migtd.c: MigTD's vmcall-raw calls */
 uint64_t tdx_emu_vmcall_migtd(TdxEmuState *s, X86CPU *cpu, uint64_t *vmm);
 
+/* service.c: TDG.VP.VMCALL<Service> for non-vmcall-raw MigTDs */
+uint64_t tdx_emu_vmcall_service(TdxEmuState *s, X86CPU *cpu, uint64_t *vmm);
+void tdx_emu_service_deliver(TdxEmuState *s, TdxEmuMigReq *req);
+void tdx_emu_service_reset(TdxEmuState *s);
+
 /* request.c: requests to the MigTD */
 TdxEmuMigReq *tdx_emu_request_new(TdxEmuState *s, TdxEmuRequest *arg,
                                   Error **errp);
@@ -296,6 +334,11 @@ void tdx_emu_request_add(TdxEmuState *s, TdxEmuMigReq *req);
 TdxEmuMigReq *tdx_emu_request_running(TdxEmuState *s, uint64_t id);
 void tdx_emu_requests_deliver(TdxEmuState *s);
 void tdx_emu_requests_cancel(TdxEmuState *s);
+/* Complete a running request with a ReportStatus status word */
+bool tdx_emu_request_report(TdxEmuState *s, uint64_t id,
+                            uint64_t status_word);
+/* Fail a request as the VMM does (a MigrationResult code) */
+void tdx_emu_request_fail(TdxEmuState *s, TdxEmuMigReq *req, uint8_t code);
 uint64_t tdx_emu_migtd_report_status(TdxEmuState *s, X86CPU *cpu,
                                      uint64_t *vmm);
 
@@ -330,6 +373,8 @@ bool tdx_emu_read_private(TdxEmuState *s, uint64_t gpa, void *buf,
 bool tdx_emu_write_private(TdxEmuState *s, uint64_t gpa, const void *buf,
                            size_t len);
 bool tdx_emu_read_shared(TdxEmuState *s, uint64_t gpa, void *buf, size_t len);
+bool tdx_emu_write_shared(TdxEmuState *s, uint64_t gpa, const void *buf,
+                          size_t len);
 
 /* servtd.c: target TDs and the service-TD leaves */
 /* Bind @t (handle, UUID and fields set); the device owns it on success */

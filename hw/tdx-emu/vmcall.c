@@ -72,6 +72,7 @@ static const Tdvmcall tdvmcalls[] = {
       tdx_emu_vmcall_report_fatal_error },
     { TDVMCALL_SETUP_EVENT_NOTIFY, "SetupEventNotifyInterrupt",
       tdx_emu_vmcall_setup_event_notify },
+    { TDVMCALL_SERVICE, "Service", tdx_emu_vmcall_service },
     { TDVMCALL_MIGTD, "MigTD", tdx_emu_vmcall_migtd },
 };
 

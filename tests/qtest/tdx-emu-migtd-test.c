@@ -1,8 +1,10 @@
 /*
- * QTest cases for MigTD's vmcall-raw interface under tdx-emu (MigTD
- * src/devices/vmcall_raw, src/migtd/src/migration/session.rs): WaitForRequest,
- * requests over QMP and their delivery, ReportStatus and its event, and
- * Send/Receive over a migration stream whose other end is this test.
+ * QTest cases for MigTD's two control paths under tdx-emu: vmcall-raw
+ * (MigTD src/devices/vmcall_raw) and TDG.VP.VMCALL<Service>, which its
+ * other builds use (src/migtd/src/migration/session.rs, data.rs):
+ * WaitForRequest, requests over QMP and their delivery, ReportStatus and
+ * its event, and vmcall-raw's Send/Receive over a migration stream whose
+ * other end is this test.
  * Everything the guest would do goes through the mailbox.
  *
  * SPDX-License-Identifier: GPL-2.0-or-later
@@ -578,6 +580,436 @@ static void test_soak(void)
     stream_stop(&s);
 }
 
+/* ------------------------------------------------------------------ */
+/*
+ * TDG.VP.VMCALL<Service>, the control path of MigTD's other builds
+ * (src/migtd/src/migration/session.rs without vmcall-raw, data.rs)
+ */
+
+#define TDVMCALL_SERVICE        0x10005
+#define CMD_GPA                 0x300000ULL
+#define RSP_GPA                 (CMD_GPA + PAGE)
+#define SD_GPA                  0x302000ULL
+#define SVC_SUCCESS             0
+#define SVC_TIME_OUT            2
+#define SVC_RSP_BUF_TOO_SMALL   3
+#define SVC_BAD_CMD_BUF_SIZE    4
+#define SVC_BAD_RSP_BUF_SIZE    5
+#define SVC_INVALID_OPERAND     7
+#define SVC_UNSUPPORTED         0xfffffffe
+#define PAGE                    0x1000
+
+static const uint8_t common_guid[16] = {
+    0xe1, 0xc5, 0x6f, 0xfb, 0x78, 0x33, 0xcb, 0x4a,
+    0x89, 0x64, 0xfa, 0x5e, 0xe4, 0x3b, 0x9c, 0x8a,
+};
+static const uint8_t migtd_guid[16] = {
+    0x30, 0x63, 0x0e, 0xe6, 0x09, 0x1e, 0x87, 0x43,
+    0xa4, 0x44, 0x8f, 0x32, 0xb8, 0xd6, 0x11, 0xe5,
+};
+static const uint8_t mig_info_guid[16] = {
+    0x98, 0xe3, 0xb5, 0x42, 0x99, 0xa1, 0x30, 0x4d,
+    0xbe, 0xfc, 0xc7, 0x5a, 0xc3, 0xda, 0x5d, 0x7c,
+};
+static const uint8_t socket_info_guid[16] = {
+    0x9d, 0x3b, 0x10, 0x7a, 0x2b, 0x55, 0x5f, 0x48,
+    0xbb, 0x4c, 0x2f, 0x3d, 0x2e, 0x8b, 0x1e, 0x0e,
+};
+static const uint8_t policy_guid[16] = {
+    0x1a, 0x77, 0x4f, 0xd6, 0xc9, 0xf0, 0x33, 0x4d,
+    0x99, 0x8b, 0x0e, 0x3d, 0x8b, 0x94, 0x0a, 0x61,
+};
+
+static uint64_t service_call(QTestState *qts, uint64_t cmd, uint64_t rsp,
+                             uint64_t vector, uint64_t timeout)
+{
+    uint64_t in[NR_GPRS], out[NR_GPRS];
+
+    vmcall_regs(in, TDVMCALL_SERVICE);
+    in[R12] = cmd;
+    in[R13] = rsp;
+    in[R14] = vector;
+    in[R15] = timeout;
+    tdcall(qts, 0, in, out, VMCALL_OUTPUTS);
+    g_assert_cmphex(out[RAX], ==, TDX_SUCCESS);
+    return out[R10];
+}
+
+/*
+ * A command {@guid; 24 + @len; 0} + @data at @gpa, and a zeroed response
+ * page after it with {@guid; @rsp_len; 0}, as MigTD prepares them
+ */
+static void service_buffers_at(QTestState *qts, uint64_t gpa,
+                               const uint8_t *guid, const void *data,
+                               uint32_t len, uint32_t rsp_len)
+{
+    uint8_t hdr[24] = { 0 };
+
+    memcpy(hdr, guid, 16);
+    stl_le_p(hdr + 16, 24 + len);
+    qtest_memwrite(qts, gpa, hdr, sizeof(hdr));
+    qtest_memwrite(qts, gpa + 24, data, len);
+    qtest_memset(qts, gpa + PAGE, 0, PAGE);
+    stl_le_p(hdr + 16, rsp_len);
+    qtest_memwrite(qts, gpa + PAGE, hdr, sizeof(hdr));
+}
+
+static void service_buffers(QTestState *qts, const uint8_t *guid,
+                            const void *data, uint32_t len, uint32_t rsp_len)
+{
+    service_buffers_at(qts, CMD_GPA, guid, data, len, rsp_len);
+}
+
+/* One command with one-page buffers; @rsp gets the response page */
+static uint32_t service(QTestState *qts, const uint8_t *guid,
+                        const void *data, uint32_t len, uint64_t vector,
+                        uint8_t *rsp)
+{
+    service_buffers(qts, guid, data, len, PAGE);
+    g_assert_cmphex(service_call(qts, CMD_GPA | SHARED, RSP_GPA | SHARED,
+                                 vector, 0), ==, TDVMCALL_SUCCESS);
+    qtest_memread(qts, RSP_GPA, rsp, PAGE);
+    return ldl_le_p(rsp + 20);
+}
+
+static uint32_t query(QTestState *qts, const uint8_t *ver_cmd,
+                      const uint8_t *guid, uint8_t *rsp)
+{
+    uint8_t cmd[20] = { ver_cmd[0], ver_cmd[1] };
+
+    memcpy(cmd + 4, guid, 16);
+    return service(qts, common_guid, cmd, sizeof(cmd), 0, rsp);
+}
+
+static void test_service_query(void)
+{
+    QTestState *qts = mailbox_init(NULL);
+    static const uint8_t v0[2] = { 0, 0 }, v1[2] = { 1, 0 },
+                         cmd1[2] = { 0, 1 };
+    uint8_t rsp[PAGE], other[16] = { 1 };
+
+    /* MigTD's own Query: supported, the GUID echoed */
+    g_assert_cmphex(query(qts, v0, migtd_guid, rsp), ==, SVC_SUCCESS);
+    g_assert_cmpmem(rsp, 16, common_guid, 16);
+    g_assert_cmpuint(ldl_le_p(rsp + 16), ==, 24 + 20);
+    g_assert_cmpuint(rsp[24], ==, 0);                   /* version */
+    g_assert_cmpuint(rsp[25], ==, 0);                   /* Query */
+    g_assert_cmpuint(rsp[26], ==, 0);                   /* supported */
+    g_assert_cmpmem(rsp + 28, 16, migtd_guid, 16);
+    /* Another service is not */
+    g_assert_cmphex(query(qts, v0, other, rsp), ==, SVC_SUCCESS);
+    g_assert_cmpuint(rsp[26], ==, 1);
+    g_assert_cmpmem(rsp + 28, 16, other, 16);
+    /* An unknown version or command */
+    g_assert_cmphex(query(qts, v1, migtd_guid, rsp), ==, SVC_UNSUPPORTED);
+    g_assert_cmphex(query(qts, cmd1, migtd_guid, rsp), ==, SVC_UNSUPPORTED);
+    g_assert_cmpuint(ldl_le_p(rsp + 16), ==, 24);
+    /* A Query without its GUID */
+    g_assert_cmphex(service(qts, common_guid, v0, 4, 0, rsp), ==,
+                    SVC_BAD_CMD_BUF_SIZE);
+    qtest_quit(qts);
+}
+
+/* Bad buffers: a status, never a dead VM */
+static void test_service_malformed(void)
+{
+    QTestState *qts = mailbox_init(NULL);
+    static const uint8_t wfr_cmd[4] = { 0, 1 }, unknown[4] = { 0, 9 };
+    uint8_t rsp[PAGE], q[20] = { 0 };
+    QDict *info;
+
+    memcpy(q + 4, migtd_guid, 16);
+    service_buffers(qts, common_guid, q, sizeof(q), PAGE);
+    g_assert_cmphex(service_call(qts, (CMD_GPA + 8) | SHARED,
+                                 RSP_GPA | SHARED, 0, 0), ==,
+                    TDVMCALL_ALIGN_ERROR);
+    g_assert_cmphex(service_call(qts, CMD_GPA | SHARED,
+                                 (RSP_GPA + 24) | SHARED, 0, 0), ==,
+                    TDVMCALL_ALIGN_ERROR);
+    g_assert_cmphex(service_call(qts, CMD_GPA | SHARED, RSP_GPA | SHARED,
+                                 20, 0), ==, TDVMCALL_INVALID_OPERAND);
+    g_assert_cmphex(service_call(qts, CMD_GPA | SHARED, RSP_GPA | SHARED,
+                                 256, 0), ==, TDVMCALL_INVALID_OPERAND);
+    /* Not RAM: the mailbox's MMIO, the IOAPIC, beyond the end of RAM */
+    g_assert_cmphex(service_call(qts, MAILBOX_GPA | SHARED,
+                                 RSP_GPA | SHARED, 0, 0), ==,
+                    TDVMCALL_INVALID_OPERAND);
+    g_assert_cmphex(service_call(qts, CMD_GPA | SHARED,
+                                 0xfec00000ULL | SHARED, 0, 0), ==,
+                    TDVMCALL_INVALID_OPERAND);
+    g_assert_cmphex(service_call(qts, CMD_GPA | SHARED,
+                                 0x40000000ULL | SHARED, 0, 0), ==,
+                    TDVMCALL_INVALID_OPERAND);
+
+    /* Lying lengths: the command's, the response's, a response too small */
+    service_buffers(qts, common_guid, q, sizeof(q), PAGE);
+    qtest_writel(qts, CMD_GPA + 16, 16);
+    g_assert_cmphex(service_call(qts, CMD_GPA | SHARED, RSP_GPA | SHARED,
+                                 0, 0), ==, TDVMCALL_SUCCESS);
+    g_assert_cmphex(qtest_readl(qts, RSP_GPA + 20), ==, SVC_BAD_CMD_BUF_SIZE);
+    service_buffers(qts, common_guid, q, sizeof(q), PAGE);
+    qtest_writel(qts, CMD_GPA + 16, 0x7fffffff);
+    g_assert_cmphex(service_call(qts, CMD_GPA | SHARED, RSP_GPA | SHARED,
+                                 0, 0), ==, TDVMCALL_SUCCESS);
+    g_assert_cmphex(qtest_readl(qts, RSP_GPA + 20), ==, SVC_BAD_CMD_BUF_SIZE);
+    service_buffers(qts, common_guid, q, sizeof(q), 8);
+    g_assert_cmphex(service_call(qts, CMD_GPA | SHARED, RSP_GPA | SHARED,
+                                 0, 0), ==, TDVMCALL_SUCCESS);
+    g_assert_cmphex(qtest_readl(qts, RSP_GPA + 20), ==, SVC_BAD_RSP_BUF_SIZE);
+    service_buffers(qts, common_guid, q, sizeof(q), 0x7fffffff);
+    g_assert_cmphex(service_call(qts, CMD_GPA | SHARED, RSP_GPA | SHARED,
+                                 0, 0), ==, TDVMCALL_SUCCESS);
+    g_assert_cmphex(qtest_readl(qts, RSP_GPA + 20), ==, SVC_BAD_RSP_BUF_SIZE);
+    service_buffers(qts, common_guid, q, sizeof(q), 30);
+    g_assert_cmphex(service_call(qts, CMD_GPA | SHARED, RSP_GPA | SHARED,
+                                 0, 0), ==, TDVMCALL_SUCCESS);
+    g_assert_cmphex(qtest_readl(qts, RSP_GPA + 20), ==,
+                    SVC_RSP_BUF_TOO_SMALL);
+    g_assert_cmpuint(qtest_readl(qts, RSP_GPA + 16), ==, 24 + 20);
+    g_assert_cmphex(qtest_readb(qts, RSP_GPA + 24), ==, 0);  /* not written */
+
+    /* Wrong GUID, short and unknown commands */
+    g_assert_cmphex(service(qts, mig_info_guid, wfr_cmd, 4, 0, rsp), ==,
+                    SVC_UNSUPPORTED);
+    g_assert_cmpmem(rsp, 16, mig_info_guid, 16);
+    g_assert_cmphex(service(qts, migtd_guid, wfr_cmd, 0, 0, rsp), ==,
+                    SVC_BAD_CMD_BUF_SIZE);
+    g_assert_cmphex(service(qts, migtd_guid, wfr_cmd, 3, 0, rsp), ==,
+                    SVC_BAD_CMD_BUF_SIZE);
+    g_assert_cmphex(service(qts, migtd_guid, unknown, 4, 0, rsp), ==,
+                    SVC_UNSUPPORTED);
+
+    /* The VM still runs and answers */
+    info = query_tdx_emu(qts);
+    qobject_unref(info);
+    g_assert_cmphex(service(qts, common_guid, q, sizeof(q), 0, rsp), ==,
+                    SVC_SUCCESS);
+    qtest_quit(qts);
+}
+
+#define TARGET_UUID \
+    "00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff"
+
+/* start-migration @id without a chardev; with every HOB option if @hobs */
+static void start_ok(QTestState *qts, uint64_t id, bool hobs)
+{
+    if (hobs) {
+        qtest_qmp_assert_success(qts, "{'execute': 'tdx-emu-request', "
+            "'arguments': {'type': 'start-migration', 'request-id': %"
+            PRIu64 ", 'source': true, 'binding-handle': 4096, "
+            "'target-uuid': %s, 'vsock-cid': 18, 'vsock-port': 1234, "
+            "'quote-service-port': 40, 'mig-policy-id': 7, "
+            "'mig-policy': 'aGVsbG8gcG9saWN5'}}", id, TARGET_UUID);
+    } else {
+        qtest_qmp_assert_success(qts, "{'execute': 'tdx-emu-request', "
+            "'arguments': {'type': 'start-migration', 'request-id': %"
+            PRIu64 ", 'source': true, 'binding-handle': 4096, "
+            "'target-uuid': %s}}", id, TARGET_UUID);
+    }
+}
+
+/* A GUID HOB at @hob: its type, length and GUID; returns its data */
+static const uint8_t *guid_hob(const uint8_t *hob, const uint8_t *guid,
+                               uint16_t len)
+{
+    g_assert_cmphex(lduw_le_p(hob), ==, 4);
+    g_assert_cmpuint(lduw_le_p(hob + 2), ==, len);
+    g_assert_cmpmem(hob + 8, 16, guid, 16);
+    return hob + 24;
+}
+
+static uint32_t svc_report_status(QTestState *qts, uint64_t id,
+                                  uint8_t operation, uint8_t status,
+                                  uint8_t *rsp)
+{
+    uint8_t cmd[12] = { 0, 2, operation, status };
+
+    stq_le_p(cmd + 4, id);
+    return service(qts, migtd_guid, cmd, sizeof(cmd), 0, rsp);
+}
+
+static void test_service_wait_for_request(void)
+{
+    QTestState *qts = mailbox_init(NULL);
+    static const uint8_t wfr_cmd[4] = { 0, 1 };
+    const uint8_t *hob, *d;
+    uint8_t rsp[PAGE];
+    QDict *ev, *data;
+
+    /* Polling: nothing waits yet */
+    g_assert_cmphex(service(qts, migtd_guid, wfr_cmd, 4, 0, rsp), ==,
+                    SVC_SUCCESS);
+    g_assert_cmpmem(rsp, 16, migtd_guid, 16);
+    g_assert_cmpuint(ldl_le_p(rsp + 16), ==, 28);
+    g_assert_cmphex(ldl_le_p(rsp + 24), ==, 0x100);     /* cmd 1, none */
+
+    expect_qmp_error(qts, "{'execute': 'tdx-emu-request', 'arguments': "
+        "{'type': 'start-migration', 'request-id': 3, 'source': true, "
+        "'binding-handle': 4096, 'target-uuid': %s, 'mig-policy': '!'}}",
+        TARGET_UUID);
+    start_ok(qts, 3, true);
+    g_assert_cmphex(service(qts, migtd_guid, wfr_cmd, 4, 0, rsp), ==,
+                    SVC_SUCCESS);
+    g_assert_cmpuint(ldl_le_p(rsp + 16), ==, 24 + 4 + 96 + 48 + 56 + 8);
+    g_assert_cmphex(ldl_le_p(rsp + 24), ==, 0x10100);   /* cmd 1, start */
+    /* The HOB list, as MigTD's read_mig_info walks it */
+    hob = rsp + 28;
+    d = guid_hob(hob, mig_info_guid, 24 + 72);
+    g_assert_cmpuint(ldq_le_p(d), ==, 3);               /* request id */
+    g_assert_cmpuint(d[8], ==, 1);                      /* source */
+    g_assert_cmpuint(d[9], ==, 0);                      /* no init data */
+    g_assert_cmphex(d[16], ==, 0x00);                   /* target UUID */
+    g_assert_cmphex(d[47], ==, 0xff);
+    g_assert_cmpuint(ldq_le_p(d + 48), ==, 4096);       /* binding handle */
+    g_assert_cmpuint(ldq_le_p(d + 56), ==, 7);          /* mig_policy_id */
+    g_assert_cmpuint(ldq_le_p(d + 64), ==, 3);          /* communication id */
+    hob += 96;
+    d = guid_hob(hob, socket_info_guid, 24 + 24);
+    g_assert_cmpuint(ldq_le_p(d), ==, 3);
+    g_assert_cmpuint(ldq_le_p(d + 8), ==, 18);
+    g_assert_cmpuint(ldl_le_p(d + 16), ==, 1234);
+    g_assert_cmpuint(ldl_le_p(d + 20), ==, 40);
+    hob += 48;
+    d = guid_hob(hob, policy_guid, 24 + 16 + 12);
+    g_assert_cmpuint(ldq_le_p(d), ==, 7);
+    g_assert_cmpuint(ldl_le_p(d + 8), ==, 12);
+    g_assert_cmpmem(d + 16, 12, "hello policy", 12);
+    hob += 56;
+    g_assert_cmphex(lduw_le_p(hob), ==, 0xffff);        /* END */
+    /* Delivered once: the next poll finds nothing */
+    g_assert_cmphex(service(qts, migtd_guid, wfr_cmd, 4, 0, rsp), ==,
+                    SVC_SUCCESS);
+    g_assert_cmphex(ldl_le_p(rsp + 24), ==, 0x100);
+
+    /* ReportStatus completes it: the same event as vmcall-raw's */
+    g_assert_cmphex(svc_report_status(qts, 3, 1, 0, rsp), ==, SVC_SUCCESS);
+    g_assert_cmphex(ldl_le_p(rsp + 24), ==, 0x200);
+    ev = qtest_qmp_eventwait_ref(qts, "TDX_EMU_REQUEST_COMPLETE");
+    data = qdict_get_qdict(ev, "data");
+    g_assert_cmpuint(qdict_get_int(data, "request-id"), ==, 3);
+    g_assert_cmpstr(qdict_get_str(data, "type"), ==, "start-migration");
+    g_assert_cmpstr(qdict_get_str(data, "status"), ==, "success");
+    qobject_unref(ev);
+    g_assert_cmphex(svc_report_status(qts, 3, 1, 0, rsp), ==,
+                    SVC_INVALID_OPERAND);               /* not running */
+
+    /* A failure, without socket options (defaults) or policy */
+    start_ok(qts, 4, false);
+    g_assert_cmphex(service(qts, migtd_guid, wfr_cmd, 4, 0, rsp), ==,
+                    SVC_SUCCESS);
+    g_assert_cmpuint(ldl_le_p(rsp + 16), ==, 24 + 4 + 96 + 48 + 8);
+    d = guid_hob(rsp + 28 + 96, socket_info_guid, 48);
+    g_assert_cmpuint(ldq_le_p(d), ==, 4);               /* id by default */
+    g_assert_cmpuint(ldq_le_p(d + 8), ==, 0);
+    g_assert_cmphex(lduw_le_p(rsp + 28 + 96 + 48), ==, 0xffff);
+    g_assert_cmphex(svc_report_status(qts, 4, 0, 5, rsp), ==,
+                    SVC_INVALID_OPERAND);               /* operation 0 */
+    g_assert_cmphex(svc_report_status(qts, 4, 1, 5, rsp), ==, SVC_SUCCESS);
+    ev = qtest_qmp_eventwait_ref(qts, "TDX_EMU_REQUEST_COMPLETE");
+    data = qdict_get_qdict(ev, "data");
+    g_assert_cmpstr(qdict_get_str(data, "status"), ==, "failure");
+    g_assert_cmpuint(qdict_get_int(data, "result"), ==, 5);
+    g_assert_cmpstr(qdict_get_str(data, "result-name"), ==, "NetworkError");
+    qobject_unref(ev);
+
+    /* Only StartMigration exists on this path */
+    qtest_qmp_assert_success(qts, "{'execute': 'tdx-emu-request', "
+        "'arguments': {'type': 'get-td-report', 'request-id': 5}}");
+    g_assert_cmphex(service(qts, migtd_guid, wfr_cmd, 4, 0, rsp), ==,
+                    SVC_SUCCESS);
+    g_assert_cmphex(ldl_le_p(rsp + 24), ==, 0x100);
+    ev = qtest_qmp_eventwait_ref(qts, "TDX_EMU_REQUEST_COMPLETE");
+    data = qdict_get_qdict(ev, "data");
+    g_assert_cmpuint(qdict_get_int(data, "request-id"), ==, 5);
+    g_assert_cmpuint(qdict_get_int(data, "result"), ==, 12);
+    qobject_unref(ev);
+    qtest_quit(qts);
+}
+
+static char *trace_file(void)
+{
+    char *path = NULL;
+    int fd = g_file_open_tmp("tdx-emu-svc-XXXXXX", &path, NULL);
+
+    g_assert(fd >= 0);
+    close(fd);
+    return path;
+}
+
+static unsigned count_lines(const char *path, const char *needle)
+{
+    g_autofree char *text = NULL;
+    g_auto(GStrv) lines = NULL;
+    unsigned n = 0;
+    size_t i;
+
+    g_assert(g_file_get_contents(path, &text, NULL, NULL));
+    lines = g_strsplit(text, "\n", -1);
+    for (i = 0; lines[i]; i++) {
+        n += strstr(lines[i], needle) != NULL;
+    }
+    return n;
+}
+
+/*
+ * Interrupt mode (vmcall-interrupt): the device keeps the buffer until a
+ * request arrives, or the timeout (R15, ms of virtual time) expires, and
+ * raises the vector each time it answers
+ */
+static void test_service_interrupt(void)
+{
+    g_autofree char *trace = trace_file();
+    g_autofree char *opts = g_strdup_printf(
+        " -trace tdx_emu_inject_interrupt -D %s", trace);
+    QTestState *qts = mailbox_init(opts);
+    static const uint8_t wfr_cmd[4] = { 0, 1 }, shutdown[4] = { 0, 0 };
+    uint8_t rsp[PAGE], q[20] = { 0 };
+
+    /* Query at once, and the vector */
+    memcpy(q + 4, migtd_guid, 16);
+    g_assert_cmphex(service(qts, common_guid, q, sizeof(q), 0x50, rsp), ==,
+                    SVC_SUCCESS);
+
+    /* WaitForRequest waits: the response is untouched until a request */
+    g_assert_cmphex(service(qts, migtd_guid, wfr_cmd, 4, 0x50, rsp), ==,
+                    SVC_SUCCESS);
+    g_assert_cmpuint(ldl_le_p(rsp + 16), ==, PAGE);
+    start_ok(qts, 3, false);
+    qtest_memread(qts, RSP_GPA, rsp, PAGE);
+    g_assert_cmpuint(ldl_le_p(rsp + 16), ==, 24 + 4 + 96 + 48 + 8);
+    g_assert_cmphex(ldl_le_p(rsp + 20), ==, SVC_SUCCESS);
+    g_assert_cmphex(ldl_le_p(rsp + 24), ==, 0x10100);
+
+    /* ... or until its timeout: "none yet", TIME_OUT */
+    service_buffers(qts, migtd_guid, wfr_cmd, 4, PAGE);
+    g_assert_cmphex(service_call(qts, CMD_GPA | SHARED, RSP_GPA | SHARED,
+                                 0x50, 100), ==, TDVMCALL_SUCCESS);
+    qtest_clock_step(qts, 50 * 1000 * 1000);
+    g_assert_cmpuint(qtest_readl(qts, RSP_GPA + 16), ==, PAGE);
+    qtest_clock_step(qts, 100 * 1000 * 1000);
+    g_assert_cmpuint(qtest_readl(qts, RSP_GPA + 16), ==, 28);
+    g_assert_cmphex(qtest_readl(qts, RSP_GPA + 20), ==, SVC_TIME_OUT);
+    g_assert_cmphex(qtest_readl(qts, RSP_GPA + 24), ==, 0x100);
+
+    /* Shutdown drops a waiting WaitForRequest: no request goes there */
+    g_assert_cmphex(service(qts, migtd_guid, wfr_cmd, 4, 0x50, rsp), ==,
+                    SVC_SUCCESS);
+    service_buffers_at(qts, SD_GPA, migtd_guid, shutdown, 4, PAGE);
+    g_assert_cmphex(service_call(qts, SD_GPA | SHARED,
+                                 (SD_GPA + PAGE) | SHARED, 0, 0), ==,
+                    TDVMCALL_SUCCESS);
+    g_assert_cmpuint(qtest_readl(qts, SD_GPA + PAGE + 16), ==, 28);
+    g_assert_cmphex(qtest_readl(qts, SD_GPA + PAGE + 20), ==, SVC_SUCCESS);
+    g_assert_cmphex(qtest_readl(qts, SD_GPA + PAGE + 24), ==, 0);
+    start_ok(qts, 4, false);
+    g_assert_cmpuint(qtest_readl(qts, RSP_GPA + 16), ==, PAGE);
+    qtest_quit(qts);
+    /* Query, the request, the timeout: three interrupts, all 0x50 */
+    g_assert_cmpuint(count_lines(trace, "tdx_emu_inject_interrupt"), ==, 3);
+    g_assert_cmpuint(count_lines(trace, "vector 0x50"), ==, 3);
+    unlink(trace);
+}
+
 int main(int argc, char **argv)
 {
     g_test_init(&argc, &argv, NULL);
@@ -596,5 +1028,12 @@ int main(int argc, char **argv)
     qtest_add_func("/tdx-emu/migtd/soak", test_soak);
     qtest_add_func("/tdx-emu/migtd/stream-drain-bound",
                    test_stream_drain_bound);
+    qtest_add_func("/tdx-emu/migtd/service-query", test_service_query);
+    qtest_add_func("/tdx-emu/migtd/service-malformed",
+                   test_service_malformed);
+    qtest_add_func("/tdx-emu/migtd/service-wait-for-request",
+                   test_service_wait_for_request);
+    qtest_add_func("/tdx-emu/migtd/service-interrupt",
+                   test_service_interrupt);
     return g_test_run();
 }
