@@ -151,12 +151,12 @@ boot64:
     jb 1b
 
 /*
- * Load the payload ELF at PAYLOAD_BASE, as td-shim's loader does (spec
- * §1.5 step 8): each PT_LOAD's file bytes to base + p_vaddr, the rest of
- * p_memsz zeroed, then every R_X86_64_RELATIVE in DT_RELA set to base +
- * addend, then jump to its entry. Any other relocation type is a build
- * error, caught here with ud2. No stack: the legacy path has no RAM
- * for one yet.
+ * Load the payload ELF at PAYLOAD_BASE, as td-shim's loader does (td-shim
+ * src/bin/td-shim/main.rs): each PT_LOAD's file bytes to base + p_vaddr, the
+ * rest of p_memsz zeroed, then every R_X86_64_RELATIVE in DT_RELA set to base
+ * + addend, then jump to its entry. Any other relocation type is a build
+ * error, caught here with ud2. No stack: the legacy path has no RAM for one
+ * yet.
  */
 #define ELF_ENTRY       0x18
 #define ELF_PHOFF       0x20

@@ -14,8 +14,9 @@
 /*
  * Find the PCK certificate (the first of the PEM chain in a DCAP quote's
  * certification data) and read its FMSPC and its issuing CA, "platform"
- * or "processor": what QvE sends in GET_COLLATERAL_REQ (spec §3.3).
- * Returns 0 if the quote has no such certificate.
+ * or "processor": what QvE sends in GET_COLLATERAL_REQ (GHCI 1.5 GetQuote;
+ * DCAP QuoteGeneration/quote_wrapper/qgs_msg_lib). Returns 0 if the quote has
+ * no such certificate.
  */
 int pck_identify(const volatile uint8_t *quote, uint64_t len,
                  uint8_t fmspc[FMSPC_SIZE], const char **ca);

@@ -1,12 +1,13 @@
 /*
  * Guest stub: GetQuote and the collateral for the quote
  *
- * As MigTD's attestation library does it (spec §3.3): a shared buffer
- * {version 1, status, in_len, out_len} + data, made shared with MapGPA;
+ * As MigTD's attestation library does it (GHCI 1.5 GetQuote; DCAP
+ * QuoteGeneration/quote_wrapper/qgs_msg_lib): a shared buffer {version 1,
+ * status, in_len, out_len} + data, made shared with MapGPA;
  * TDG.VP.VMCALL<GetQuote>; then wait for the event-notify interrupt
- * (registered by main.c). First the bare TDREPORT, for a quote; then a
- * framed GET_COLLATERAL_REQ for the FMSPC and CA of the quote's PCK
- * certificate, as QvE sends for MigTD's policy v1.
+ * (registered by main.c). First the bare TDREPORT, for a quote; then a framed
+ * GET_COLLATERAL_REQ for the FMSPC and CA of the quote's PCK certificate, as
+ * QvE sends for MigTD's policy v1.
  *
  * SPDX-License-Identifier: GPL-2.0-or-later
  */

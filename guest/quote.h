@@ -9,7 +9,7 @@
 
 #include <stdint.h>
 
-/* The GetQuote buffer's status field (GHCI 1.5, spec §3.3) */
+/* The GetQuote buffer's status field (GHCI 1.5) */
 #define GET_QUOTE_SUCCESS       0ULL
 #define GET_QUOTE_IN_FLIGHT     (~0ULL)
 #define GET_QUOTE_UNAVAILABLE   0x8000000000000001ULL

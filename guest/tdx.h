@@ -10,7 +10,7 @@
 #include <stdint.h>
 #include "result.h"
 
-/* TDCALL leaves and status codes (shared/spec/migtd-interface.md §2, §3) */
+/* TDCALL leaves and status codes (TDX module ABI, GHCI 1.5) */
 #define TDG_VP_VMCALL               0
 #define TDG_VP_INFO                 1
 #define TDG_MEM_PAGE_ACCEPT         6

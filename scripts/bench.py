@@ -7,7 +7,8 @@ Figures, each repeated to give min and median:
   CPUID, the cheapest instruction exit TCG has (goal: ratio <= 1.5);
 - 1 ms timeout: 200 TSC-deadline timeouts of 1 ms in a row, as MigTD
   waits, timed by the host between two serial lines against its clock
-  (goal: 1 ms of real time, +-10%, spec §6), and by the guest's TSC;
+  (goal: 1 ms of real time, +-10%, as MigTD's driver/timer.rs needs),
+  and by the guest's TSC;
 - boot: reset to the first WaitForRequest (the stub; --firmware IMG too);
 - two-VM pre-migration: both start-migration requests to both results;
 - Send/Receive throughput: after the exchange the bench image's source

@@ -53,7 +53,7 @@ STUB_IMAGE = os.path.join(STUB_DIR, "tdx-emu-guest.bin")
 ET_DYN = 3
 PT_LOAD = 1
 PAGE = 0x1000
-IPL_BASE = 0x100000     # td-shim's reset vector copies its IPL there (§1.4)
+IPL_BASE = 0x100000     # where td-shim's reset vector copies its IPL
 
 
 def free_port():

@@ -45,7 +45,7 @@ void tdx_emu_inject_interrupt(TdxEmuState *s, uint32_t apic_id,
 }
 
 /*
- * SetupEventNotifyInterrupt (spec §3.2, R11 = 0x10004): R12 = the vector
+ * SetupEventNotifyInterrupt (GHCI 1.5, R11 = 0x10004): R12 = the vector
  * the VMM raises on the calling vCPU when an asynchronous service (e.g.
  * GetQuote) completes. Vectors 0-31 are exceptions: INVALID_OPERAND.
  */

@@ -2,10 +2,10 @@
  * tdx-emu: MigTD's vmcall-raw TDG.VP.VMCALL (R11 = 0x10006)
  *
  * R12[15:0] is the MigTD leaf, R12[23:16] its API version (1), the rest of
- * R12 is reserved (spec §3.2, §3.4). WaitForRequest hands the VMM a shared
- * buffer that it keeps until it has a request to deliver into it
- * (request.c); ReportStatus completes a request; Send and Receive carry a
- * migration's bytes (stream.c).
+ * R12 is reserved (GHCI 1.5; MigTD src/devices/vmcall_raw). WaitForRequest
+ * hands the VMM a shared buffer that it keeps until it has a request to
+ * deliver into it (request.c); ReportStatus completes a request; Send and
+ * Receive carry a migration's bytes (stream.c).
  *
  * SPDX-License-Identifier: GPL-2.0-or-later
  */
@@ -27,9 +27,9 @@
 #define MIGTD_BUFFER_MAX        (1 * MiB)
 
 /*
- * WaitForRequest (spec §3.4, leaf 1): R13 = buffer length, R14 = buffer
- * GPA | S (4 KiB aligned), R15 = the vector to raise when a request is
- * written there. The newest buffer is the one requests go into.
+ * WaitForRequest (MigTD src/devices/vmcall_raw, leaf 1): R13 = buffer length,
+ * R14 = buffer GPA | S (4 KiB aligned), R15 = the vector to raise when a
+ * request is written there. The newest buffer is the one requests go into.
  */
 static uint64_t migtd_wait_for_request(TdxEmuState *s, X86CPU *cpu,
                                        uint64_t *vmm)

@@ -1,5 +1,5 @@
 /*
- * tdx-emu: TDG.VP.VMCALL<GetQuote> (GHCI), spec §3.3
+ * tdx-emu: TDG.VP.VMCALL<GetQuote> (GHCI 1.5)
  *
  * R12 = GPA (| S) of a 4 KiB aligned buffer, R13 = its size. The buffer
  * starts with {u64 version = 1; u64 status; u32 in_len; u32 out_len}, the

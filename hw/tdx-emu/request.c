@@ -1,5 +1,6 @@
 /*
- * tdx-emu: requests to the MigTD and their completion (spec §5.1)
+ * tdx-emu: requests to the MigTD and their completion (MigTD
+ * src/migtd/src/migration/session.rs)
  *
  * The host sends a request over QMP (tdx-emu-request). It goes into the
  * newest WaitForRequest buffer the MigTD handed over, or waits for one:
@@ -28,7 +29,7 @@
 #define REPORT_STATUS_MAX       (1 * MiB)
 #define STATUS_WORD_RESERVED    0xffffffffffff0000ULL
 
-/* MigrationResult (spec §5.2) */
+/* MigrationResult (MigTD src/migtd/src/migration/mod.rs) */
 static const char *const migration_results[] = {
     "Success", "InvalidParameter", "Unsupported", "OutOfResource",
     "TdxModuleError", "NetworkError", "SecureSessionError",
@@ -167,9 +168,10 @@ void tdx_emu_request_add(TdxEmuState *s, TdxEmuMigReq *req)
 }
 
 /*
- * ReportStatus (spec §3.4, leaf 2): R13 = request id, R14 = status word
- * (byte 0: 0 success / 1 failure, byte 1: MigrationResult, rest 0), R15 =
- * buffer length, RBX = buffer GPA | S holding {header, data}, RDI = vector.
+ * ReportStatus (MigTD src/devices/vmcall_raw, leaf 2): R13 = request id, R14
+ * = status word (byte 0: 0 success / 1 failure, byte 1: MigrationResult, rest
+ * 0), R15 = buffer length, RBX = buffer GPA | S holding {header, data}, RDI =
+ * vector.
  */
 uint64_t tdx_emu_migtd_report_status(TdxEmuState *s, X86CPU *cpu,
                                      uint64_t *vmm)
@@ -210,7 +212,7 @@ uint64_t tdx_emu_migtd_report_status(TdxEmuState *s, X86CPU *cpu,
     return TDVMCALL_SUCCESS;
 }
 
-/* WaitForRequest operations (spec §5.1) */
+/* WaitForRequest operations (MigTD src/migtd/src/migration/session.rs) */
 static const uint8_t request_operations[TDX_EMU_REQUEST_TYPE__MAX] = {
     [TDX_EMU_REQUEST_TYPE_START_MIGRATION] = 1,
     [TDX_EMU_REQUEST_TYPE_START_REBINDING] = 2,

@@ -1,8 +1,10 @@
 /*
  * tdx-emu: TDX module and GHCI ABI constants
  *
- * Values are from the Intel TDX Module ABI and the GHCI specification, as
- * collected in shared/spec/migtd-interface.md (cited below as "spec §N").
+ * Values are from the Intel TDX Module ABI specification and the GHCI 1.5
+ * specification (Intel's TDX Guest-Hypervisor Communication Interface), as
+ * td-shim's tdx-tdcall crate and Linux's arch/x86/include/asm/shared/tdx.h
+ * also define them.
  *
  * SPDX-License-Identifier: GPL-2.0-or-later
  */
@@ -10,13 +12,13 @@
 #ifndef HW_TDX_EMU_TDX_ABI_H
 #define HW_TDX_EMU_TDX_ABI_H
 
-/* TDG.MR.REPORT's TDREPORT_STRUCT (spec §2.1) */
+/* TDG.MR.REPORT's TDREPORT_STRUCT (TDX module ABI) */
 #define TDX_TDREPORT_SIZE           1024
 
 /* TD ATTRIBUTES bits */
 #define TDX_TD_ATTR_SEPT_VE_DISABLE (1ULL << 28)
 
-/* TDCALL leaf numbers, RAX[15:0]; RAX[23:16] is the leaf version (spec §2) */
+/* TDCALL leaf numbers, RAX[15:0]; RAX[23:16] is the leaf version */
 #define TDG_VP_VMCALL               0
 #define TDG_VP_INFO                 1
 #define TDG_MR_RTMR_EXTEND          2
@@ -35,7 +37,7 @@
 #define TDCALL_VERSION_MASK         0xffULL
 #define TDCALL_RESERVED_SHIFT       24
 
-/* TDX module completion status in RAX (spec §2: upper 32 bits = class) */
+/* TDX module completion status in RAX (upper 32 bits: the class) */
 #define TDX_SUCCESS                 0x0000000000000000ULL
 #define TDX_OPERAND_INVALID         0xC000010000000000ULL
 #define TDX_OPERAND_BUSY            0x8000020000000000ULL
@@ -56,13 +58,13 @@
 #define TDX_OPERAND_ID_RDX          2
 #define TDX_OPERAND_ID_R8           8
 
-/* TDG.VP.INFO outputs (spec §2, leaf 1) */
+/* TDG.VP.INFO outputs (leaf 1) */
 #define TDX_GPAW_48                 48
 #define TDX_GPAW_52                 52
 #define TDG_VP_INFO_SYS_RD_AVAILABLE (1ULL << 0)   /* R10 bit 0 */
 
 /*
- * TDG.VP.VMCALL control in RCX (spec §3.1): bits 15:0 select the GPRs the
+ * TDG.VP.VMCALL control in RCX (GHCI 1.5): bits 15:0 select the GPRs the
  * VMM sees, bits 31:16 the XMM registers; bits 63:32 are reserved. RAX, RCX
  * and RSP can never be exposed.
  */
@@ -71,7 +73,7 @@
 #define TDVMCALL_GPR_FORBIDDEN      ((1ULL << R_EAX) | (1ULL << R_ECX) | \
                                      (1ULL << R_ESP))
 
-/* TDG.VP.VMCALL sub-functions in R11 (spec §3.2) */
+/* TDG.VP.VMCALL sub-functions in R11 (GHCI 1.5) */
 #define TDVMCALL_CPUID              0x0a
 #define TDVMCALL_HLT                0x0c
 #define TDVMCALL_IO                 0x1e
@@ -86,7 +88,7 @@
 #define TDVMCALL_SERVICE            0x10005
 #define TDVMCALL_MIGTD              0x10006
 
-/* TDG.VP.VMCALL status in R10 (spec §3.1) */
+/* TDG.VP.VMCALL status in R10 (GHCI 1.5) */
 #define TDVMCALL_SUCCESS            0x0000000000000000ULL
 #define TDVMCALL_RETRY              0x0000000000000001ULL
 #define TDVMCALL_INVALID_OPERAND    0x8000000000000000ULL

@@ -37,8 +37,9 @@ OBJECT_DECLARE_SIMPLE_TYPE(TdxEmuState, TDX_EMU)
 #define TDX_SHA384_SIZE     48
 
 /*
- * A target TD bound to the MigTD (spec §2.2): the TDCS fields a service TD
- * reaches through TDG.SERVTD.RD/WR, plus what the host may observe.
+ * A target TD bound to the MigTD (TDX module ABI metadata fields): the TDCS
+ * fields a service TD reaches through TDG.SERVTD.RD/WR, plus what the host
+ * may observe.
  */
 typedef struct TdxEmuTarget {
     TdxEmuState *dev;
@@ -66,7 +67,7 @@ typedef struct TdxEmuTarget {
     QTAILQ_ENTRY(TdxEmuTarget) next;
 } TdxEmuTarget;
 
-/* TDX module-global metadata read with TDG.SYS.RD (spec §2.2) */
+/* TDX module-global metadata read with TDG.SYS.RD (TDX module ABI) */
 typedef struct TdxEmuSysFields {
     uint16_t min_export_version;
     uint16_t max_export_version;
@@ -117,9 +118,9 @@ typedef struct TdxEmuWfr {
 } TdxEmuWfr;
 
 /*
- * The response buffer of a Service WaitForRequest the VMM holds on to
- * (service.c): in polling mode only during the call, with a vector until a
- * request arrives or the timeout expires.
+ * The response buffer of a Service WaitForRequest (service.c): held
+ * (pending) with a vector until a request arrives or the timeout expires;
+ * without one, answered at once, and the TD polls again (polling).
  */
 typedef struct TdxEmuServiceRsp {
     uint64_t gpa;                   /* without the shared bit */
@@ -131,6 +132,7 @@ typedef struct TdxEmuServiceRsp {
 
 typedef struct TdxEmuServiceWfr {
     bool pending;
+    bool polling;                   /* the last poll found no request */
     TdxEmuServiceRsp rsp;
     QEMUTimer *timer;               /* R15 != 0 with a vector */
 } TdxEmuServiceWfr;
@@ -143,7 +145,7 @@ typedef struct TdxEmuServiceWfr {
 typedef struct TdxEmuStream TdxEmuStream;
 #define TDX_EMU_STREAM_DRAIN_MS     5000
 
-/* A request for the MigTD (request.c), spec §5.1 */
+/* A request for the MigTD (request.c) */
 #define TDX_EMU_REQ_PAYLOAD_MAX     568
 /* What the host may queue through QMP (docs/security.md) */
 #define TDX_EMU_MAX_REQUESTS        1024    /* waiting or running */

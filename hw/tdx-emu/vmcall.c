@@ -92,7 +92,7 @@ static const Tdvmcall *tdvmcall_find(uint64_t subfn)
 
 /*
  * The VMM side: R10 = 0 selects a standard GHCI call, numbered by R11
- * (spec §3.1). Anything else is unknown to this VMM.
+ * (GHCI 1.5). Anything else is unknown to this VMM.
  */
 static void tdvmcall_dispatch(TdxEmuState *s, X86CPU *cpu, uint64_t *vmm)
 {
@@ -120,7 +120,7 @@ static void tdvmcall_dispatch(TdxEmuState *s, X86CPU *cpu, uint64_t *vmm)
 }
 
 /*
- * TDG.VP.VMCALL (TDCALL leaf 0, spec §3.1), as the TDX module runs it: RCX
+ * TDG.VP.VMCALL (TDCALL leaf 0, GHCI 1.5), as the TDX module runs it: RCX
  * selects the GPRs the VMM may see and change; RAX, RCX and RSP can never
  * be exposed and RCX[63:32] is reserved. The VMM gets the selected GPRs and
  * zeroes elsewhere; on return only the selected GPRs take the VMM's values.
