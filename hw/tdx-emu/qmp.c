@@ -160,6 +160,12 @@ TdxEmuInfo *qmp_query_tdx_emu(Error **errp)
         info->wait_for_request->gpa = s->wfr.buf.gpa;
         info->wait_for_request->length = s->wfr.buf.len;
         info->wait_for_request->vector = s->wfr.buf.vector;
+    } else if (s->svc_wfr.pending || s->svc_wfr.polling) {
+        /* TDG.VP.VMCALL<Service>: its response buffer */
+        info->wait_for_request = g_new0(TdxEmuWaitForRequest, 1);
+        info->wait_for_request->gpa = s->svc_wfr.rsp.gpa;
+        info->wait_for_request->length = s->svc_wfr.rsp.len;
+        info->wait_for_request->vector = s->svc_wfr.rsp.vector;
     }
     info->parked_vcpus = tdx_emu_parked_vcpus(s);
     info->last_failed_vmcall = tdx_emu_last_failed_vmcall(s);

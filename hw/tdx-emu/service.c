@@ -119,6 +119,7 @@ static void svc_ack(TdxEmuState *s, const TdxEmuServiceRsp *rsp,
 static void svc_wfr_drop(TdxEmuState *s)
 {
     s->svc_wfr.pending = false;
+    s->svc_wfr.polling = false;
     if (s->svc_wfr.timer) {
         timer_del(s->svc_wfr.timer);
     }
@@ -236,6 +237,7 @@ static void svc_wait_for_request(TdxEmuState *s, const TdxEmuServiceRsp *rsp,
                                  const uint8_t *cmd, uint64_t timeout)
 {
     svc_wfr_drop(s);
+    s->wfr.count++;
     s->svc_wfr.pending = true;
     s->svc_wfr.rsp = *rsp;
     tdx_emu_requests_deliver(s);
@@ -244,6 +246,7 @@ static void svc_wait_for_request(TdxEmuState *s, const TdxEmuServiceRsp *rsp,
     }
     if (!rsp->vector) {
         svc_wfr_drop(s);
+        s->svc_wfr.polling = true;
         svc_ack(s, rsp, SVC_SUCCESS, SVC_WAIT_FOR_REQUEST, WFR_NONE);
         return;
     }

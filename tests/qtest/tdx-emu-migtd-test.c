@@ -834,7 +834,7 @@ static void test_service_wait_for_request(void)
     static const uint8_t wfr_cmd[4] = { 0, 1 };
     const uint8_t *hob, *d;
     uint8_t rsp[PAGE];
-    QDict *ev, *data;
+    QDict *ev, *data, *info, *w;
 
     /* Polling: nothing waits yet */
     g_assert_cmphex(service(qts, migtd_guid, wfr_cmd, 4, 0, rsp), ==,
@@ -842,6 +842,13 @@ static void test_service_wait_for_request(void)
     g_assert_cmpmem(rsp, 16, migtd_guid, 16);
     g_assert_cmpuint(ldl_le_p(rsp + 16), ==, 28);
     g_assert_cmphex(ldl_le_p(rsp + 24), ==, 0x100);     /* cmd 1, none */
+    /* The host sees a MigTD waiting, as with vmcall-raw */
+    info = query_tdx_emu(qts);
+    w = qdict_get_qdict(info, "wait-for-request");
+    g_assert_cmphex(qdict_get_int(w, "gpa"), ==, RSP_GPA);
+    g_assert_cmpuint(qdict_get_int(w, "vector"), ==, 0);
+    g_assert_cmpuint(qdict_get_int(info, "wait-for-request-count"), ==, 1);
+    qobject_unref(info);
 
     expect_qmp_error(qts, "{'execute': 'tdx-emu-request', 'arguments': "
         "{'type': 'start-migration', 'request-id': 3, 'source': true, "
@@ -876,6 +883,9 @@ static void test_service_wait_for_request(void)
     g_assert_cmpmem(d + 16, 12, "hello policy", 12);
     hob += 56;
     g_assert_cmphex(lduw_le_p(hob), ==, 0xffff);        /* END */
+    info = query_tdx_emu(qts);
+    g_assert_false(qdict_haskey(info, "wait-for-request"));
+    qobject_unref(info);
     /* Delivered once: the next poll finds nothing */
     g_assert_cmphex(service(qts, migtd_guid, wfr_cmd, 4, 0, rsp), ==,
                     SVC_SUCCESS);
@@ -964,6 +974,7 @@ static void test_service_interrupt(void)
     QTestState *qts = mailbox_init(opts);
     static const uint8_t wfr_cmd[4] = { 0, 1 }, shutdown[4] = { 0, 0 };
     uint8_t rsp[PAGE], q[20] = { 0 };
+    QDict *info, *w;
 
     /* Query at once, and the vector */
     memcpy(q + 4, migtd_guid, 16);
@@ -974,6 +985,12 @@ static void test_service_interrupt(void)
     g_assert_cmphex(service(qts, migtd_guid, wfr_cmd, 4, 0x50, rsp), ==,
                     SVC_SUCCESS);
     g_assert_cmpuint(ldl_le_p(rsp + 16), ==, PAGE);
+    info = query_tdx_emu(qts);
+    w = qdict_get_qdict(info, "wait-for-request");
+    g_assert_cmphex(qdict_get_int(w, "gpa"), ==, RSP_GPA);
+    g_assert_cmpuint(qdict_get_int(w, "length"), ==, PAGE);
+    g_assert_cmpuint(qdict_get_int(w, "vector"), ==, 0x50);
+    qobject_unref(info);
     start_ok(qts, 3, false);
     qtest_memread(qts, RSP_GPA, rsp, PAGE);
     g_assert_cmpuint(ldl_le_p(rsp + 16), ==, 24 + 4 + 96 + 48 + 8);
