@@ -6,7 +6,8 @@
  * TDREPORT, signed by a fresh attestation key that a QE report signed by
  * the PCK key vouches for; GET_COLLATERAL_REQ gets CRLs, TCB info and QE
  * identity signed by the test keys. D/root-ca.der is the root a MigTD
- * image must have enrolled to accept these quotes (spec §3.3).
+ * image must have enrolled to accept these quotes (GHCI 1.5 GetQuote; DCAP
+ * QuoteGeneration/quote_wrapper/qgs_msg_lib).
  *
  * SPDX-License-Identifier: GPL-2.0-or-later
  */
@@ -45,9 +46,29 @@ static const uint8_t intel_qe_vendor_id[16] = {
     0x94, 0x0a, 0x0d, 0xb3, 0x95, 0x7f, 0x06, 0x07,
 };
 
-/* MRSIGNER of Intel's quoting enclaves; the QE identity names it */
+/*
+ * MRSIGNER of Intel's TD quoting enclave, in Intel's TD_QE identity and
+ * in MigTD's production policy (config/policy_production_fmspc.json)
+ */
 #define QE_MRSIGNER \
-    "8c4f5775d796503e96137f77c68a829a0056ac8ded70140b081b094490c57bff"
+    "dc9e2a7c6f948f17474e34a7fc43ed030f7c1563f1babddf6340c82e0e54a8c5"
+
+/*
+ * The TDX module the TDREPORT names (report.c, TEE_TCB_SVN[1] = major
+ * version 1, TEE_TCB_SVN[0] = SVN 6): the TCB info's module identity is
+ * TDX_01, its level's SVN the tdx-module-svn property.
+ */
+#define TDX_MODULE_MAJOR        1
+#define TDX_MODULE_SVN          6
+
+#define DAY                     (24L * 3600)
+
+/* TCB statuses a TCB info level may have (Intel PCS API v4) */
+static const char *const tcb_statuses[] = {
+    "UpToDate", "SWHardeningNeeded", "ConfigurationNeeded",
+    "ConfigurationAndSWHardeningNeeded", "OutOfDate",
+    "OutOfDateConfigurationNeeded", "Revoked",
+};
 
 /* TD report body v1.0: {TDREPORT offset, size}, in quote order */
 static const struct {
@@ -68,6 +89,11 @@ struct TdxQuoteTestPki {
     char *dir;
     TestPki pki;
     EVP_PKEY *attestation_key;          /* the QE's, fresh per run */
+    /* Platform state, for negative tests (docs/quote.md) */
+    char *tcb_status;                   /* of the platform's TCB level */
+    bool pck_revoked;                   /* the PCK's serial in the PCK CRL */
+    bool collateral_expired;            /* nextUpdate 30 days ago */
+    uint8_t tdx_module_svn;             /* the TDX_01 level's SVN */
 };
 
 static void put_le16(GByteArray *out, uint16_t v)
@@ -207,34 +233,44 @@ static char *signed_json(TdxQuoteTestPki *t, const char *name,
                            hex);
 }
 
-static char *json_tcb_components(void)
+static char *json_tcb_components(const uint8_t svn[16])
 {
     GString *s = g_string_new("[");
     int i;
 
     for (i = 0; i < 16; i++) {
-        g_string_append_printf(s, "%s{\"svn\":0}", i ? "," : "");
+        g_string_append_printf(s, "%s{\"svn\":%u}", i ? "," : "", svn[i]);
     }
     g_string_append_c(s, ']');
     return g_string_free(s, false);
 }
 
-/* TCB info v3 for the PCK's FMSPC: every SVN 0 is UpToDate */
+/*
+ * TCB info v3 for the PCK's FMSPC: the TDX module (MRSIGNERSEAM zero,
+ * attributes 0) with its identity TDX_<major> and one module level, and
+ * the platform's one TCB level, rated tcb-status
+ */
 static char *tcb_info(TdxQuoteTestPki *t, const char *issued,
                       const char *next)
 {
-    g_autofree char *comps = json_tcb_components();
+    g_autofree char *sgx = json_tcb_components(testpki_sgx_tcb);
+    g_autofree char *tdx = json_tcb_components(testpki_tdx_tcb);
+    g_autofree char *module = g_strdup_printf(
+        "\"mrsigner\":\"%0*d\",\"attributes\":\"0000000000000000\","
+        "\"attributesMask\":\"FFFFFFFFFFFFFFFF\"", 96, 0);
     g_autofree char *body = g_strdup_printf(
         "{\"id\":\"TDX\",\"version\":3,\"issueDate\":\"%s\","
         "\"nextUpdate\":\"%s\",\"fmspc\":\"%s\",\"pceId\":\"%s\","
         "\"tcbType\":0,\"tcbEvaluationDataNumber\":%d,"
-        "\"tdxModule\":{\"mrsigner\":\"%0*d\",\"attributes\":"
-        "\"0000000000000000\",\"attributesMask\":\"FFFFFFFFFFFFFFFF\"},"
-        "\"tcbLevels\":[{\"tcb\":{\"sgxtcbcomponents\":%s,\"pcesvn\":0,"
+        "\"tdxModule\":{%s},\"tdxModuleIdentities\":[{\"id\":\"TDX_%02X\","
+        "%s,\"tcbLevels\":[{\"tcb\":{\"isvsvn\":%u},\"tcbDate\":\"%s\","
+        "\"tcbStatus\":\"UpToDate\"}]}],"
+        "\"tcbLevels\":[{\"tcb\":{\"sgxtcbcomponents\":%s,\"pcesvn\":%d,"
         "\"tdxtcbcomponents\":%s},\"tcbDate\":\"%s\","
-        "\"tcbStatus\":\"UpToDate\"}]}",
+        "\"tcbStatus\":\"%s\"}]}",
         issued, next, TESTPKI_FMSPC, TESTPKI_PCE_ID, TCB_EVAL_NUMBER,
-        96, 0, comps, comps, issued);
+        module, TDX_MODULE_MAJOR, module, t->tdx_module_svn, issued,
+        sgx, TESTPKI_PCESVN, tdx, issued, t->tcb_status);
 
     return signed_json(t, "tcbInfo", body);
 }
@@ -265,13 +301,17 @@ static char *iso_date(GDateTime *when)
 /* Collateral for the PCK and QE above; every blob a C string */
 static bool answer_collateral(TdxQuoteTestPki *t, GByteArray *resp)
 {
+    long from = t->collateral_expired ? -60 * DAY : 0;
+    long to = t->collateral_expired ? -30 * DAY : 30 * DAY;
     g_autoptr(GDateTime) now = g_date_time_new_now_utc();
-    g_autoptr(GDateTime) later = g_date_time_add_days(now, 30);
-    g_autofree char *issued = iso_date(now), *next = iso_date(later);
+    g_autoptr(GDateTime) first = g_date_time_add_seconds(now, from);
+    g_autoptr(GDateTime) last = g_date_time_add_seconds(now, to);
+    g_autofree char *issued = iso_date(first), *next = iso_date(last);
+    X509 *revoked = t->pck_revoked ? t->pki.pck : NULL;
     char *blobs[QGS_COLLATERAL_BLOBS] = {
         testpki_pem(2, t->pki.pck_ca, t->pki.root),
-        testpki_crl_pem(t->pki.root, t->pki.root_key),
-        testpki_crl_pem(t->pki.pck_ca, t->pki.pck_ca_key),
+        testpki_crl_pem(t->pki.root, t->pki.root_key, NULL, from, to),
+        testpki_crl_pem(t->pki.pck_ca, t->pki.pck_ca_key, revoked, from, to),
         testpki_pem(2, t->pki.signing, t->pki.root),
         tcb_info(t, issued, next),
         testpki_pem(2, t->pki.signing, t->pki.root),
@@ -296,9 +336,10 @@ static bool answer_collateral(TdxQuoteTestPki *t, GByteArray *resp)
 
 /*
  * GET_COLLATERAL_REQ {header, u32 fmspc_size, u32 pckca_size, FMSPC, CA
- * string} (spec §3.3). Like a collateral service, the test PKI has
- * collateral only for the platforms it knows: its one PCK's FMSPC, issued
- * by the Platform CA. Anything else gets no collateral.
+ * string} (GHCI 1.5 GetQuote; DCAP
+ * QuoteGeneration/quote_wrapper/qgs_msg_lib). Like a collateral service, the
+ * test PKI has collateral only for the platforms it knows: its one PCK's
+ * FMSPC, issued by the Platform CA. Anything else gets no collateral.
  */
 #define TESTPKI_PCK_CA          "platform"
 
@@ -383,10 +424,64 @@ static void testpki_set_dir(Object *obj, const char *value, Error **errp)
     t->dir = g_strdup(value);
 }
 
+static char *testpki_get_tcb_status(Object *obj, Error **errp)
+{
+    return g_strdup(TDX_QUOTE_TESTPKI(obj)->tcb_status);
+}
+
+static void testpki_set_tcb_status(Object *obj, const char *value,
+                                   Error **errp)
+{
+    TdxQuoteTestPki *t = TDX_QUOTE_TESTPKI(obj);
+    size_t i;
+
+    for (i = 0; i < ARRAY_SIZE(tcb_statuses); i++) {
+        if (!strcmp(value, tcb_statuses[i])) {
+            g_free(t->tcb_status);
+            t->tcb_status = g_strdup(value);
+            return;
+        }
+    }
+    error_setg(errp, "%s: tcb-status '%s' is none of UpToDate, "
+               "SWHardeningNeeded, ConfigurationNeeded, "
+               "ConfigurationAndSWHardeningNeeded, OutOfDate, "
+               "OutOfDateConfigurationNeeded, Revoked",
+               TYPE_TDX_QUOTE_TESTPKI, value);
+}
+
+static bool testpki_get_pck_revoked(Object *obj, Error **errp)
+{
+    return TDX_QUOTE_TESTPKI(obj)->pck_revoked;
+}
+
+static void testpki_set_pck_revoked(Object *obj, bool value, Error **errp)
+{
+    TDX_QUOTE_TESTPKI(obj)->pck_revoked = value;
+}
+
+static bool testpki_get_expired(Object *obj, Error **errp)
+{
+    return TDX_QUOTE_TESTPKI(obj)->collateral_expired;
+}
+
+static void testpki_set_expired(Object *obj, bool value, Error **errp)
+{
+    TDX_QUOTE_TESTPKI(obj)->collateral_expired = value;
+}
+
+static void testpki_init(Object *obj)
+{
+    TdxQuoteTestPki *t = TDX_QUOTE_TESTPKI(obj);
+
+    t->tcb_status = g_strdup("UpToDate");
+    t->tdx_module_svn = TDX_MODULE_SVN;
+}
+
 static void testpki_finalize(Object *obj)
 {
     TdxQuoteTestPki *t = TDX_QUOTE_TESTPKI(obj);
 
+    g_free(t->tcb_status);
     testpki_close(&t->pki);
     EVP_PKEY_free(t->attestation_key);
     g_free(t->dir);
@@ -404,6 +499,27 @@ static void testpki_class_init(ObjectClass *oc, void *data)
     object_class_property_set_description(oc, "dir",
         "state directory of the test PKI (created, then reused); "
         "root-ca.der there is the root to enroll");
+    object_class_property_add_str(oc, "tcb-status", testpki_get_tcb_status,
+                                  testpki_set_tcb_status);
+    object_class_property_set_description(oc, "tcb-status",
+        "TCB status of the platform's TCB level in the TCB info "
+        "(default UpToDate)");
+    object_class_property_add_bool(oc, "pck-revoked",
+                                   testpki_get_pck_revoked,
+                                   testpki_set_pck_revoked);
+    object_class_property_set_description(oc, "pck-revoked",
+        "list the PCK certificate in the PCK CRL (default off)");
+    object_class_property_add_bool(oc, "collateral-expired",
+                                   testpki_get_expired, testpki_set_expired);
+    object_class_property_set_description(oc, "collateral-expired",
+        "CRLs, TCB info and QE identity issued 60 days ago, expired 30 "
+        "days ago (default off)");
+    object_class_property_add_uint8_ptr(oc, "tdx-module-svn",
+        offsetof(TdxQuoteTestPki, tdx_module_svn), OBJ_PROP_FLAG_READWRITE);
+    object_class_property_set_description(oc, "tdx-module-svn",
+        "SVN of the TCB info's TDX_01 module level, what the verifier "
+        "reports as the module's SVN (default 6; above 6 no level "
+        "matches the TDREPORT's module)");
 }
 
 static const TypeInfo testpki_types[] = {
@@ -411,6 +527,7 @@ static const TypeInfo testpki_types[] = {
         .name = TYPE_TDX_QUOTE_TESTPKI,
         .parent = TYPE_TDX_QUOTE_BACKEND,
         .instance_size = sizeof(TdxQuoteTestPki),
+        .instance_init = testpki_init,
         .instance_finalize = testpki_finalize,
         .class_init = testpki_class_init,
         .interfaces = (InterfaceInfo[]) {

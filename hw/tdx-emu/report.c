@@ -27,6 +27,15 @@
 
 #define REPORTTYPE_TDX          0x81
 
+/*
+ * TEE_TCB_SVN of the emulated TDX module: SVN 6 of major version 1, TDX
+ * TCB component 2 (its late microcode update) at 8. MigTD's production
+ * policy wants major 1 with SVN >= 6; tdx-quote-testpki's TCB info names
+ * module TDX_01 and a TCB level this matches (docs/quote.md). No
+ * TD-preserving update happened: TEE_TCB_SVN2 is the same.
+ */
+static const uint8_t tee_tcb_svn[16] = { 6, 1, 8 };
+
 /* TDX module ABI, TDREPORT_STRUCT */
 typedef struct QEMU_PACKED TdxReportMac {
     uint8_t type, subtype, version, reserved0;
@@ -159,6 +168,8 @@ static void build_report(TdxEmuState *s, const uint8_t *reportdata,
     memcpy(r->tdinfo.mrowner, s->mr.mrowner, TDX_SHA384_SIZE);
     memcpy(r->tdinfo.mrownerconfig, s->mr.mrownerconfig, TDX_SHA384_SIZE);
     memcpy(r->tdinfo.rtmr, s->mr.rtmr, sizeof(r->tdinfo.rtmr));
+    memcpy(r->tee_tcb_info.tee_tcb_svn, tee_tcb_svn, sizeof(tee_tcb_svn));
+    memcpy(r->tee_tcb_info.tee_tcb_svn2, tee_tcb_svn, sizeof(tee_tcb_svn));
 
     /* No service TD is bound to this TD: REPORTTYPE.VERSION 0 */
     r->mac.type = REPORTTYPE_TDX;

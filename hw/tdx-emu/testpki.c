@@ -22,9 +22,29 @@
 #define TESTPKI_YEARS       10
 #define SGX_EXT_OID         "1.2.840.113741.1.13.1"
 
+/*
+ * The certificate profile: bump when the certificates change, and a state
+ * dir of an older profile gets new certificates for its keys (a MigTD
+ * image compares only the root's public key, so its enrolment stays).
+ */
+#define TESTPKI_PROFILE         "2"
+#define TESTPKI_PROFILE_FILE    "profile"
+
+/* The CRL distribution points Intel's certificates name */
+#define CRL_DP_ROOT \
+    "URI:https://certificates.trustedservices.intel.com/IntelSGXRootCA.der"
+#define CRL_DP_PLATFORM \
+    "URI:https://api.trustedservices.intel.com/sgx/certification/v4/" \
+    "pckcrl?ca=platform&encoding=der"
+
+/* The platform's TCB: what its PCK certificate and its TCB level carry */
+const uint8_t testpki_sgx_tcb[16] = { 8, 8, 2, 2, 4, 1, 0, 6 };
+const uint8_t testpki_tdx_tcb[16] = { 5, 0, 8 };
+
 typedef struct PkiPart {
     const char *name;           /* file stem in the state dir */
     const char *cn;
+    const char *crl_dp;
     size_t key, cert;           /* offsets into TestPki */
     size_t issuer_key, issuer;  /* the root signs itself */
     bool ca, pck;
@@ -35,13 +55,13 @@ typedef struct PkiPart {
 
 /* In creation order: every issuer comes before what it signs */
 static const PkiPart pki_parts[] = {
-    { "root-ca", "Intel SGX Root CA", KEY(root_key), CERT(root),
-      KEY(root_key), CERT(root), true, false },
-    { "pck-ca", "Intel SGX PCK Platform CA", KEY(pck_ca_key), CERT(pck_ca),
-      KEY(root_key), CERT(root), true, false },
-    { "pck", "Intel SGX PCK Certificate", KEY(pck_key), CERT(pck),
-      KEY(pck_ca_key), CERT(pck_ca), false, true },
-    { "tcb-signing", "Intel SGX TCB Signing", KEY(signing_key),
+    { "root-ca", "Intel SGX Root CA", CRL_DP_ROOT, KEY(root_key),
+      CERT(root), KEY(root_key), CERT(root), true, false },
+    { "pck-ca", "Intel SGX PCK Platform CA", CRL_DP_ROOT, KEY(pck_ca_key),
+      CERT(pck_ca), KEY(root_key), CERT(root), true, false },
+    { "pck", "Intel SGX PCK Certificate", CRL_DP_PLATFORM, KEY(pck_key),
+      CERT(pck), KEY(pck_ca_key), CERT(pck_ca), false, true },
+    { "tcb-signing", "Intel SGX TCB Signing", CRL_DP_ROOT, KEY(signing_key),
       CERT(signing), KEY(root_key), CERT(root), false, false },
 };
 
@@ -101,26 +121,42 @@ static void sgx_ext_item(GByteArray *out, uint8_t arc, uint8_t sub,
     der_put(out, 0x30, item->data, item->len);
 }
 
+/* SEQUENCE { OID SGX_EXT_OID.@arc.@sub, BOOLEAN @val } */
+static void sgx_ext_bool(GByteArray *out, uint8_t arc, uint8_t sub, bool val)
+{
+    uint8_t b = val ? 0xff : 0;
+
+    sgx_ext_item(out, arc, sub, 0x01, &b, 1);
+}
+
 /*
- * The SGX extension of a PCK certificate: PPID, TCB (16 component SVNs,
- * PCESVN, CPUSVN), PCE-ID, FMSPC, SGX type "standard"; all SVNs 0, which
- * the TCB info rates UpToDate.
+ * The SGX extension of a Platform-CA PCK certificate, as Intel issues it
+ * (Intel SGX PCK Certificate and CRL Profile): PPID, TCB (16 component
+ * SVNs, PCESVN, CPUSVN), PCE-ID, FMSPC, SGX type 1 (scalable),
+ * PlatformInstanceId and Configuration (dynamic platform, cached keys,
+ * SMT). The SVNs are the TCB info's platform level (testpki_sgx_tcb).
  */
 static X509_EXTENSION *sgx_extension(void)
 {
     g_autoptr(GByteArray) tcb = g_byte_array_new();
+    g_autoptr(GByteArray) conf = g_byte_array_new();
     g_autoptr(GByteArray) items = g_byte_array_new();
     g_autoptr(GByteArray) ext = g_byte_array_new();
     uint8_t zeros[16] = { 0 }, fmspc[6], pce_id[2];
+    uint8_t pcesvn = TESTPKI_PCESVN, sgx_type = 1;
     ASN1_OCTET_STRING *data = ASN1_OCTET_STRING_new();
     ASN1_OBJECT *oid = OBJ_txt2obj(SGX_EXT_OID, 1);
     X509_EXTENSION *x;
     uint8_t i;
 
-    for (i = 1; i <= 17; i++) {
-        sgx_ext_item(tcb, 2, i, 0x02, zeros, 1);        /* INTEGER 0 */
+    for (i = 1; i <= 16; i++) {
+        sgx_ext_item(tcb, 2, i, 0x02, &testpki_sgx_tcb[i - 1], 1);
     }
-    sgx_ext_item(tcb, 2, 18, 0x04, zeros, 16);          /* CPUSVN */
+    sgx_ext_item(tcb, 2, 17, 0x02, &pcesvn, 1);
+    sgx_ext_item(tcb, 2, 18, 0x04, testpki_sgx_tcb, 16);    /* CPUSVN */
+    sgx_ext_bool(conf, 7, 1, false);
+    sgx_ext_bool(conf, 7, 2, true);
+    sgx_ext_bool(conf, 7, 3, true);
     sgx_ext_item(items, 1, 0, 0x04, zeros, 16);         /* PPID */
     sgx_ext_item(items, 2, 0, 0x30, tcb->data, tcb->len);
     tdx_emu_hex_parse("PCE ID", TESTPKI_PCE_ID, pce_id, sizeof(pce_id),
@@ -129,7 +165,9 @@ static X509_EXTENSION *sgx_extension(void)
                       &error_abort);
     sgx_ext_item(items, 3, 0, 0x04, pce_id, sizeof(pce_id));
     sgx_ext_item(items, 4, 0, 0x04, fmspc, sizeof(fmspc));
-    sgx_ext_item(items, 5, 0, 0x0a, zeros, 1);          /* ENUMERATED 0 */
+    sgx_ext_item(items, 5, 0, 0x0a, &sgx_type, 1);      /* ENUMERATED */
+    sgx_ext_item(items, 6, 0, 0x04, zeros, 16);         /* instance ID */
+    sgx_ext_item(items, 7, 0, 0x30, conf->data, conf->len);
     der_put(ext, 0x30, items->data, items->len);
     ASN1_OCTET_STRING_set(data, ext->data, ext->len);
     x = X509_EXTENSION_create_by_OBJ(NULL, oid, 0, data);
@@ -178,7 +216,11 @@ static X509 *make_cert(const PkiPart *part, EVP_PKEY *key, X509 *issuer,
          && add_ext(cert, issuer ?: cert, NID_key_usage, part->ca ?
                     "critical,keyCertSign,cRLSign" :
                     "critical,digitalSignature,nonRepudiation") &&
-         add_ext(cert, issuer ?: cert, NID_subject_key_identifier, "hash");
+         add_ext(cert, issuer ?: cert, NID_subject_key_identifier, "hash") &&
+         add_ext(cert, issuer ?: cert, NID_authority_key_identifier,
+                 "keyid:always") &&
+         add_ext(cert, issuer ?: cert, NID_crl_distribution_points,
+                 part->crl_dp);
     if (ok && part->pck) {
         X509_EXTENSION *sgx = sgx_extension();
 
@@ -201,6 +243,7 @@ static char *part_path(const char *dir, const PkiPart *part, const char *ext)
     return g_build_filename(dir, file, NULL);
 }
 
+/* Load @part's key and, if there, its certificate; false without a key */
 static bool load_part(TestPki *pki, const char *dir, const PkiPart *part)
 {
     g_autofree char *key_path = part_path(dir, part, ".key.pem");
@@ -216,7 +259,7 @@ static bool load_part(TestPki *pki, const char *dir, const PkiPart *part)
         PART_CERT(pki, part->cert) = PEM_read_X509(cf, NULL, NULL, NULL);
         fclose(cf);
     }
-    return PART_KEY(pki, part->key) && PART_CERT(pki, part->cert);
+    return PART_KEY(pki, part->key);
 }
 
 static bool write_file(const char *path, const void *data, size_t len,
@@ -247,17 +290,22 @@ static char *key_pem(EVP_PKEY *key)
     return text;
 }
 
-static bool save_part(TestPki *pki, const char *dir, const PkiPart *part,
+static bool save_key(TestPki *pki, const char *dir, const PkiPart *part,
+                     Error **errp)
+{
+    g_autofree char *path = part_path(dir, part, ".key.pem");
+    g_autofree char *text = key_pem(PART_KEY(pki, part->key));
+
+    return text && write_file(path, text, strlen(text), 0600, errp);
+}
+
+static bool save_cert(TestPki *pki, const char *dir, const PkiPart *part,
                       Error **errp)
 {
-    g_autofree char *key_path = part_path(dir, part, ".key.pem");
-    g_autofree char *cert_path = part_path(dir, part, ".pem");
-    g_autofree char *key_text = key_pem(PART_KEY(pki, part->key));
-    g_autofree char *cert_text = testpki_pem(1, PART_CERT(pki, part->cert));
+    g_autofree char *path = part_path(dir, part, ".pem");
+    g_autofree char *text = testpki_pem(1, PART_CERT(pki, part->cert));
 
-    return key_text && cert_text &&
-           write_file(key_path, key_text, strlen(key_text), 0600, errp) &&
-           write_file(cert_path, cert_text, strlen(cert_text), 0644, errp);
+    return text && write_file(path, text, strlen(text), 0644, errp);
 }
 
 static bool save_root_der(TestPki *pki, const char *dir, Error **errp)
@@ -271,37 +319,71 @@ static bool save_root_der(TestPki *pki, const char *dir, Error **errp)
     return ok;
 }
 
-static bool generate(TestPki *pki, const char *dir, Error **errp)
+static bool generate_keys(TestPki *pki, const char *dir, Error **errp)
 {
+    size_t i;
+
+    for (i = 0; i < ARRAY_SIZE(pki_parts); i++) {
+        PART_KEY(pki, pki_parts[i].key) = testpki_new_key(errp);
+        if (!PART_KEY(pki, pki_parts[i].key) ||
+            !save_key(pki, dir, &pki_parts[i], errp)) {
+            return false;
+        }
+    }
+    return true;
+}
+
+/* Whether every certificate is there, of the current profile */
+static bool certs_current(TestPki *pki, const char *dir)
+{
+    g_autofree char *path = g_build_filename(dir, TESTPKI_PROFILE_FILE,
+                                             NULL);
+    g_autofree char *profile = NULL;
+    size_t i;
+
+    for (i = 0; i < ARRAY_SIZE(pki_parts); i++) {
+        if (!PART_CERT(pki, pki_parts[i].cert)) {
+            return false;
+        }
+    }
+    return g_file_get_contents(path, &profile, NULL, NULL) &&
+           !strcmp(g_strstrip(profile), TESTPKI_PROFILE);
+}
+
+/* (Re)issue every certificate for the keys in @pki */
+static bool issue_certs(TestPki *pki, const char *dir, Error **errp)
+{
+    g_autofree char *path = g_build_filename(dir, TESTPKI_PROFILE_FILE,
+                                             NULL);
     size_t i;
 
     for (i = 0; i < ARRAY_SIZE(pki_parts); i++) {
         const PkiPart *part = &pki_parts[i];
         bool self = part->cert == part->issuer;
-        EVP_PKEY *key = testpki_new_key(errp);
+        X509 **cert = &PART_CERT(pki, part->cert);
 
-        if (!key) {
-            return false;
-        }
-        PART_KEY(pki, part->key) = key;
-        PART_CERT(pki, part->cert) =
-            make_cert(part, key, self ? NULL : PART_CERT(pki, part->issuer),
-                      PART_KEY(pki, part->issuer_key));
-        if (!PART_CERT(pki, part->cert)) {
+        X509_free(*cert);
+        *cert = make_cert(part, PART_KEY(pki, part->key),
+                          self ? NULL : PART_CERT(pki, part->issuer),
+                          PART_KEY(pki, part->issuer_key));
+        if (!*cert) {
             error_setg(errp, "tdx-quote-testpki: cannot make the %s "
                        "certificate", part->name);
             return false;
         }
-        if (!save_part(pki, dir, part, errp)) {
+        if (!save_cert(pki, dir, part, errp)) {
             return false;
         }
     }
-    return save_root_der(pki, dir, errp);
+    return save_root_der(pki, dir, errp) &&
+           write_file(path, TESTPKI_PROFILE "\n",
+                      strlen(TESTPKI_PROFILE) + 1, 0644, errp);
 }
 
 bool testpki_open(TestPki *pki, const char *dir, Error **errp)
 {
-    size_t i, loaded = 0;
+    size_t i, keys = 0;
+    bool ok;
 
     memset(pki, 0, sizeof(*pki));
     if (g_mkdir_with_parents(dir, 0700) < 0) {
@@ -310,23 +392,20 @@ bool testpki_open(TestPki *pki, const char *dir, Error **errp)
         return false;
     }
     for (i = 0; i < ARRAY_SIZE(pki_parts); i++) {
-        loaded += load_part(pki, dir, &pki_parts[i]);
+        keys += load_part(pki, dir, &pki_parts[i]);
     }
-    if (loaded == ARRAY_SIZE(pki_parts)) {
-        return true;
-    }
-    if (loaded) {
+    if (keys && keys != ARRAY_SIZE(pki_parts)) {
         error_setg(errp, "tdx-quote-testpki: %s holds part of a test PKI; "
                    "remove it or name an empty directory", dir);
         testpki_close(pki);
         return false;
     }
-    testpki_close(pki);
-    if (!generate(pki, dir, errp)) {
+    ok = (keys || generate_keys(pki, dir, errp)) &&
+         (certs_current(pki, dir) || issue_certs(pki, dir, errp));
+    if (!ok) {
         testpki_close(pki);
-        return false;
     }
-    return true;
+    return ok;
 }
 
 void testpki_close(TestPki *pki)
@@ -403,25 +482,47 @@ char *testpki_pem(size_t n, ...)
     return bio_text(bio);
 }
 
-char *testpki_crl_pem(X509 *issuer, EVP_PKEY *key)
+/* Revoke @cert in @crl as of @when */
+static bool crl_revoke(X509_CRL *crl, X509 *cert, const ASN1_TIME *when)
+{
+    X509_REVOKED *r = X509_REVOKED_new();
+    bool ok = r &&
+              X509_REVOKED_set_serialNumber(r, X509_get_serialNumber(cert)) &&
+              X509_REVOKED_set_revocationDate(r, (ASN1_TIME *)when) &&
+              X509_CRL_add0_revoked(crl, r);
+
+    if (!ok) {
+        X509_REVOKED_free(r);
+    }
+    return ok;
+}
+
+char *testpki_crl_pem(X509 *issuer, EVP_PKEY *key, X509 *revoked,
+                      long this_update, long next_update)
 {
     X509_CRL *crl = X509_CRL_new();
-    ASN1_TIME *now = X509_gmtime_adj(NULL, 0);
-    ASN1_TIME *next = X509_gmtime_adj(NULL, 30L * 24 * 3600);
+    ASN1_TIME *last = X509_gmtime_adj(NULL, this_update);
+    ASN1_TIME *next = X509_gmtime_adj(NULL, next_update);
+    ASN1_INTEGER *number = ASN1_INTEGER_new();
     BIO *bio = BIO_new(BIO_s_mem());
     char *text = NULL;
 
-    if (X509_CRL_set_version(crl, X509_CRL_VERSION_2) &&
+    if (ASN1_INTEGER_set(number, TESTPKI_CRL_NUMBER) &&
+        X509_CRL_set_version(crl, X509_CRL_VERSION_2) &&
         X509_CRL_set_issuer_name(crl, X509_get_subject_name(issuer)) &&
-        X509_CRL_set1_lastUpdate(crl, now) &&
+        X509_CRL_set1_lastUpdate(crl, last) &&
         X509_CRL_set1_nextUpdate(crl, next) &&
+        (!revoked || crl_revoke(crl, revoked, last)) &&
+        X509_CRL_add1_ext_i2d(crl, NID_crl_number, number, 0, 0) &&
+        X509_CRL_sort(crl) &&
         X509_CRL_sign(crl, key, EVP_sha256()) &&
         PEM_write_bio_X509_CRL(bio, crl)) {
         text = bio_text(bio);
         bio = NULL;
     }
     BIO_free(bio);
-    ASN1_TIME_free(now);
+    ASN1_INTEGER_free(number);
+    ASN1_TIME_free(last);
     ASN1_TIME_free(next);
     X509_CRL_free(crl);
     return text;

@@ -23,6 +23,19 @@
 #define TESTPKI_FMSPC_SIZE      6
 #define TESTPKI_PCE_ID          "0000"
 
+/*
+ * The platform's TCB level: its 16 SGX and 16 TDX TCB component SVNs and
+ * PCESVN, the values MigTD's production policy wants at least for this
+ * FMSPC (config/policy_production_fmspc.json in MigTD). The PCK
+ * certificate carries the SGX ones, the TCB info a level with all three.
+ */
+extern const uint8_t testpki_sgx_tcb[16];
+extern const uint8_t testpki_tdx_tcb[16];
+#define TESTPKI_PCESVN          11
+
+/* Every CRL's CRL Number (RFC 5280 5.2.3), which Intel's QVL requires */
+#define TESTPKI_CRL_NUMBER      1
+
 typedef struct TestPki {
     EVP_PKEY *root_key, *pck_ca_key, *pck_key, *signing_key;
     X509 *root, *pck_ca, *pck, *signing;
@@ -45,7 +58,11 @@ bool testpki_public_xy(EVP_PKEY *key, uint8_t xy[64]);
 /* PEM text of @n certificates (X509 *), concatenated */
 char *testpki_pem(size_t n, ...);
 
-/* An empty CRL of @issuer, PEM */
-char *testpki_crl_pem(X509 *issuer, EVP_PKEY *key);
+/*
+ * A CRL of @issuer, PEM, revoking @revoked if not NULL; thisUpdate and
+ * nextUpdate are @this_update and @next_update seconds from now
+ */
+char *testpki_crl_pem(X509 *issuer, EVP_PKEY *key, X509 *revoked,
+                      long this_update, long next_update);
 
 #endif
