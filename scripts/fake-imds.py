@@ -14,6 +14,8 @@ no real quote: nothing signs it. It can misbehave:
   --mode outage    answer 500
   --mode garbage   answer 200 with a body that is no JSON
   --mode disconnect  read the request and close without an answer
+  --mode huge      answer 200 with a quote of 2 MiB, over the 1 MiB
+                   answer tdx-quote-imds takes
 
 It serves --count requests (default: until killed, at most 10 minutes).
 """
@@ -28,6 +30,7 @@ import time
 
 LIFETIME_S = 600
 TDREPORT_SIZE = 1024
+HUGE = 2 << 20
 
 
 def b64url_decode(text):
@@ -72,6 +75,12 @@ class Handler(http.server.BaseHTTPRequestHandler):
             self.close_connection = True
         elif args.mode == "garbage":
             self.reply(200, b"\x00garbage\xff")
+        elif args.mode == "huge":
+            answer = {"quote": b64url_encode(quote * (HUGE // len(quote)))}
+            try:
+                self.reply(200, json.dumps(answer).encode())
+            except OSError:
+                pass            # the client stops reading at its limit
         else:
             if args.mode == "slow":
                 time.sleep(args.delay)
@@ -88,7 +97,7 @@ def main():
     parser.add_argument("--port-file", help="write the port served here")
     parser.add_argument("--mode", default="ok",
                         choices=("ok", "slow", "refuse", "outage",
-                                 "garbage", "disconnect"))
+                                 "garbage", "disconnect", "huge"))
     parser.add_argument("--delay", type=float, default=2)
     parser.add_argument("--count", type=int, default=0)
     args = parser.parse_args()

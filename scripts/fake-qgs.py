@@ -3,7 +3,8 @@
 """A fake Quote Generation Service, for tests and for trying GetQuote.
 
 Listens on a unix socket path or 127.0.0.1:PORT (loopback only) and
-answers QGS messages (4-byte big-endian length framing, spec §3.3):
+answers QGS messages (4-byte big-endian length framing; DCAP
+QuoteGeneration/quote_wrapper/qgs_msg_lib):
 GET_QUOTE_REQ with a GET_QUOTE_RESP whose "quote" is b"FAKE-QUOTE" plus the
 SHA-384 of the report (it is no real quote: nothing signs it), and
 GET_COLLATERAL_REQ with an empty GET_COLLATERAL_RESP. It can misbehave:
@@ -13,6 +14,7 @@ GET_COLLATERAL_REQ with an empty GET_COLLATERAL_RESP. It can misbehave:
   --mode garbage     answer with bytes that are no QGS message
   --mode disconnect  read the request and close
   --mode error       answer GET_QUOTE_RESP with error_code 1
+  --mode drip        answer one byte every --delay seconds
 
 It serves --count requests (default: until killed, at most 10 minutes).
 """
@@ -64,7 +66,13 @@ def serve_one(conn, args):
         resp = answer(msg)
         if args.mode == "error":
             resp = resp[:12] + struct.pack("<I", 1) + resp[16:]
-    conn.sendall(struct.pack(">I", len(resp)) + resp)
+    data = struct.pack(">I", len(resp)) + resp
+    if args.mode != "drip":
+        conn.sendall(data)
+        return
+    for i in range(len(data)):
+        conn.sendall(data[i:i + 1])
+        time.sleep(args.delay)
 
 
 def listener(addr):
@@ -87,7 +95,7 @@ def main():
     parser.add_argument("addr", help="unix socket path or [127.0.0.1:]PORT")
     parser.add_argument("--mode", default="ok",
                         choices=("ok", "slow", "garbage", "disconnect",
-                                 "error"))
+                                 "error", "drip"))
     parser.add_argument("--delay", type=float, default=2)
     parser.add_argument("--count", type=int, default=0)
     args = parser.parse_args()

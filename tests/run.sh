@@ -636,26 +636,28 @@ expect_get_quote() {
     fi
 }
 
-# The guest's GetQuote through the QGS backend, against scripts/fake-qgs.py
-# in each of its moods; the guest prints what its buffer said.
+# The guest's GetQuote through the QGS backend (extra properties @3),
+# against scripts/fake-qgs.py in each of its moods (one byte a second when
+# it drips); the guest prints what its buffer said.
 check_get_quote_qgs() {
-    local mode=$1 want=$2 sock=$WORK/qgs-$1.sock serial=$WORK/quote-$1.log
+    local mode=$1 want=$2 props=${3:-} sock=$WORK/qgs-$1.sock serial=$WORK/quote-$1.log
     /usr/bin/python3 "$ROOT/scripts/fake-qgs.py" "$sock" --mode "$mode" \
         --delay 1 --count 1 &
     local qgs=$!
     for _ in $(seq 50); do [ -S "$sock" ] && break; sleep 0.1; done
-    run_quote_guest "$serial" "tdx-quote-qgs,id=q,addr=$sock"
+    run_quote_guest "$serial" "tdx-quote-qgs,id=q,addr=$sock$props"
     kill "$qgs" 2>/dev/null
     wait "$qgs" 2>/dev/null
-    expect_get_quote "guest GetQuote, QGS backend, $mode QGS: $want" \
+    expect_get_quote "guest GetQuote, QGS backend${props:+ (${props#,})}, $mode QGS: $want" \
         "$want" "$serial"
 }
 
-# The guest's GetQuote through the IMDS backend, against scripts/fake-imds.py
+# The guest's GetQuote through the IMDS backend (extra properties @3),
+# against scripts/fake-imds.py
 check_get_quote_imds() {
-    local mode=$1 want=$2 serial=$WORK/imds-$1.log
-    run_imds_guest "$mode" "$serial" ""
-    expect_get_quote "guest GetQuote, IMDS backend, $mode IMDS: $want" \
+    local mode=$1 want=$2 props=${3:-} serial=$WORK/imds-$1.log
+    run_imds_guest "$mode" "$serial" "$props"
+    expect_get_quote "guest GetQuote, IMDS backend${props:+ (${props#,})}, $mode IMDS: $want" \
         "$want" "$serial"
 }
 
@@ -832,12 +834,15 @@ check_get_quote_qgs slow "quote of 58 bytes"
 check_get_quote_qgs error "status 0x8000000000000000"
 check_get_quote_qgs garbage "status 0x8000000000000000"
 check_get_quote_qgs disconnect "status 0x8000000000000001"
+check_get_quote_qgs drip "status 0x8000000000000001" ",timeout-ms=2000"
 check_get_quote_imds ok "quote of 58 bytes"
 check_get_quote_imds slow "quote of 58 bytes"
 check_get_quote_imds refuse "status 0x8000000000000000"
 check_get_quote_imds outage "status 0x8000000000000001"
 check_get_quote_imds garbage "status 0x8000000000000000"
 check_get_quote_imds disconnect "status 0x8000000000000001"
+check_get_quote_imds slow "status 0x8000000000000001" ",timeout-ms=300"
+check_get_quote_imds huge "status 0x8000000000000000"
 check_get_quote_imds_vtpm
 check_get_quote_testpki
 check_get_quote_dcap_qvl

@@ -4,7 +4,8 @@
  * An Azure confidential VM's paravisor keeps an "HCL report" in vTPM NV
  * index 0x01400001: a 32-byte header starting "HCLA", then the hardware
  * report (for TDX, the 1024-byte TDREPORT at bytes 32..1056), then runtime
- * data (prior-art §1.7). IMDS quotes only such a genuine report.
+ * data (azure-cvm-tooling: az-cvm-vtpm/src/vtpm/mod.rs, src/hcl/mod.rs).
+ * IMDS quotes only such a genuine report.
  *
  * SPDX-License-Identifier: GPL-2.0-or-later
  */
@@ -82,6 +83,17 @@ static bool read_hcl_report(ESYS_CONTEXT *esys, uint8_t *report,
     }
     memcpy(report, hcl + HCL_HEADER_SIZE, TDX_TDREPORT_SIZE);
     return true;
+}
+
+/*
+ * tpm2-tss writes its warnings and errors to stderr (TSS2_LOG, default
+ * WARNING; tpm2-tss doc/logging.md), several lines per failure, which a
+ * guest repeating GetQuote could repeat without limit. "all+none" turns
+ * that off; what failed reaches the caller's Error.
+ */
+void azure_vtpm_quiet_log(void)
+{
+    g_setenv("TSS2_LOG", "all+none", false);
 }
 
 bool azure_vtpm_read_tdreport(const char *tcti,

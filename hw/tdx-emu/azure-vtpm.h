@@ -18,4 +18,10 @@ bool azure_vtpm_read_tdreport(const char *tcti,
                               uint8_t report[TDX_TDREPORT_SIZE],
                               Error **errp);
 
+/*
+ * Silence tpm2-tss's own stderr log unless TSS2_LOG is set (the caller
+ * reports failures). Call it before any thread uses tpm2-tss.
+ */
+void azure_vtpm_quiet_log(void);
+
 #endif

@@ -1,20 +1,33 @@
 /*
  * tdx-emu: what the quote backends share: the abstract tdx-quote-backend
- * type, the QGS message layout (spec §3.3; prior-art §1.8) and answering
- * in the main loop.
+ * type, the QGS message layout (DCAP's
+ * QuoteGeneration/quote_wrapper/qgs_msg_lib), answering in the main loop,
+ * the request deadline and rate-limited failure reports (docs/quote.md).
  *
  * SPDX-License-Identifier: GPL-2.0-or-later
  */
 
 #include "qemu/osdep.h"
+#include "qapi/error.h"
+#include "qapi/visitor.h"
 #include "qemu/bswap.h"
+#include "qemu/error-report.h"
+#include "qemu/lockable.h"
 #include "qemu/main-loop.h"
 #include "qemu/module.h"
+#include "qemu/thread.h"
+#include "qemu/timer.h"
 #include "block/aio.h"
 #include "quote.h"
+#include "trace.h"
 
 #define QGS_COLLATERAL_MAJOR    3
 #define QGS_COLLATERAL_MINOR    0
+
+#define QUOTE_TIMEOUT_MS        30000
+/* Failure reports: the first QUOTE_LOG_BURST, then one a period at most */
+#define QUOTE_LOG_BURST         5
+#define QUOTE_LOG_PERIOD_MS     60000
 
 void tdx_qgs_header(GByteArray *msg, uint32_t type, uint32_t size)
 {
@@ -140,13 +153,120 @@ void tdx_quote_answer(uint64_t status, GByteArray *resp, TdxQuoteDone *done,
     aio_bh_schedule_oneshot(qemu_get_aio_context(), quote_answer_bh, a);
 }
 
+static void quote_get_timeout(Object *obj, Visitor *v, const char *name,
+                              void *opaque, Error **errp)
+{
+    visit_type_uint32(v, name, &TDX_QUOTE_BACKEND(obj)->timeout_ms, errp);
+}
+
+static void quote_set_timeout(Object *obj, Visitor *v, const char *name,
+                              void *opaque, Error **errp)
+{
+    uint32_t value;
+
+    if (!visit_type_uint32(v, name, &value, errp)) {
+        return;
+    }
+    if (!value || value > INT_MAX) {
+        error_setg(errp, "%s: timeout-ms must be 1 to %d, not %" PRIu32,
+                   object_get_typename(obj), INT_MAX, value);
+        return;
+    }
+    TDX_QUOTE_BACKEND(obj)->timeout_ms = value;
+}
+
+void tdx_quote_class_add_timeout(ObjectClass *oc)
+{
+    object_class_property_add(oc, "timeout-ms", "uint32", quote_get_timeout,
+                              quote_set_timeout, NULL, NULL);
+    object_class_property_set_description(oc, "timeout-ms",
+        "deadline of one request (connection, request and the whole "
+        "answer), in milliseconds (default " stringify(QUOTE_TIMEOUT_MS)
+        ")");
+}
+
+int64_t tdx_quote_deadline(TdxQuoteBackend *b)
+{
+    return qemu_clock_get_ms(QEMU_CLOCK_REALTIME) + b->timeout_ms;
+}
+
+int64_t tdx_quote_time_left(int64_t deadline)
+{
+    return MAX(deadline - qemu_clock_get_ms(QEMU_CLOCK_REALTIME), 0);
+}
+
+static struct {
+    QemuMutex lock;
+    unsigned reported;          /* of the burst */
+    unsigned skipped;           /* since the last report */
+    int64_t quiet_until;        /* ms, QEMU_CLOCK_REALTIME */
+} quote_log;
+
+/*
+ * Whether to report this failure; @skipped: how many were not since the
+ * last report, @last: whether this one ends the burst
+ */
+static bool quote_log_admit(unsigned *skipped, bool *last)
+{
+    int64_t now = qemu_clock_get_ms(QEMU_CLOCK_REALTIME);
+
+    QEMU_LOCK_GUARD(&quote_log.lock);
+    if (quote_log.reported < QUOTE_LOG_BURST) {
+        *last = ++quote_log.reported == QUOTE_LOG_BURST;
+    } else if (now < quote_log.quiet_until) {
+        quote_log.skipped++;
+        return false;
+    }
+    *skipped = quote_log.skipped;
+    quote_log.skipped = 0;
+    quote_log.quiet_until = now + QUOTE_LOG_PERIOD_MS;
+    return true;
+}
+
+void tdx_quote_warn(const char *fmt, ...)
+{
+    g_autofree char *msg = NULL;
+    unsigned skipped = 0;
+    bool last = false;
+    va_list ap;
+
+    va_start(ap, fmt);
+    msg = g_strdup_vprintf(fmt, ap);
+    va_end(ap);
+    trace_tdx_emu_quote_failure(msg);
+    if (!quote_log_admit(&skipped, &last)) {
+        return;
+    }
+    if (skipped) {
+        warn_report("%s (%u more quote backend failures not reported)",
+                    msg, skipped);
+    } else if (last) {
+        warn_report("%s (further quote backend failures: one report a "
+                    "minute at most)", msg);
+    } else {
+        warn_report("%s", msg);
+    }
+}
+
+static void quote_backend_init(Object *obj)
+{
+    TDX_QUOTE_BACKEND(obj)->timeout_ms = QUOTE_TIMEOUT_MS;
+}
+
+static void quote_backend_class_init(ObjectClass *oc, void *data)
+{
+    qemu_mutex_init(&quote_log.lock);
+}
+
 static const TypeInfo quote_backend_types[] = {
     {
         .name = TYPE_TDX_QUOTE_BACKEND,
         .parent = TYPE_OBJECT,
         .abstract = true,
         .instance_size = sizeof(TdxQuoteBackend),
+        .instance_init = quote_backend_init,
         .class_size = sizeof(TdxQuoteBackendClass),
+        .class_init = quote_backend_class_init,
     },
 };
 

@@ -1,15 +1,20 @@
 /*
  * tdx-emu: the Azure IMDS quote backend,
- * "-object tdx-quote-imds,id=q[,url=URL][,collateral-dir=DIR]"
+ * "-object tdx-quote-imds,id=q[,url=URL][,collateral-dir=DIR]
+ * [,report-source=guest|vtpm][,tcti=TCTI][,timeout-ms=MS]"
  *
  * Azure's Instance Metadata Service quotes a TDREPORT: POST
  * {"report": base64url(TDREPORT)} to /acc/tdquote, answer {"quote":
- * base64url(quote)} (prior-art §1.7). GET_QUOTE_REQ messages are answered
- * with a GET_QUOTE_RESP around that quote; IMDS has no collateral endpoint,
- * so GET_COLLATERAL_REQ is answered from the files in collateral-dir.
+ * base64url(quote)} (as azure-cvm-tooling's
+ * az-cvm-vtpm/az-tdx-vtpm/src/imds.rs does). GET_QUOTE_REQ messages are
+ * answered with a GET_QUOTE_RESP around that quote; IMDS has no
+ * collateral endpoint, so GET_COLLATERAL_REQ is answered from the files
+ * in collateral-dir.
  * IMDS only quotes a genuine TDREPORT of the platform it runs on; with
  * report-source=vtpm the platform's own report, read from the Azure vTPM
- * (azure-vtpm.c), is quoted in place of the guest's.
+ * (azure-vtpm.c), is quoted in place of the guest's. A request has one
+ * deadline (timeout-ms, docs/quote.md): what the vTPM read leaves of it
+ * bounds the whole HTTP exchange (CURLOPT_TIMEOUT_MS).
  *
  * SPDX-License-Identifier: GPL-2.0-or-later
  */
@@ -20,7 +25,6 @@
 #include "qobject/qdict.h"
 #include "qobject/qjson.h"
 #include "qemu/bswap.h"
-#include "qemu/error-report.h"
 #include "qemu/module.h"
 #include "qemu/thread.h"
 #include "qom/object_interfaces.h"
@@ -31,10 +35,9 @@
 OBJECT_DECLARE_SIMPLE_TYPE(TdxQuoteImds, TDX_QUOTE_IMDS)
 
 #define IMDS_DEFAULT_URL    "http://169.254.169.254/acc/tdquote"
-#define IMDS_TIMEOUT_S      30
 #define IMDS_RESPONSE_MAX   (1024 * 1024)
 
-/* GET_COLLATERAL_RESP blobs, in order (spec §3.3) */
+/* GET_COLLATERAL_RESP blobs, in order (DCAP qgs_msg_lib) */
 static const char *const collateral_files[QGS_COLLATERAL_BLOBS] = {
     "pck_crl_issuer_chain", "root_ca_crl", "pck_crl", "tcb_info_issuer_chain",
     "tcb_info", "qe_identity_issuer_chain", "qe_identity",
@@ -53,6 +56,7 @@ typedef struct ImdsJob {
     char *collateral_dir;
     bool report_from_vtpm;
     char *tcti;
+    int64_t deadline;
     GByteArray *req;            /* the QGS message */
     GByteArray *resp;
     uint64_t status;
@@ -86,15 +90,54 @@ static uint8_t *base64url_decode(const char *text, size_t *len)
     return g_base64_decode(b64->str, len);
 }
 
+typedef struct ImdsBody {
+    GByteArray *data;
+    bool too_big;               /* over IMDS_RESPONSE_MAX: dropped */
+} ImdsBody;
+
 static size_t imds_write(char *ptr, size_t size, size_t n, void *opaque)
 {
-    GByteArray *body = opaque;
+    ImdsBody *body = opaque;
 
-    if (body->len + size * n > IMDS_RESPONSE_MAX) {
-        return 0;
+    if (body->data->len + size * n > IMDS_RESPONSE_MAX) {
+        body->too_big = true;
+        return 0;               /* libcurl stops: CURLE_WRITE_ERROR */
     }
-    g_byte_array_append(body, (const uint8_t *)ptr, size * n);
+    g_byte_array_append(body->data, (const uint8_t *)ptr, size * n);
     return size * n;
+}
+
+/* POST @json to job->url within the deadline: the libcurl result */
+static CURLcode imds_post(ImdsJob *job, const char *json, ImdsBody *body,
+                          long *http)
+{
+    int64_t left = tdx_quote_time_left(job->deadline);
+    struct curl_slist *headers;
+    CURL *curl;
+    CURLcode rc;
+
+    if (!left) {
+        return CURLE_OPERATION_TIMEDOUT;    /* 0 would mean no timeout */
+    }
+    curl = curl_easy_init();
+    if (!curl) {
+        return CURLE_FAILED_INIT;
+    }
+    headers = curl_slist_append(NULL, "Content-Type: application/json");
+    curl_easy_setopt(curl, CURLOPT_URL, job->url);
+    curl_easy_setopt(curl, CURLOPT_HTTPHEADER, headers);
+    curl_easy_setopt(curl, CURLOPT_POSTFIELDS, json);
+    /* The whole transfer: resolving, connecting, sending, the answer */
+    curl_easy_setopt(curl, CURLOPT_TIMEOUT_MS, (long)left);
+    curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
+    curl_easy_setopt(curl, CURLOPT_NOPROXY, "*");
+    curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, imds_write);
+    curl_easy_setopt(curl, CURLOPT_WRITEDATA, body);
+    rc = curl_easy_perform(curl);
+    curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, http);
+    curl_slist_free_all(headers);
+    curl_easy_cleanup(curl);
+    return rc;
 }
 
 /* POST the report; the decoded quote, or NULL with job->status set */
@@ -103,45 +146,37 @@ static uint8_t *imds_quote(ImdsJob *job, const uint8_t *report,
 {
     g_autofree char *b64 = base64url_encode(report, TDX_TDREPORT_SIZE);
     g_autofree char *json = g_strdup_printf("{\"report\":\"%s\"}", b64);
-    g_autoptr(GByteArray) body = g_byte_array_new();
+    g_autoptr(GByteArray) data = g_byte_array_new();
+    ImdsBody body = { .data = data };
     g_autoptr(QDict) answer = NULL;
-    struct curl_slist *headers;
-    CURL *curl = curl_easy_init();
     const char *quote;
     long http = 0;
-    CURLcode rc;
+    CURLcode rc = imds_post(job, json, &body, &http);
 
-    job->status = GET_QUOTE_SERVICE_UNAVAILABLE;
-    if (!curl) {
+    if (body.too_big) {
+        tdx_quote_warn("tdx-quote-imds: %s: an answer over %d bytes",
+                       job->url, IMDS_RESPONSE_MAX);
+        job->status = GET_QUOTE_ERROR;
         return NULL;
     }
-    headers = curl_slist_append(NULL, "Content-Type: application/json");
-    curl_easy_setopt(curl, CURLOPT_URL, job->url);
-    curl_easy_setopt(curl, CURLOPT_HTTPHEADER, headers);
-    curl_easy_setopt(curl, CURLOPT_POSTFIELDS, json);
-    curl_easy_setopt(curl, CURLOPT_TIMEOUT, (long)IMDS_TIMEOUT_S);
-    curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
-    curl_easy_setopt(curl, CURLOPT_NOPROXY, "*");
-    curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, imds_write);
-    curl_easy_setopt(curl, CURLOPT_WRITEDATA, body);
-    rc = curl_easy_perform(curl);
-    curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &http);
-    curl_slist_free_all(headers);
-    curl_easy_cleanup(curl);
     if (rc != CURLE_OK || http != 200) {
-        warn_report("tdx-quote-imds: %s: %s (HTTP %ld)", job->url,
-                    curl_easy_strerror(rc), http);
+        tdx_quote_warn("tdx-quote-imds: %s: %s (HTTP %ld)", job->url,
+                       curl_easy_strerror(rc), http);
         /* IMDS refuses the report itself with a 4xx: that is no outage */
-        if (rc == CURLE_OK && http >= 400 && http < 500) {
-            job->status = GET_QUOTE_ERROR;
-        }
+        job->status = rc == CURLE_OK && http >= 400 && http < 500 ?
+                      GET_QUOTE_ERROR : GET_QUOTE_SERVICE_UNAVAILABLE;
         return NULL;
     }
     job->status = GET_QUOTE_ERROR;
-    g_byte_array_append(body, (const uint8_t *)"", 1);
-    answer = qobject_to(QDict, qobject_from_json((char *)body->data, NULL));
+    g_byte_array_append(data, (const uint8_t *)"", 1);
+    answer = qobject_to(QDict, qobject_from_json((char *)data->data, NULL));
     quote = answer ? qdict_get_try_str(answer, "quote") : NULL;
-    return quote ? base64url_decode(quote, quote_len) : NULL;
+    if (!quote) {
+        tdx_quote_warn("tdx-quote-imds: %s: an answer without a quote",
+                       job->url);
+        return NULL;
+    }
+    return base64url_decode(quote, quote_len);
 }
 
 static void imds_get_quote(ImdsJob *job, const uint8_t *msg, size_t len)
@@ -158,7 +193,8 @@ static void imds_get_quote(ImdsJob *job, const uint8_t *msg, size_t len)
     }
     if (job->report_from_vtpm) {
         if (!azure_vtpm_read_tdreport(job->tcti, genuine, &err)) {
-            warn_report_err(err);
+            tdx_quote_warn("tdx-quote-imds: %s", error_get_pretty(err));
+            error_free(err);
             job->status = GET_QUOTE_SERVICE_UNAVAILABLE;
             return;
         }
@@ -186,7 +222,7 @@ static void imds_get_collateral(ImdsJob *job)
         gsize n;
 
         if (!g_file_get_contents(path, &blobs[i], &n, NULL)) {
-            warn_report("tdx-quote-imds: cannot read %s", path);
+            tdx_quote_warn("tdx-quote-imds: cannot read %s", path);
             break;
         }
         sizes[i] = n;
@@ -233,6 +269,7 @@ static void imds_request(TdxQuoteBackend *b, const uint8_t *req, size_t len,
     job->collateral_dir = g_strdup(imds->collateral_dir);
     job->report_from_vtpm = imds->report_from_vtpm;
     job->tcti = g_strdup(imds->tcti);
+    job->deadline = tdx_quote_deadline(b);
     job->req = g_byte_array_new();
     g_byte_array_append(job->req, req, len);
     job->resp = g_byte_array_new();
@@ -244,6 +281,10 @@ static void imds_request(TdxQuoteBackend *b, const uint8_t *req, size_t len,
 
 static void imds_complete_object(UserCreatable *uc, Error **errp)
 {
+    if (TDX_QUOTE_IMDS(uc)->report_from_vtpm) {
+        /* Failures are reported rate-limited by tdx_quote_warn() */
+        azure_vtpm_quiet_log();
+    }
     if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
         error_setg(errp, "%s: libcurl does not initialize",
                    TYPE_TDX_QUOTE_IMDS);
@@ -341,6 +382,7 @@ static void imds_class_init(ObjectClass *oc, void *data)
     object_class_property_set_description(oc, "tcti",
         "tpm2-tss TCTI of the vTPM for report-source=vtpm (default: "
         "tpm2-tss's, e.g. device:/dev/tpmrm0)");
+    tdx_quote_class_add_timeout(oc);
 }
 
 static const TypeInfo imds_types[] = {

@@ -17,7 +17,7 @@
 #define TYPE_TDX_QUOTE_BACKEND "tdx-quote-backend"
 OBJECT_DECLARE_TYPE(TdxQuoteBackend, TdxQuoteBackendClass, TDX_QUOTE_BACKEND)
 
-/* GHCI GetQuote status (spec §3.3) */
+/* GetQuote status (GHCI 1.5, TDG.VP.VMCALL<GetQuote>) */
 #define GET_QUOTE_SUCCESS               0ULL
 #define GET_QUOTE_IN_FLIGHT             UINT64_MAX
 #define GET_QUOTE_ERROR                 0x8000000000000000ULL
@@ -35,6 +35,8 @@ struct TdxQuoteBackend {
     /* Set by the device; a backend that plays the QE calls it */
     TdxReportCheck *report_genuine;
     void *report_opaque;
+    /* One request's deadline, from GetQuote to the whole answer */
+    uint32_t timeout_ms;
 };
 
 struct TdxQuoteBackendClass {
@@ -44,7 +46,10 @@ struct TdxQuoteBackendClass {
                     TdxQuoteDone *done, void *opaque);
 };
 
-/* QGS messages (spec §3.3): a 16-byte little-endian header, then a body */
+/*
+ * QGS messages (DCAP QuoteGeneration/quote_wrapper/qgs_msg_lib): a 16-byte
+ * little-endian header, then a body
+ */
 #define QGS_HDR_SIZE            16
 #define QGS_MSG_MAJOR           1
 #define QGS_MSG_MINOR           1
@@ -73,5 +78,18 @@ const uint8_t *tdx_qgs_quote_resp_quote(const uint8_t *resp, size_t len,
  */
 void tdx_quote_answer(uint64_t status, GByteArray *resp, TdxQuoteDone *done,
                       void *opaque);
+
+/* The "timeout-ms" property, for a backend that talks to a service */
+void tdx_quote_class_add_timeout(ObjectClass *oc);
+
+/* The deadline of a request @b starts now; the milliseconds left to it */
+int64_t tdx_quote_deadline(TdxQuoteBackend *b);
+int64_t tdx_quote_time_left(int64_t deadline);
+
+/*
+ * Report a backend failure on stderr, rate-limited (a guest can fail
+ * GetQuotes as often as it likes); each one is traced. From any thread.
+ */
+void tdx_quote_warn(const char *fmt, ...) G_GNUC_PRINTF(1, 2);
 
 #endif

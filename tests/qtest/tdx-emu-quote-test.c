@@ -1,5 +1,5 @@
 /*
- * QTest cases for TDG.VP.VMCALL<GetQuote> under tdx-emu (spec §3.3) with
+ * QTest cases for TDG.VP.VMCALL<GetQuote> under tdx-emu (GHCI 1.5) with
  * the QGS backend; this test plays the Quote Generation Service on a unix
  * socket.
  *
@@ -97,12 +97,19 @@ static GByteArray *quote_resp(const char *quote, uint32_t error)
     return r;
 }
 
-static QTestState *quote_init(Qgs *qgs)
+/* QEMU with tdx-quote-qgs on @path, its properties @props (",k=v...") */
+static QTestState *quote_init_props(const char *path, const char *props,
+                                    const char *extra)
 {
     return qtest_initf("-machine q35 -cpu max,phys-bits=48 -nodefaults "
-                       "-object tdx-quote-qgs,id=q,addr=%s "
-                       "-device tdx-emu,mailbox=0x%llx,quote=q",
-                       qgs->path, MAILBOX_GPA);
+                       "-object tdx-quote-qgs,id=q,addr=%s%s "
+                       "-device tdx-emu,mailbox=0x%llx,quote=q %s",
+                       path, props, MAILBOX_GPA, extra);
+}
+
+static QTestState *quote_init(Qgs *qgs)
+{
+    return quote_init_props(qgs->path, "", "");
 }
 
 /* Write the buffer header and @in_len bytes of @data at BUF_GPA */
@@ -494,6 +501,135 @@ static void test_testpki(void)
     remove_dir(dir);
 }
 
+/*
+ * One deadline for the whole request: a QGS that sends part of its answer
+ * and then nothing gets SERVICE_UNAVAILABLE at timeout-ms, not a wait per
+ * read
+ */
+static void test_deadline(void)
+{
+    Qgs qgs;
+    QTestState *qts;
+    uint8_t report[1024] = { 0 }, partial[4 + 5] = { 0 };
+    GByteArray *req;
+    int fd;
+
+    qgs_listen(&qgs);
+    qts = quote_init_props(qgs.path, ",timeout-ms=500", "");
+    put_buffer(qts, 1, report, sizeof(report));
+    g_assert_cmphex(get_quote(qts, BUF_GPA, BUF_SIZE), ==, TDVMCALL_SUCCESS);
+    fd = accept(qgs.listener, NULL, NULL);
+    g_assert(fd >= 0);
+    req = g_byte_array_sized_new(4 + 16 + 8 + 1024);
+    g_byte_array_set_size(req, 4 + 16 + 8 + 1024);
+    g_assert_cmpint(recv(fd, req->data, req->len, MSG_WAITALL), ==,
+                    req->len);
+    g_byte_array_unref(req);
+    stl_be_p(partial, 100);                 /* 100 bytes promised, 5 sent */
+    g_assert_cmpint(send(fd, partial, sizeof(partial), 0), ==,
+                    sizeof(partial));
+    g_assert_cmphex(wait_status(qts), ==, QUOTE_UNAVAILABLE);
+    close(fd);
+    qtest_quit(qts);
+    qgs_close(&qgs);
+}
+
+/* Point this process's stderr (QEMU's, once spawned) at @path; the old one */
+static int stderr_to(const char *path)
+{
+    int saved = dup(STDERR_FILENO);
+    int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+
+    g_assert(saved >= 0 && fd >= 0);
+    fflush(stderr);
+    g_assert(dup2(fd, STDERR_FILENO) == STDERR_FILENO);
+    close(fd);
+    return saved;
+}
+
+static void stderr_restore(int saved)
+{
+    fflush(stderr);
+    g_assert(dup2(saved, STDERR_FILENO) == STDERR_FILENO);
+    close(saved);
+}
+
+/* The non-empty lines of file @path that contain @needle */
+static unsigned count_lines(const char *path, const char *needle)
+{
+    g_autofree char *text = NULL;
+    g_auto(GStrv) lines = NULL;
+    unsigned n = 0;
+    size_t i;
+
+    g_assert(g_file_get_contents(path, &text, NULL, NULL));
+    lines = g_strsplit(text, "\n", -1);
+    for (i = 0; lines[i]; i++) {
+        n += lines[i][0] && strstr(lines[i], needle);
+    }
+    return n;
+}
+
+/* A backend that fails every request, and what its reports start with */
+typedef struct FailingBackend {
+    const char *object;         /* -object, then the path of no socket */
+    bool with_path;
+    const char *report;
+} FailingBackend;
+
+static const FailingBackend failing_qgs = {
+    "tdx-quote-qgs,id=q,addr=", true, "tdx-quote-qgs",
+};
+
+/* No vTPM: tpm2-tss would log several lines of its own each time */
+static const FailingBackend failing_vtpm = {
+    "tdx-quote-imds,id=q,url=http://127.0.0.1:9/acc/tdquote,"
+    "report-source=vtpm,tcti=swtpm:host=127.0.0.1,,port=9", false,
+    "tdx-quote-imds",
+};
+
+/*
+ * A guest failing GetQuote after GetQuote does not grow stderr without
+ * bound: the first 5 failures are reported, then one a minute at most
+ * (this test takes less than two minutes), and nothing else is written;
+ * the trace sees each one.
+ */
+static void test_failure_log(const void *data)
+{
+    const FailingBackend *fb = data;
+    g_autofree char *dir = g_dir_make_tmp("tdx-emu-qlog-XXXXXX", NULL);
+    g_autofree char *path = g_build_filename(dir, "no-qgs.sock", NULL);
+    g_autofree char *log = g_build_filename(dir, "stderr", NULL);
+    g_autofree char *trace = g_build_filename(dir, "trace", NULL);
+    uint8_t report[1024] = { 0 };
+    QTestState *qts;
+    unsigned reported;
+    int saved, i;
+
+    saved = stderr_to(log);
+    qts = qtest_initf("-machine q35 -cpu max,phys-bits=48,vendor=GenuineIntel "
+                      "-nodefaults -object %s%s "
+                      "-device tdx-emu,mailbox=0x%llx,quote=q "
+                      "-trace tdx_emu_quote_failure -D %s",
+                      fb->object, fb->with_path ? path : "", MAILBOX_GPA,
+                      trace);
+    stderr_restore(saved);
+    for (i = 0; i < 40; i++) {
+        put_buffer(qts, 1, report, sizeof(report));
+        g_assert_cmphex(get_quote(qts, BUF_GPA, BUF_SIZE), ==,
+                        TDVMCALL_SUCCESS);
+        g_assert_cmphex(wait_status(qts), ==, QUOTE_UNAVAILABLE);
+    }
+    qtest_quit(qts);
+    reported = count_lines(log, fb->report);
+    g_assert_cmpuint(reported, >=, 5);
+    g_assert_cmpuint(reported, <=, 6);
+    g_assert_cmpuint(count_lines(log, "at most)"), ==, 1);
+    g_assert_cmpuint(count_lines(log, ""), ==, reported);  /* nothing else */
+    g_assert_cmpuint(count_lines(trace, "tdx_emu_quote_failure"), ==, 40);
+    remove_dir(dir);
+}
+
 static void test_no_backend(void)
 {
     QTestState *qts = mailbox_init(NULL);
@@ -517,6 +653,11 @@ int main(int argc, char **argv)
     qtest_add_func("/tdx-emu/quote/bad-buffers", test_bad_buffers);
     qtest_add_func("/tdx-emu/quote/backend-failures", test_backend_failures);
     qtest_add_func("/tdx-emu/quote/no-backend", test_no_backend);
+    qtest_add_func("/tdx-emu/quote/deadline", test_deadline);
+    qtest_add_data_func("/tdx-emu/quote/failure-log/qgs", &failing_qgs,
+                        test_failure_log);
+    qtest_add_data_func("/tdx-emu/quote/failure-log/vtpm", &failing_vtpm,
+                        test_failure_log);
     qtest_add_func("/tdx-emu/quote/imds", test_imds);
     qtest_add_func("/tdx-emu/quote/testpki", test_testpki);
     return g_test_run();
