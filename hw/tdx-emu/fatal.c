@@ -77,6 +77,6 @@ uint64_t tdx_emu_vmcall_report_fatal_error(TdxEmuState *s, X86CPU *cpu,
                  s->fatal.code, s->fatal.message);
     trace_tdx_emu_fatal_error(s->fatal.code, s->fatal.message);
     qemu_system_guest_panicked(NULL);
-    s->halt_requested = true;
+    s->halt = X86_TDCALL_HALT_BLOCKED;
     return TDVMCALL_SUCCESS;
 }

@@ -35,10 +35,11 @@ uint64_t tdx_emu_vmcall_cpuid(TdxEmuState *s, X86CPU *cpu, uint64_t *vmm)
 
 /*
  * Instruction.HLT (GHCI 1.5, R11 = 0x0C): R12 bit 0 = 1 if the TD has
- * interrupts blocked. The vCPU halts until an interrupt it can take
- * arrives; with "sti; tdcall" (MigTD's idle) the STI is honoured, as for
- * "sti; hlt". With interrupts blocked nothing but an NMI wakes it: the
- * host is told (liveness.c).
+ * interrupts blocked. As KVM does it, the vCPU halts until an interrupt
+ * is pending whatever RFLAGS.IF is (Linux's TDX idle halts with IF clear
+ * and enables interrupts afterwards; MigTD's "sti; tdcall" works either
+ * way), and with interrupts blocked until an NMI only: the host is told
+ * (liveness.c). qemu-patches/0009 gives TCG these wake-up rules.
  */
 #define HLT_INTERRUPTS_BLOCKED  1
 
@@ -46,8 +47,10 @@ uint64_t tdx_emu_vmcall_hlt(TdxEmuState *s, X86CPU *cpu, uint64_t *vmm)
 {
     if (vmm[R_R12] & HLT_INTERRUPTS_BLOCKED) {
         tdx_emu_vcpu_parked(s, CPU(cpu)->cpu_index);
+        s->halt = X86_TDCALL_HALT_BLOCKED;
+    } else {
+        s->halt = X86_TDCALL_HALT;
     }
-    s->halt_requested = true;
     return TDVMCALL_SUCCESS;
 }
 

@@ -134,6 +134,7 @@ static void tdcall_run(TdxEmuState *s, X86CPU *cpu, const TdxLeaf *leaf,
 X86TdcallAction tdx_emu_tdcall(TdxEmuState *s, X86CPU *cpu, uint64_t *regs)
 {
     const TdxLeaf *leaf = tdcall_decode(regs[R_EAX]);
+    X86TdcallAction action;
     uint64_t *count = &s->leaf_counts[cpu->parent_obj.cpu_index]
                           [leaf ? leaf - tdcall_leaves
                                 : ARRAY_SIZE(tdcall_leaves)];
@@ -148,11 +149,9 @@ X86TdcallAction tdx_emu_tdcall(TdxEmuState *s, X86CPU *cpu, uint64_t *regs)
     tdx_emu_vcpu_running(s, cpu->parent_obj.cpu_index);
     tdx_emu_payload_observe(s, cpu);
     tdcall_run(s, cpu, leaf, regs);
-    if (s->halt_requested) {
-        s->halt_requested = false;
-        return X86_TDCALL_HALT;
-    }
-    return X86_TDCALL_CONTINUE;
+    action = s->halt;
+    s->halt = X86_TDCALL_CONTINUE;
+    return action;
 }
 
 void tdx_emu_tdcall_realize(TdxEmuState *s)

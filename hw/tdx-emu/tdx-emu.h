@@ -237,7 +237,8 @@ struct TdxEmuState {
     uint32_t max_vcpus;
     TdxEmuFirmware fw;
     TdxEmuPayload payload;
-    bool halt_requested;        /* by the current TDCALL */
+    /* X86_TDCALL_CONTINUE, or how the current TDCALL halts the vCPU */
+    X86TdcallAction halt;
     /* TDCALLs per vCPU and leaf: a vCPU counts its own, with no lock */
     uint64_t (*leaf_counts)[TDX_EMU_NR_LEAF_SLOTS];
     uint64_t vmcall_counts[TDX_EMU_NR_VMCALL_SLOTS];
