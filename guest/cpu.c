@@ -40,6 +40,7 @@ extern void event_irq(void);
 extern void timer_irq(void);
 extern void request_irq(void);
 extern void stream_irq(void);
+extern void fuzz_irq(void);
 
 static uint64_t gdt[7];
 static struct tss64 tss;
@@ -110,6 +111,17 @@ static void idt_init(void)
     idt_set_gate(REQUEST_VECTOR, request_irq);
     idt_set_gate(STREAM_VECTOR, stream_irq);
     asm volatile("lidt %0" : : "m"(desc));
+}
+
+void idt_catch_all(void)
+{
+    int i;
+
+    for (i = NR_EXCEPTIONS; i < NR_VECTORS; i++) {
+        if (!idt[i].type) {
+            idt_set_gate(i, fuzz_irq);
+        }
+    }
 }
 
 void cpu_init(void)

@@ -40,6 +40,12 @@ struct fault_record {
 
 void cpu_init(void);
 
+/*
+ * Give every vector 32-255 without a handler fuzz_irq (entry.S), which
+ * only acknowledges the interrupt (the fuzz mode's)
+ */
+void idt_catch_all(void);
+
 uint64_t rdtsc(void);
 uint64_t rdmsr(uint32_t msr);
 void wrmsr(uint32_t msr, uint64_t value);

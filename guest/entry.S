@@ -154,7 +154,8 @@ user_tdcall_insn:
 
 /*
  * Interrupt stubs: call the C handler, send the x2APIC EOI (MSR 0x80B),
- * return. event_irq: the event-notify vector; timer_irq: the APIC timer.
+ * return. event_irq: the event-notify vector; timer_irq: the APIC timer;
+ * fuzz_irq: any other vector, in the fuzz mode (fuzz.c).
  */
     .macro IRQ_STUB name, handler
     .globl \name
@@ -190,6 +191,7 @@ user_tdcall_insn:
     IRQ_STUB timer_irq, timer_interrupt
     IRQ_STUB request_irq, request_interrupt
     IRQ_STUB stream_irq, stream_interrupt
+    IRQ_STUB fuzz_irq, fuzz_interrupt
 
 /* Exception stubs: push a zero error code where the CPU pushes none */
     .macro EXC vector

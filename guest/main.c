@@ -12,6 +12,7 @@
 #include "bench.h"
 #include "layout.h"
 #include "quote.h"
+#include "fuzz.h"
 
 #define SENTINEL(n)     (0x5e5e000000000000ULL | ((uint64_t)(n) << 32) | 0xd00d)
 
@@ -428,7 +429,6 @@ static void check_timer(void)
  * TDG.MR.REPORT over our own REPORTDATA, TDG.MR.VERIFYREPORT of the result;
  * the MRTD is printed so the host can compare it with ./tdx-emu inspect.
  */
-#define TDG_MR_REPORT           4
 #define TDG_MR_VERIFYREPORT     22
 #define TDREPORT_MRTD           528
 
@@ -537,6 +537,27 @@ static int tdcall_works(void)
     return 1;
 }
 
+/*
+ * The fuzz mode, when the host asked for it (fuzz.c): random TDCALLs after
+ * the checks; the TD must still answer afterwards
+ */
+static void check_fuzz(void)
+{
+    uint64_t seed, calls;
+    struct tdx_regs r;
+
+    if (!fuzz_requested(&seed, &calls)) {
+        return;
+    }
+    fuzz_run(seed, calls);
+    fill_sentinels(&r);
+    r.rax = TDG_VP_INFO;
+    tdcall(&r);
+    check(r.rax == TDX_SUCCESS &&
+          guest_result()->magic == GUEST_RESULT_MAGIC,
+          "fuzz: the stub survived, TDG.VP.INFO still answers");
+}
+
 void guest_main(int is_td, uint64_t boot_tdcalls)
 {
     struct guest_result *res = guest_result();
@@ -569,6 +590,7 @@ void guest_main(int is_td, uint64_t boot_tdcalls)
     bench_run();                /* the APIC is enabled and ticking */
     check_event_notify();
     check_get_quote();
+    check_fuzz();
     guest_printf("tdx-emu guest: %lu passed, %lu failed, %lu TDCALLs\n",
                  res->passed, res->failed, res->tdcalls);
     guest_printf("RESULT: %s\n", res->failed ? "FAIL" : "PASS");

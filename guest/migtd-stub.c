@@ -30,7 +30,6 @@
 #define NOT_COMPLETED       2
 #define VMM_CANCEL          3
 
-#define MIGTD_VMCALL        0x10006
 #define MIGTD_LEAF(n)       ((n) | (1 << 16))
 #define WAIT_FOR_REQUEST    1
 #define REPORT_STATUS       2
@@ -49,7 +48,6 @@ enum {
     RESULT_VMM_CANCELED = 10, RESULT_UNSUPPORTED_OPERATION = 12,
 };
 
-#define TDG_MR_REPORT       4
 #define TDG_SYS_RD          11
 #define TDG_SERVTD_RD       18
 #define TDG_SERVTD_WR       20
@@ -104,7 +102,7 @@ static uint64_t migtd_vmcall(struct tdx_regs *r)
     r->rax = TDG_VP_VMCALL;
     r->rcx = 0xfc88;
     r->r10 = 0;
-    r->r11 = MIGTD_VMCALL;
+    r->r11 = TDVMCALL_MIGTD;
     tdcall(r);
     return r->r10;
 }

@@ -18,7 +18,6 @@
 #include "pck.h"
 #include "quote.h"
 
-#define TDVMCALL_GET_QUOTE      0x10002
 #define GET_QUOTE_HDR           24
 #define TDREPORT_SIZE           1024
 #define EVENT_TIMEOUT_MS        10000

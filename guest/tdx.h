@@ -13,6 +13,7 @@
 /* TDCALL leaves and status codes (TDX module ABI, GHCI 1.5) */
 #define TDG_VP_VMCALL               0
 #define TDG_VP_INFO                 1
+#define TDG_MR_REPORT               4
 #define TDG_MEM_PAGE_ACCEPT         6
 #define TDX_SUCCESS                 0ULL
 #define TDX_OPERAND_INVALID         0xC000010000000000ULL
@@ -23,12 +24,18 @@
 /* The shared bit of a GPA, at GPAW 48 (the stub's TD) */
 #define SHARED_BIT                  (1ULL << 47)
 #define TDVMCALL_CPUID              0x0a
+#define TDVMCALL_HLT                0x0c
 #define TDVMCALL_IO                 0x1e
 #define TDVMCALL_RDMSR              0x1f
 #define TDVMCALL_WRMSR              0x20
+#define TDVMCALL_MMIO               0x30
 #define TDVMCALL_MAP_GPA            0x10001
 #define TDVMCALL_GET_TD_VM_CALL_INFO 0x10000
+#define TDVMCALL_GET_QUOTE          0x10002
+#define TDVMCALL_REPORT_FATAL_ERROR 0x10003
 #define TDVMCALL_SETUP_EVENT_NOTIFY 0x10004
+#define TDVMCALL_SERVICE            0x10005
+#define TDVMCALL_MIGTD              0x10006
 #define TDVMCALL_SUCCESS            0ULL
 #define TDVMCALL_INVALID_OPERAND    0x8000000000000000ULL
 #define TDVMCALL_ALIGN_ERROR        0x8000000000000002ULL

@@ -12,9 +12,19 @@ drives it with a seeded stream of actions, valid-looking and hostile:
   notify                        the mailbox's event-notify doorbell
   qmp JSON                      a QMP command (requests, queries, reset...)
 
+With --guest the TDCALLs come from guest code instead: the guest stub
+boots under -accel tcg with the fw_cfg file opt/tdx-emu/fuzz = "SEED:CALLS"
+and, after its checks, makes CALLS random TDCALLs from a PRNG with that
+seed through the vCPU's own TDCALL (guest/fuzz.c), then leaves through
+isa-debug-exit. Its case action is
+
+  guest SEED CALLS              one boot of the stub in its fuzz mode
+
 A finding is QEMU exiting, a sanitizer report (ASan/UBSan write theirs to
 files in the work directory) or an action that gets no answer within
---deadline seconds. Each finding is cut down to the fewest actions that
+--deadline seconds; in --guest mode, a sanitizer report, any exit but the
+stub's pass (33) or no exit within --deadline seconds plus one for every
+GUEST_CALLS_PER_S calls. Each finding is cut down to the fewest actions that
 still reproduce it and written as a case file: the QEMU arguments, then
 one action per line. "--replay FILE" runs a case again; the cases under
 tests/fuzz-cases/ are replayed by ./tdx-emu test. The run ends with one
@@ -45,6 +55,13 @@ RAM = 64 << 20
 SHARED_BIT = 1 << 47
 EPISODE_ACTIONS = 20000         # a fresh QEMU after this many actions
 MINIMIZE_SECONDS = 120
+SCRIPTS = os.path.dirname(os.path.abspath(__file__))
+GUEST_IMAGE = os.path.join(SCRIPTS, "..", "build", "guest", "guest",
+                           "tdx-emu-guest.bin")
+GUEST_FW_CFG = "opt/tdx-emu/fuzz"
+GUEST_BOOT_CALLS = 50000        # a fresh boot of the stub after this many
+GUEST_CALLS_PER_S = 2000        # a floor far below the measured rate
+GUEST_PASS = 33                 # isa-debug-exit: (0x10 << 1) | 1
 
 # A guest panic or a shutdown the TD asks for (ReportFatalError, ACPI
 # through Instruction.IO) is the TD's right, not a finding: QEMU stays.
@@ -56,6 +73,16 @@ QEMU_ARGS = [
     "-m", "64M", "-nodefaults", "-serial", "null",
     "-chardev", "null,id=mig0",
     "-device", f"tdx-emu,mailbox={MAILBOX_GPA:#x}",
+]
+
+# The stub's TD (as tests/run.sh boots it): 2 vCPUs; a reset or a
+# triple fault ends QEMU instead of booting the stub again
+GUEST_ARGS = [
+    "-machine", "q35,smm=off", "-accel", "tcg", "-display", "none",
+    "-cpu", "max,phys-bits=48,vendor=GenuineIntel", "-smp", "2",
+    "-m", "64M", "-nodefaults", "-global", "apic-common.vapic=off",
+    "-no-reboot", "-device", "tdx-emu",
+    "-device", "isa-debug-exit,iobase=0xf4,iosize=1",
 ]
 
 # TDCALL leaves (TDX module ABI) and TDG.VP.VMCALL sub-functions (GHCI 1.5)
@@ -80,6 +107,27 @@ class Finding(Exception):
     pass
 
 
+def sanitizer_env(workdir):
+    """ASan and UBSan write their reports to files in @workdir"""
+    return dict(os.environ,
+                ASAN_OPTIONS=f"log_path={workdir}/asan:detect_leaks=0:"
+                             "abort_on_error=1",
+                UBSAN_OPTIONS=f"log_path={workdir}/ubsan:print_stacktrace=1")
+
+
+def sanitizer_reports(workdir):
+    """The report files in @workdir; ASan's warning that it does not
+    fully support QEMU's coroutines (makecontext) alone is no report"""
+    found = []
+    for path in sorted(glob.glob(os.path.join(workdir, "[au]bsan.*"))):
+        with open(path, errors="replace") as f:
+            lines = [line for line in f if line.strip()]
+        if any("WARNING: ASan doesn't fully support makecontext" not in line
+               for line in lines):
+            found.append(path)
+    return found
+
+
 class Target:
     """One QEMU under -accel qtest: mailbox TDCALLs, memory, QMP."""
 
@@ -88,10 +136,7 @@ class Target:
         self.deadline = deadline
         sock = os.path.join(workdir, "qtest.sock")
         # The sanitizers' reports go to files the fuzzer looks for
-        os.environ["ASAN_OPTIONS"] = (f"log_path={workdir}/asan:"
-                                      "detect_leaks=0:abort_on_error=1")
-        os.environ["UBSAN_OPTIONS"] = (f"log_path={workdir}/ubsan:"
-                                       "print_stacktrace=1")
+        os.environ.update(sanitizer_env(workdir))
         self.vm = qmp.Qemu(qemu, [*args, "-qtest",
                                   f"unix:{sock},server=on,wait=off"])
         self.qtest = socket.socket(socket.AF_UNIX)
@@ -100,7 +145,7 @@ class Target:
         self.rx = b""
 
     def reports(self):
-        return sorted(glob.glob(os.path.join(self.workdir, "[au]bsan.*")))
+        return sanitizer_reports(self.workdir)
 
     def check(self, what):
         if self.reports():
@@ -255,8 +300,69 @@ class Generator:
         return self.tdcall()
 
 
-def replay(qemu, args, actions, deadline):
+def guest_timeout(calls, deadline):
+    return deadline + calls / GUEST_CALLS_PER_S
+
+
+def run_guest(qemu, args, seed, calls, image, deadline):
+    """Boot the stub in its fuzz mode: (the finding or None, QEMU's
+    stderr, sanitizer reports and the serial log's tail)"""
+    workdir = tempfile.mkdtemp(prefix="tdx-emu-fuzz-")
+    serial = os.path.join(workdir, "serial.log")
+    timeout = guest_timeout(calls, deadline)
+    cmd = [qemu, *args, "-bios", image, "-serial", f"file:{serial}",
+           "-fw_cfg", f"name={GUEST_FW_CFG},string={seed}:{calls}"]
+    reason = None
+    try:
+        proc = subprocess.run(cmd, env=sanitizer_env(workdir), text=True,
+                              stdin=subprocess.DEVNULL,
+                              stdout=subprocess.PIPE,
+                              stderr=subprocess.PIPE, timeout=timeout)
+        log = proc.stderr
+        if proc.returncode != GUEST_PASS:
+            reason = (f"the stub exited {proc.returncode}, not "
+                      f"{GUEST_PASS} (pass)")
+    except subprocess.TimeoutExpired as e:
+        log = e.stderr or ""            # bytes, even with text=True
+        if isinstance(log, bytes):
+            log = log.decode(errors="replace")
+        reason = f"no exit within {timeout:.0f} s (a hang)"
+    try:
+        reports = sanitizer_reports(workdir)
+        for path in reports:
+            with open(path, errors="replace") as f:
+                log += f.read()
+        if reports:
+            reason = "sanitizer report"
+        with open(serial, errors="replace") as f:
+            console = f.read().splitlines()
+        if not reason and not any(f"fuzz: {calls} calls" in line
+                                  for line in console):
+            reason = "the stub passed without its fuzz mode"
+        log += "".join(f"serial: {line}\n" for line in console[-10:])
+    except OSError as e:
+        reason = reason or f"no serial log: {e}"
+    finally:
+        shutil.rmtree(workdir, ignore_errors=True)
+    return reason, log
+
+
+def guest_action(action):
+    """(seed, calls) of a "guest SEED CALLS" action, or None"""
+    kind, _, rest = action.partition(" ")
+    if kind != "guest":
+        return None
+    seed, calls = rest.split()
+    return int(seed), int(calls)
+
+
+def replay(qemu, args, actions, deadline, image=GUEST_IMAGE):
     """The finding the actions reproduce on a fresh QEMU, or None"""
+    guest = [a for a in map(guest_action, actions) if a]
+    if guest:
+        return next((r for r in (run_guest(qemu, args, seed, calls, image,
+                                           deadline)[0]
+                                 for seed, calls in guest) if r), None)
     workdir = tempfile.mkdtemp(prefix="tdx-emu-fuzz-")
     target = None
     try:
@@ -290,6 +396,20 @@ def minimize(qemu, args, actions, deadline):
             actions = shorter
         i -= 1
     return actions
+
+
+def minimize_guest(qemu, args, seed, calls, image, deadline):
+    """The fewest calls with which the stub, same seed, still fails: its
+    calls do not depend on how many follow"""
+    stop = time.monotonic() + MINIMIZE_SECONDS
+    lo, hi = 0, calls
+    while lo < hi and time.monotonic() < stop:
+        mid = (lo + hi) // 2
+        if run_guest(qemu, args, seed, mid, image, deadline)[0]:
+            hi = mid
+        else:
+            lo = mid + 1
+    return hi
 
 
 def save_case(out, args, actions, reason, qemu_stderr):
@@ -368,6 +488,39 @@ def run_episode(opts, gen, workdir, end, stats):
     target.close()
 
 
+def fuzz_guest(opts):
+    """--guest: boots of the stub in its fuzz mode, each with its own seed
+    from --seed, until --seconds or --calls"""
+    rng = random.Random(opts.seed)
+    stats = {"seed": opts.seed, "mode": "guest", "calls": 0, "boots": 0,
+             "findings": []}
+    start = time.monotonic()
+    end = start + opts.seconds
+    while time.monotonic() < end and \
+            (not opts.calls or stats["calls"] < opts.calls):
+        calls = GUEST_BOOT_CALLS
+        if opts.calls:
+            calls = min(calls, opts.calls - stats["calls"])
+        seed = rng.getrandbits(64)
+        reason, log = run_guest(opts.qemu, GUEST_ARGS, seed, calls,
+                                opts.guest_image, opts.deadline)
+        stats["boots"] += 1
+        stats["calls"] += calls
+        if reason:
+            small = minimize_guest(opts.qemu, GUEST_ARGS, seed, calls,
+                                   opts.guest_image, opts.deadline)
+            path = save_case(opts.out, GUEST_ARGS, [f"guest {seed} {small}"],
+                             reason, log)
+            print(f"tdx-emu fuzz: {reason}; the stub with seed {seed}, "
+                  f"{small} calls: {path}", file=sys.stderr)
+            stats["findings"].append({"reason": reason, "case": path,
+                                      "calls": small})
+    seconds = time.monotonic() - start
+    stats["seconds"] = round(seconds, 1)
+    stats["calls_per_s"] = round(stats["calls"] / seconds) if seconds else 0
+    return stats
+
+
 def report(opts, args, actions, reason, target, stats):
     log = "".join(open(p).read() for p in target.reports())
     try:
@@ -397,19 +550,25 @@ def main():
                         help="where case files of findings go")
     parser.add_argument("--replay", nargs="*", metavar="CASE",
                         help="run case files instead of fuzzing")
+    parser.add_argument("--guest", action="store_true",
+                        help="TDCALLs from the guest stub's fuzz mode "
+                        "instead of the mailbox")
+    parser.add_argument("--guest-image", default=GUEST_IMAGE,
+                        help="the guest stub (--guest and guest cases)")
     opts = parser.parse_args()
     if opts.replay is not None:
         failed = 0
         for path in opts.replay:
             args, actions = read_case(path)
-            reason = replay(opts.qemu, args, actions, opts.deadline)
+            reason = replay(opts.qemu, args, actions, opts.deadline,
+                            opts.guest_image)
             print(f"{'FAIL' if reason else 'ok'}: {path}"
                   f"{': ' + reason if reason else ''}")
             failed += bool(reason)
         sys.exit(1 if failed else 0)
     if opts.seed is None:
         opts.seed = random.randrange(1 << 32)
-    stats = fuzz(opts)
+    stats = fuzz_guest(opts) if opts.guest else fuzz(opts)
     print(json.dumps(stats))
     sys.exit(1 if stats["findings"] else 0)
 

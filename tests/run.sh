@@ -798,6 +798,45 @@ check_fuzz_cases() {
     done
 }
 
+# --- the fuzzer's guest mode: random TDCALLs from the stub ---------------
+GUEST_FUZZ_CALLS=200000
+
+check_fuzz_guest() {
+    local name="fuzz --guest: $GUEST_FUZZ_CALLS TDCALLs from the guest stub, seed 1: no sanitizer report, bad exit or hang"
+    local out=$WORK/fuzz-guest.json calls
+    /usr/bin/python3 "$ROOT/scripts/fuzz.py" --qemu "$QEMU_SAN" --guest \
+        --guest-image "$GUEST" --calls "$GUEST_FUZZ_CALLS" --seconds 600 \
+        --seed 1 --out "$WORK/fuzz-guest" >"$out" 2>"$WORK/fuzz-guest.err"
+    calls=$(python3 -c 'import json,sys; print(json.load(sys.stdin)["calls"])' \
+            <"$out" 2>/dev/null)
+    echo "fuzz --guest: $(cat "$out")"
+    if [ "${calls:-0}" -ge "$GUEST_FUZZ_CALLS" ] && grep -q '"findings": \[\]' "$out"; then
+        pass "$name"
+    else
+        fail "$name"
+        cat "$WORK/fuzz-guest.err" "$WORK"/fuzz-guest/*.fuzz 2>/dev/null | tail -n 40
+    fi
+}
+
+# A "guest SEED CALLS" case replays: clean on the stub's TD, a finding
+# when the stub cannot pass (no tdx-emu: it exits 37)
+check_fuzz_guest_replay() {
+    local name="fuzz --replay of a guest case: the stub's exit decides"
+    local args='"-machine", "q35,smm=off", "-accel", "tcg", "-display", "none", "-cpu", "max,phys-bits=48", "-smp", "2", "-m", "64M", "-nodefaults", "-no-reboot", "-device", "isa-debug-exit,iobase=0xf4,iosize=1"'
+    printf 'args [%s, "-device", "tdx-emu"]\nguest 5 1000\n' "$args" >"$WORK/td.fuzz"
+    printf 'args [%s]\nguest 5 1000\n' "$args" >"$WORK/no-td.fuzz"
+    if /usr/bin/python3 "$ROOT/scripts/fuzz.py" --qemu "$QEMU_SAN" \
+           --guest-image "$GUEST" --replay "$WORK/td.fuzz" >"$WORK/out" 2>&1 &&
+       ! /usr/bin/python3 "$ROOT/scripts/fuzz.py" --qemu "$QEMU_SAN" \
+           --guest-image "$GUEST" --replay "$WORK/no-td.fuzz" >>"$WORK/out" 2>&1 &&
+       grep -q "FAIL: .*no-td.fuzz: the stub exited 37" "$WORK/out"; then
+        pass "$name"
+    else
+        fail "$name"
+        tail -n 20 "$WORK/out"
+    fi
+}
+
 check_cli() {
     local name="./tdx-emu --help lists the commands; unknown commands fail"
     if "$ROOT/tdx-emu" --help | grep -q '^  test' &&
@@ -861,6 +900,8 @@ check_trace_events
 check_cli
 check_fuzz_cases
 check_fuzz
+check_fuzz_guest_replay
+check_fuzz_guest
 
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ]
