@@ -15,6 +15,7 @@
 #include "qemu/osdep.h"
 #include <openssl/sha.h>
 #include "qapi/error.h"
+#include "qapi/visitor.h"
 #include "qemu/bswap.h"
 #include "qemu/log.h"
 #include "qemu/module.h"
@@ -119,8 +120,12 @@ static void qe_report(const uint8_t ak[64], const uint8_t *auth,
     uint8_t bound[64 + QE_AUTH_SIZE];
 
     memset(report, 0, QE_REPORT_SIZE);
-    report[48] = 0x11;                  /* ATTRIBUTES: INIT | MODE64BIT */
-    report[56] = 0xe7;                  /* XFRM */
+    /*
+     * ATTRIBUTES: INIT | MODE64BIT, XFRM 0: MigTD's policy compares all
+     * 16 bytes with 11000000000000000000000000000000 (the QE identity
+     * masks XFRM out)
+     */
+    report[48] = 0x11;
     memset(report + 64, 0x7e, 32);      /* MRENCLAVE of the test QE */
     tdx_emu_hex_parse("QE MRSIGNER", QE_MRSIGNER, report + 128, 32,
                       &error_abort);
@@ -469,6 +474,25 @@ static void testpki_set_expired(Object *obj, bool value, Error **errp)
     TDX_QUOTE_TESTPKI(obj)->collateral_expired = value;
 }
 
+static void testpki_get_module_svn(Object *obj, Visitor *v,
+                                   const char *name, void *opaque,
+                                   Error **errp)
+{
+    visit_type_uint8(v, name, &TDX_QUOTE_TESTPKI(obj)->tdx_module_svn, errp);
+}
+
+static void testpki_set_module_svn(Object *obj, Visitor *v,
+                                   const char *name, void *opaque,
+                                   Error **errp)
+{
+    TdxQuoteTestPki *t = TDX_QUOTE_TESTPKI(obj);
+    uint8_t svn;
+
+    if (visit_type_uint8(v, name, &svn, errp)) {
+        t->tdx_module_svn = svn;
+    }
+}
+
 static void testpki_init(Object *obj)
 {
     TdxQuoteTestPki *t = TDX_QUOTE_TESTPKI(obj);
@@ -514,8 +538,9 @@ static void testpki_class_init(ObjectClass *oc, void *data)
     object_class_property_set_description(oc, "collateral-expired",
         "CRLs, TCB info and QE identity issued 60 days ago, expired 30 "
         "days ago (default off)");
-    object_class_property_add_uint8_ptr(oc, "tdx-module-svn",
-        offsetof(TdxQuoteTestPki, tdx_module_svn), OBJ_PROP_FLAG_READWRITE);
+    object_class_property_add(oc, "tdx-module-svn", "uint8",
+                              testpki_get_module_svn,
+                              testpki_set_module_svn, NULL, NULL);
     object_class_property_set_description(oc, "tdx-module-svn",
         "SVN of the TCB info's TDX_01 module level, what the verifier "
         "reports as the module's SVN (default 6; above 6 no level "
