@@ -13,13 +13,18 @@ root CA byte-identical to the DER file given with --root-ca.
 
 Checks, in order: header fields; lengths and structure; root CA equal to
 --root-ca and self-signed; intermediate CA signed by the root; PCK leaf
-signed by the intermediate; all three certificates valid now; QE report
-signed by the PCK leaf key; QE report data equal to
-SHA-256(attestation key || QE auth data) followed by 32 zero bytes; quote
-signed by the attestation key.  With --report, a raw 1024-byte TDREPORT
-must hold the same values as the quote's TD report body; with
---report-data, the body's report data must equal HEX, zero-padded to 64
-bytes.
+signed by the intermediate; all three certificates valid now; Intel's
+certificate profile, which Intel's QVL insists on (every certificate has
+an Authority Key Identifier equal to its issuer's Subject Key Identifier
+and CRL Distribution Points; the PCK leaf has the SGX extension); QE
+report signed by the PCK leaf key; QE report data equal to
+SHA-256(attestation key || QE auth data) followed by 32 zero bytes; the
+QE report from Intel's TD QE (MRSIGNER DC9E2A7C..., ISVPRODID 2), as
+MigTD's policy wants; quote signed by the attestation key; TEE_TCB_SVN
+naming a TDX module (major version, byte 1, not 0), as MigTD's policy
+wants. With --report, a raw 1024-byte TDREPORT must hold the same values
+as the quote's TD report body; with --report-data, the body's report
+data must equal HEX, zero-padded to 64 bytes.
 
 Prints "ok: <what>" for each check passed and stops at the first failure
 with "FAIL: <reason>".  Exit status: 0 when every check passed, 1 when one
@@ -61,6 +66,14 @@ QE_REPORT_SIZE = 384
 QE_REPORT_DATA_OFFSET = 320
 REPORT_DATA_SIZE = 64
 TDREPORT_SIZE = 1024
+# Intel's TD quoting enclave (its TD_QE identity; MigTD's production
+# policy, config/policy_production_fmspc.json in intel/MigTD)
+TD_QE_MRSIGNER = bytes.fromhex(
+    "dc9e2a7c6f948f17474e34a7fc43ed030f7c1563f1babddf6340c82e0e54a8c5")
+TD_QE_ISVPRODID = 2
+QE_REPORT_MRSIGNER_OFFSET = 128
+QE_REPORT_ISVPRODID_OFFSET = 256
+SGX_EXTENSION = x509.ObjectIdentifier("1.2.840.113741.1.13.1")
 
 BODY_FIELDS = (
     ("tee_tcb_svn", 16), ("mr_seam", 48), ("mr_signer_seam", 48),
@@ -125,6 +138,7 @@ class Cert:
     tbs: bytes
     not_before: datetime.datetime   # naive, UTC
     not_after: datetime.datetime
+    extensions: x509.Extensions
 
 
 class Reader:
@@ -215,7 +229,7 @@ def load_cert(block, name):
                     cert.issuer, cert.public_key(),
                     cert.signature_hash_algorithm, cert.signature,
                     cert.tbs_certificate_bytes, cert.not_valid_before,
-                    cert.not_valid_after)
+                    cert.not_valid_after, cert.extensions)
     except Exception as err:
         raise CheckFailed(f"{name} certificate unusable "
                           f"({type(err).__name__}: {err})")
@@ -285,6 +299,29 @@ def check_validity(certs, now):
     ok(f"certificates valid now ({now:%Y-%m-%d %H:%M:%S} UTC)")
 
 
+def extension(cert, oid, what):
+    try:
+        return cert.extensions.get_extension_for_oid(oid).value
+    except x509.ExtensionNotFound:
+        raise CheckFailed(f"{cert.name} certificate has no {what}")
+
+
+def check_intel_profile(certs):
+    for cert, issuer in zip(certs, certs[1:] + certs[-1:]):
+        aki = extension(cert, x509.OID_AUTHORITY_KEY_IDENTIFIER,
+                        "Authority Key Identifier")
+        ski = extension(issuer, x509.OID_SUBJECT_KEY_IDENTIFIER,
+                        "Subject Key Identifier")
+        expect(aki.key_identifier == ski.digest,
+               f"{cert.name} Authority Key Identifier is not the "
+               f"{issuer.name} Subject Key Identifier")
+        extension(cert, x509.OID_CRL_DISTRIBUTION_POINTS,
+                  "CRL Distribution Points")
+    extension(certs[0], SGX_EXTENSION, "SGX extension")
+    ok("Intel's profile: Authority Key Identifiers and CRL Distribution "
+       "Points, the PCK leaf's SGX extension")
+
+
 def p256_signature_valid(key, raw_signature, data):
     half = ECDSA_SIGNATURE_SIZE // 2
     r = int.from_bytes(raw_signature[:half], "big")
@@ -315,6 +352,25 @@ def check_qe_report_data(quote):
     expect(not any(report_data[32:]),
            "QE report data bytes 32..63 are not zero")
     ok("QE report data binds attestation key and QE auth data")
+
+
+def check_qe_identity(quote):
+    report = quote.qe_report
+    mrsigner = report[QE_REPORT_MRSIGNER_OFFSET:QE_REPORT_MRSIGNER_OFFSET + 32]
+    prodid = struct.unpack_from("<H", report, QE_REPORT_ISVPRODID_OFFSET)[0]
+    expect(mrsigner == TD_QE_MRSIGNER,
+           f"QE report MRSIGNER {mrsigner.hex()} is not Intel's TD QE's "
+           f"{TD_QE_MRSIGNER.hex()}")
+    expect(prodid == TD_QE_ISVPRODID,
+           f"QE report ISVPRODID {prodid}, expected {TD_QE_ISVPRODID}")
+    ok("QE report from Intel's TD QE (MRSIGNER, ISVPRODID 2)")
+
+
+def check_tee_tcb_svn(body):
+    svn = body["tee_tcb_svn"]
+    expect(svn[1] != 0, f"TEE_TCB_SVN {svn.hex()} names no TDX module "
+           "(major version 0)")
+    ok(f"TEE_TCB_SVN {svn.hex()}: TDX module {svn[1]}.x, SVN {svn[0]}")
 
 
 def check_quote_signature(quote):
@@ -390,9 +446,12 @@ def run_checks(args):
     check_chain(quote.certs, args.root_ca)
     now = datetime.datetime.now(datetime.timezone.utc).replace(tzinfo=None)
     check_validity(quote.certs, now)
+    check_intel_profile(quote.certs)
     check_qe_report_signature(quote)
     check_qe_report_data(quote)
+    check_qe_identity(quote)
     check_quote_signature(quote)
+    check_tee_tcb_svn(quote.body)
     if args.report is not None:
         check_tdreport(args.report, quote.body)
     if args.report_data is not None:

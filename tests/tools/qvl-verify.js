@@ -164,9 +164,9 @@ function checkProfile(quote, blobs) {
         ders.forEach((der, i) => {
             const cert = utils.Certificate.decode(der, 'der');
             [[OID_AKI, 'Authority Key Identifier'],
-             [OID_CRL_DP, 'CRL Distribution Points']].forEach(([oid, what]) => {
+             [OID_CRL_DP, 'CRL Distribution Points']].forEach(([oid, w]) => {
                 if (!hasExt(cert, oid)) {
-                    throw new Error(`${name} chain certificate ${i}: no ${what}`);
+                    throw new Error(`${name} chain certificate ${i}: no ${w}`);
                 }
             });
             n++;
@@ -248,7 +248,8 @@ function intelSupplemental(quote, blobs) {
 function ruleFails(name, rule, value) {
     const ref = rule.reference;
     const ok = {
-        'equal': () => String(value).toUpperCase() === String(ref).toUpperCase(),
+        'equal': () =>
+            String(value).toUpperCase() === String(ref).toUpperCase(),
         'greater-or-equal': () => value >= ref,
         'array-greater-or-equal': () => geq(value, ref),
     }[rule.operation];
@@ -282,7 +283,8 @@ function checkPolicy(values) {
     const modules = policy.filter(p => p.TDXModule).map(p =>
         rulesFail(p.TDXModule.TDXModule_Identity, values.TDXModule));
     if (modules.length && !modules.some(f => !f.length)) {
-        fails.push(`TDX module: ${modules.map(f => f.join(', ')).join('; or ')}`);
+        const why = modules.map(f => f.join(', ')).join('; or ');
+        fails.push(`TDX module: ${why}`);
     }
     if (fails.length) {
         throw new Error(`policy: ${fails.join('; ')}`);
