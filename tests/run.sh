@@ -715,6 +715,33 @@ check_get_quote_dcap_qvl() {
     fi
 }
 
+# Each platform state tdx-quote-testpki can be set to (docs/quote.md), on
+# the PKI of check_get_quote_testpki, and what the verifiers make of it
+# (tests/tools/qvl-verify.js EXPECT): dcap-qvl's TCB status or error,
+# Intel's TDX module check, MigTD's policy on what Intel's QvE reports
+check_testpki_platform_states() {
+    local props want serial
+    while read -r props want; do
+        serial=$WORK/state-${props//[=,]/-}.log
+        run_quote_guest "$serial" "tdx-quote-testpki,id=q,dir=$WORK/pki,$props"
+        if NODE_PATH=$QVL_NODE_MODULES node "$ROOT/tests/tools/qvl-verify.js" \
+               "$serial" "$WORK/pki/root-ca.der" "$want" >"$serial.out" 2>&1; then
+            pass "test PKI, $props: $want"
+        else
+            fail "test PKI, $props: $want"; cat "$serial.out"
+        fi
+    done <<'EOF'
+tcb-status=SWHardeningNeeded SWHardeningNeeded
+tcb-status=ConfigurationNeeded ConfigurationNeeded
+tcb-status=OutOfDate OutOfDate
+tcb-status=Revoked dcap-qvl: TCB status is invalid: Revoked
+pck-revoked=on dcap-qvl: Certificate is revoked
+collateral-expired=on dcap-qvl: TCBInfo expired
+tdx-module-svn=5 policy: TDX module: TDXModuleSVN 5 is not greater-or-equal 6
+tdx-module-svn=7 module: no TDX_01 level at or below SVN 6
+EOF
+}
+
 # IMDS with report-source=vtpm: the quoted report is the one in the vTPM's
 # NV index 0x01400001 (an swtpm here), not the guest's; without that index
 # the quote is unavailable.
@@ -885,6 +912,7 @@ check_get_quote_imds huge "status 0x8000000000000000"
 check_get_quote_imds_vtpm
 check_get_quote_testpki
 check_get_quote_dcap_qvl
+check_testpki_platform_states
 check_gdb
 check_gdb_moved_payload
 check_gdb_symbol_places
