@@ -7,15 +7,16 @@
  * checks with CALLS TDCALLs from a seeded xorshift64* generator: the
  * leaves and TDG.VP.VMCALL sub-functions scripts/fuzz.py drives through
  * the mailbox, here through the vCPU's own TDCALL, some with interrupts
- * enabled while the TSC-deadline timer ticks.
+ * enabled while the TSC-deadline timer ticks, and now and then MigTD's
+ * idle (TDG.VP.VMCALL<HLT>) until the timer wakes it.
  *
  * Operands are boundary values, device GPAs, ports and random words, but
  * never ones that would destroy the stub or stop it legitimately
  * (make_safe()): every ACCEPT and MapGPA lies in a scratch area the stub
  * does not use (16-24 MiB, with or without the shared bit), and so does
  * every buffer the VMM or the module writes that would name the stub's
- * RAM (below 16 MiB, the firmware window); no Instruction.HLT or
- * ReportFatalError; no write to the x2APIC SVR or LVT registers, no IPI
+ * RAM (below 16 MiB, the firmware window); no Instruction.HLT but the
+ * idle or ReportFatalError; no write to the x2APIC SVR or LVT registers, no IPI
  * but a fixed interrupt on vectors 32-255, no device MMIO write that could
  * raise an NMI, INIT or DMA; no I/O write to the PICs, isa-debug-exit or a
  * port that resets or powers off the machine. Any interrupt a call makes
@@ -50,6 +51,9 @@
 #define PAGE_SHIFT          12
 #define PAGE_2M             (2ULL << 20)
 #define HOT_PAGES           16      /* where buffers get written */
+#define REPORT_PAGE         (SCRATCH_START + (HOT_PAGES << PAGE_SHIFT))
+#define TDREPORT_SIZE       1024
+#define GET_QUOTE_VERSION   1
 
 /* MigTD's TDG.VP.VMCALL<0x10006> leaves (R12), API version 1 */
 #define MIGTD_VERSION_1         (1ULL << 16)
@@ -77,6 +81,7 @@
 /* The timer fires 1/TIMER_HZ s after it is armed, every TIMER_EVERY calls */
 #define TIMER_HZ            20000
 #define TIMER_EVERY         256
+#define IDLE_EVERY          256
 
 /* The legacy PICs, which QEMU wires to the BSP's LINT0 as ExtINT */
 #define PIC1_DATA           0x21
@@ -151,6 +156,7 @@ static const uint64_t mmio_writable[] = { 0xfec00000, 0xfed000f0 };
 
 static uint64_t rng_state;
 static volatile uint64_t fuzz_irqs;
+static uint64_t idles;
 
 /* xorshift64* (Vigna, "An experimental exploration of Marsaglia's
  * xorshift generators, scrambled", 2016) */
@@ -276,9 +282,33 @@ static uint64_t scratch_page(void)
 }
 
 /*
+ * A well-formed GetQuote request for a fresh TDREPORT of ours (GHCI 1.5
+ * GetQuote: version, status, in_len | out_len << 32, then the data), so
+ * that a backend has a quote to make and the VMM an interrupt to raise
+ */
+static void fill_quote_request(uint64_t *buf)
+{
+    struct tdx_regs r = {
+        .rax = TDG_MR_REPORT, .rcx = REPORT_PAGE,
+        .rdx = REPORT_PAGE + TDREPORT_SIZE,
+    };
+    const uint64_t *report = (const uint64_t *)REPORT_PAGE;
+    unsigned i;
+
+    tdcall(&r);
+    buf[0] = GET_QUOTE_VERSION;
+    buf[1] = 0;
+    buf[2] = TDREPORT_SIZE;
+    for (i = 0; i < TDREPORT_SIZE / sizeof(*buf); i++) {
+        buf[3 + i] = report[i];
+    }
+}
+
+/*
  * Write a buffer for the calls that follow: random words, half of the time
  * behind a header of status words and lying lengths (GetQuote's, MigTD's
- * and Service's headers all start with such words)
+ * and Service's headers all start with such words); now and then a
+ * GetQuote request that is right
  */
 static void fill_buffer(void)
 {
@@ -286,6 +316,10 @@ static void fill_buffer(void)
                                  ((rnd() % HOT_PAGES) << PAGE_SHIFT));
     uint64_t i, words = PICK(fill_words);
 
+    if (rnd() % 16 == 0) {
+        fill_quote_request(buf);
+        return;
+    }
     for (i = 0; i < words; i++) {
         buf[i] = rnd();
     }
@@ -571,6 +605,28 @@ static void io_write8(uint16_t port, uint8_t value)
     tdvmcall_io(1, 1, port, &data);
 }
 
+/*
+ * Make the call with interrupts off, one in 8 with them on; one in
+ * IDLE_EVERY is MigTD's idle instead, "sti; TDG.VP.VMCALL<HLT>", woken by
+ * the timer armed just before (the one Instruction.HLT: it always ends)
+ */
+static void run_call(struct tdx_regs *r, uint64_t tick)
+{
+    unsigned pick = rnd() % IDLE_EVERY;
+
+    if (!pick) {
+        wrmsr(MSR_TSC_DEADLINE, rdtsc() + tick);
+        idle_hlt();
+        idles++;
+    } else if (pick < IDLE_EVERY / 8) {
+        asm volatile("sti" : : : "memory");
+        tdcall(r);
+        asm volatile("cli" : : : "memory");
+    } else {
+        tdcall(r);
+    }
+}
+
 void fuzz_run(uint64_t seed, uint64_t calls)
 {
     uint64_t i, tick = tsc_hz() / TIMER_HZ, ticks = timer_ticks;
@@ -588,18 +644,13 @@ void fuzz_run(uint64_t seed, uint64_t calls)
         if (i % TIMER_EVERY == 0) {
             wrmsr(MSR_TSC_DEADLINE, rdtsc() + tick);
         }
-        if (rnd() % 8) {
-            tdcall(&r);
-        } else {
-            asm volatile("sti" : : : "memory");
-            tdcall(&r);
-            asm volatile("cli" : : : "memory");
-        }
+        run_call(&r, tick);
     }
     asm volatile("sti; nop; cli" : : : "memory");
     io_write8(COM1_IER, 0);             /* the console as it was */
     io_write8(COM1_LCR, LCR_8N1);
     io_write8(COM1_MCR, MCR_DTR_RTS);
-    guest_printf("fuzz: %lu calls, seed %lu (%lu timer ticks, %lu other "
-                 "interrupts)\n", calls, seed, timer_ticks - ticks, fuzz_irqs);
+    guest_printf("fuzz: %lu calls, seed %lu (%lu idle, %lu timer ticks, "
+                 "%lu other interrupts)\n", calls, seed, idles,
+                 timer_ticks - ticks, fuzz_irqs);
 }

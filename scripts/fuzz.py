@@ -488,6 +488,16 @@ def run_episode(opts, gen, workdir, end, stats):
     target.close()
 
 
+def guest_args(rng, out):
+    """The stub's TD, every other boot with a test-PKI quote backend (its
+    keys kept in OUT/pki, so that a case replays with them)"""
+    if rng.random() < 0.5:
+        return GUEST_ARGS
+    pki = os.path.abspath(os.path.join(out, "pki"))
+    args = [a if a != "tdx-emu" else "tdx-emu,quote=q" for a in GUEST_ARGS]
+    return ["-object", f"tdx-quote-testpki,id=q,dir={pki}", *args]
+
+
 def fuzz_guest(opts):
     """--guest: boots of the stub in its fuzz mode, each with its own seed
     from --seed, until --seconds or --calls"""
@@ -502,14 +512,15 @@ def fuzz_guest(opts):
         if opts.calls:
             calls = min(calls, opts.calls - stats["calls"])
         seed = rng.getrandbits(64)
-        reason, log = run_guest(opts.qemu, GUEST_ARGS, seed, calls,
+        args = guest_args(rng, opts.out)
+        reason, log = run_guest(opts.qemu, args, seed, calls,
                                 opts.guest_image, opts.deadline)
         stats["boots"] += 1
         stats["calls"] += calls
         if reason:
-            small = minimize_guest(opts.qemu, GUEST_ARGS, seed, calls,
+            small = minimize_guest(opts.qemu, args, seed, calls,
                                    opts.guest_image, opts.deadline)
-            path = save_case(opts.out, GUEST_ARGS, [f"guest {seed} {small}"],
+            path = save_case(opts.out, args, [f"guest {seed} {small}"],
                              reason, log)
             print(f"tdx-emu fuzz: {reason}; the stub with seed {seed}, "
                   f"{small} calls: {path}", file=sys.stderr)
