@@ -10,6 +10,7 @@
 #include <sys/socket.h>
 #include <sys/un.h>
 #include "qemu/bswap.h"
+#include "qobject/qdict.h"
 #include "libqtest.h"
 #include "tdx-emu-util.h"
 
@@ -501,6 +502,146 @@ static void test_testpki(void)
     remove_dir(dir);
 }
 
+/* A VM whose test PKI in @dir has the extra properties @props */
+static QTestState *testpki_init(const char *dir, const char *props)
+{
+    return qtest_initf("-machine q35 -cpu max,phys-bits=48 -nodefaults "
+                       "-object tdx-quote-testpki,id=q,dir=%s%s "
+                       "-device tdx-emu,mailbox=0x%llx,quote=q",
+                       dir, props, MAILBOX_GPA);
+}
+
+/* The TCB info, the fifth blob of the GET_COLLATERAL_RESP, as a string */
+static char *testpki_tcb_info(QTestState *qts)
+{
+    g_autofree uint8_t *out = g_malloc(BUF_SIZE);
+    uint32_t len, off = 4 + 16 + 32;
+    int i;
+
+    put_platform_collateral_req(qts);
+    g_assert_cmphex(get_quote(qts, BUF_GPA, BUF_SIZE), ==, TDVMCALL_SUCCESS);
+    g_assert_cmphex(wait_status(qts), ==, QUOTE_SUCCESS);
+    len = qtest_readl(qts, BUF_GPA + 20);
+    g_assert_cmpuint(len, <=, BUF_SIZE - 24);
+    qtest_memread(qts, BUF_GPA + 24, out, len);
+    for (i = 0; i < 4; i++) {
+        off += ldl_le_p(out + 4 + 20 + 4 * i);
+    }
+    return g_strndup((char *)out + off, ldl_le_p(out + 4 + 20 + 16));
+}
+
+/* TDREPORT TEE_TCB_INFO: TEE_TCB_SVN, TEE_TCB_SVN2 (TDX module ABI) */
+#define TDREPORT_TEE_TCB_SVN    264
+#define TDREPORT_TEE_TCB_SVN2   384
+/* Quote v4: the QE report after header, body and signature data */
+#define QUOTE_QE_REPORT         (48 + 584 + 4 + 128 + 6)
+
+/*
+ * What Intel's QVL and MigTD's production policy look at: the TDREPORT
+ * names TDX module 1.x SVN 6; the TCB info has its TDX_01 identity and a
+ * platform level with the SVNs the policy wants, UpToDate; the QE report
+ * is from Intel's TD QE (MRSIGNER DC9E2A7C..., ISVPRODID 2)
+ */
+static void test_testpki_platform(void)
+{
+    static const uint8_t tee_tcb_svn[16] = { 6, 1, 8 };
+    static const uint8_t td_qe_mrsigner[32] = {
+        0xdc, 0x9e, 0x2a, 0x7c, 0x6f, 0x94, 0x8f, 0x17,
+        0x47, 0x4e, 0x34, 0xa7, 0xfc, 0x43, 0xed, 0x03,
+        0x0f, 0x7c, 0x15, 0x63, 0xf1, 0xba, 0xbd, 0xdf,
+        0x63, 0x40, 0xc8, 0x2e, 0x0e, 0x54, 0xa8, 0xc5,
+    };
+    g_autofree char *dir = g_dir_make_tmp("tdx-emu-pki-XXXXXX", NULL);
+    g_autofree uint8_t *out = g_malloc(BUF_SIZE);
+    g_autofree char *tcb = NULL;
+    QTestState *qts = testpki_init(dir, "");
+    uint8_t report[1024];
+    uint32_t len;
+
+    tcb = testpki_tcb_info(qts);
+    g_assert(strstr(tcb, "\"tdxModuleIdentities\":[{\"id\":\"TDX_01\","));
+    g_assert(strstr(tcb, "\"tcbLevels\":[{\"tcb\":{\"isvsvn\":6},"));
+    g_assert(strstr(tcb, "{\"sgxtcbcomponents\":[{\"svn\":8},{\"svn\":8},"
+                    "{\"svn\":2},{\"svn\":2},{\"svn\":4},{\"svn\":1},"
+                    "{\"svn\":0},{\"svn\":6},{\"svn\":0},"));
+    g_assert(strstr(tcb, "\"pcesvn\":11,\"tdxtcbcomponents\":[{\"svn\":5},"
+                    "{\"svn\":0},{\"svn\":8},{\"svn\":0},"));
+    g_assert(strstr(tcb, "\"tcbStatus\":\"UpToDate\"}]},\"signature\""));
+
+    mr_report(qts, report);
+    g_assert_cmpmem(report + TDREPORT_TEE_TCB_SVN, 16, tee_tcb_svn, 16);
+    g_assert_cmpmem(report + TDREPORT_TEE_TCB_SVN2, 16, tee_tcb_svn, 16);
+    put_buffer(qts, 1, report, sizeof(report));
+    g_assert_cmphex(get_quote(qts, BUF_GPA, BUF_SIZE), ==, TDVMCALL_SUCCESS);
+    g_assert_cmphex(wait_status(qts), ==, QUOTE_SUCCESS);
+    len = qtest_readl(qts, BUF_GPA + 20);
+    g_assert_cmpuint(len, >, QUOTE_QE_REPORT + 384);
+    qtest_memread(qts, BUF_GPA + 24, out, len);
+    g_assert_cmpmem(out + 48, 16, tee_tcb_svn, 16);
+    g_assert_cmpmem(out + QUOTE_QE_REPORT + 128, 32, td_qe_mrsigner, 32);
+    g_assert_cmpuint(lduw_le_p(out + QUOTE_QE_REPORT + 256), ==, 2);
+    qtest_quit(qts);
+    remove_dir(dir);
+}
+
+/* The platform-state properties show in the TCB info; a bad one fails */
+static void test_testpki_states(void)
+{
+    g_autofree char *dir = g_dir_make_tmp("tdx-emu-pki-XXXXXX", NULL);
+    g_autofree char *tcb = NULL;
+    g_autoptr(GDateTime) now = g_date_time_new_now_utc();
+    g_autoptr(GDateTime) next = NULL;
+    g_autofree char *next_text = NULL;
+    QTestState *qts = testpki_init(dir, ",tcb-status=OutOfDate,"
+                                  "tdx-module-svn=5,collateral-expired=on");
+    QDict *resp;
+    const char *p;
+
+    tcb = testpki_tcb_info(qts);
+    g_assert(strstr(tcb, "\"tcbStatus\":\"OutOfDate\"}]},\"signature\""));
+    g_assert(strstr(tcb, "\"tcbLevels\":[{\"tcb\":{\"isvsvn\":5},"));
+    p = strstr(tcb, "\"nextUpdate\":\"");
+    g_assert(p);
+    next_text = g_strndup(p + strlen("\"nextUpdate\":\""), 20);
+    next = g_date_time_new_from_iso8601(next_text, NULL);
+    g_assert(next);
+    g_assert_cmpint(g_date_time_compare(next, now), <, 0);
+
+    resp = qtest_qmp(qts, "{'execute': 'object-add', 'arguments': "
+                     "{'qom-type': 'tdx-quote-testpki', 'id': 'q2', "
+                     "'dir': %s, 'tcb-status': 'Unknown'}}", dir);
+    g_assert(qdict_haskey(resp, "error"));
+    qobject_unref(resp);
+    qtest_quit(qts);
+    remove_dir(dir);
+}
+
+/*
+ * A state dir of an older certificate profile (no "profile" file) gets
+ * new certificates for the keys it has: the root key stays
+ */
+static void test_testpki_reissue(void)
+{
+    g_autofree char *dir = g_dir_make_tmp("tdx-emu-pki-XXXXXX", NULL);
+    g_autofree char *key_path = g_build_filename(dir, "root-ca.key.pem",
+                                                 NULL);
+    g_autofree char *pck_path = g_build_filename(dir, "pck.pem", NULL);
+    g_autofree char *profile = g_build_filename(dir, "profile", NULL);
+    g_autofree char *key = NULL, *key2 = NULL, *pck = NULL, *pck2 = NULL;
+
+    qtest_quit(testpki_init(dir, ""));
+    g_assert(g_file_get_contents(key_path, &key, NULL, NULL));
+    g_assert(g_file_get_contents(pck_path, &pck, NULL, NULL));
+    g_assert_cmpint(unlink(profile), ==, 0);
+    qtest_quit(testpki_init(dir, ""));
+    g_assert(g_file_get_contents(key_path, &key2, NULL, NULL));
+    g_assert(g_file_get_contents(pck_path, &pck2, NULL, NULL));
+    g_assert_cmpstr(key, ==, key2);
+    g_assert_cmpstr(pck, !=, pck2);
+    g_assert(g_file_test(profile, G_FILE_TEST_EXISTS));
+    remove_dir(dir);
+}
+
 /*
  * One deadline for the whole request: a QGS that sends part of its answer
  * and then nothing gets SERVICE_UNAVAILABLE at timeout-ms, not a wait per
@@ -660,5 +801,8 @@ int main(int argc, char **argv)
                         test_failure_log);
     qtest_add_func("/tdx-emu/quote/imds", test_imds);
     qtest_add_func("/tdx-emu/quote/testpki", test_testpki);
+    qtest_add_func("/tdx-emu/quote/testpki/platform", test_testpki_platform);
+    qtest_add_func("/tdx-emu/quote/testpki/states", test_testpki_states);
+    qtest_add_func("/tdx-emu/quote/testpki/reissue", test_testpki_reissue);
     return g_test_run();
 }
