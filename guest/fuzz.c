@@ -145,6 +145,7 @@ static const uint16_t io_no_write[][2] = {
     { 0x600, 0x67f },                   /* ICH9 PM, TCO: power off */
     { 0xcf9, 0xcf9 },                   /* reset control */
 };
+#define PCI_CONFIG_ADDRESS  0xcf8
 
 /*
  * MMIO a write may start in: IOAPIC's index register, HPET's counter
@@ -370,10 +371,18 @@ static uint64_t safe_buffer(uint64_t gpa)
     return gpa;
 }
 
+/*
+ * Whether an I/O write may reach @port...@port + @size - 1. One that
+ * starts at the PCI configuration address (0xCF8) goes to it whole, not
+ * to the reset control register q35 layers over 0xCF9.
+ */
 static int io_write_allowed(uint64_t port, uint64_t size)
 {
     unsigned i;
 
+    if (port == PCI_CONFIG_ADDRESS) {
+        return 1;
+    }
     size = size > 4 ? 4 : size;
     for (i = 0; i < ARRAY_SIZE(io_no_write); i++) {
         if (port <= io_no_write[i][1] && port + size > io_no_write[i][0]) {
