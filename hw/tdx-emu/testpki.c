@@ -497,6 +497,21 @@ static bool crl_revoke(X509_CRL *crl, X509 *cert, const ASN1_TIME *when)
     return ok;
 }
 
+/* The Authority Key Identifier of @issuer into @crl */
+static bool crl_add_aki(X509_CRL *crl, X509 *issuer)
+{
+    X509V3_CTX ctx;
+    X509_EXTENSION *ext;
+    bool ok;
+
+    X509V3_set_ctx(&ctx, issuer, NULL, NULL, crl, 0);
+    ext = X509V3_EXT_conf_nid(NULL, &ctx, NID_authority_key_identifier,
+                              "keyid:always");
+    ok = ext && X509_CRL_add_ext(crl, ext, -1);
+    X509_EXTENSION_free(ext);
+    return ok;
+}
+
 char *testpki_crl_pem(X509 *issuer, EVP_PKEY *key, X509 *revoked,
                       long this_update, long next_update)
 {
@@ -514,6 +529,7 @@ char *testpki_crl_pem(X509 *issuer, EVP_PKEY *key, X509 *revoked,
         X509_CRL_set1_nextUpdate(crl, next) &&
         (!revoked || crl_revoke(crl, revoked, last)) &&
         X509_CRL_add1_ext_i2d(crl, NID_crl_number, number, 0, 0) &&
+        crl_add_aki(crl, issuer) &&
         X509_CRL_sort(crl) &&
         X509_CRL_sign(crl, key, EVP_sha256()) &&
         PEM_write_bio_X509_CRL(bio, crl)) {

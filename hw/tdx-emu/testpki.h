@@ -33,7 +33,10 @@ extern const uint8_t testpki_sgx_tcb[16];
 extern const uint8_t testpki_tdx_tcb[16];
 #define TESTPKI_PCESVN          11
 
-/* Every CRL's CRL Number (RFC 5280 5.2.3), which Intel's QVL requires */
+/*
+ * Every CRL's CRL Number (RFC 5280 5.2.3); with the Authority Key
+ * Identifier, the CRL extensions Intel's QVL requires
+ */
 #define TESTPKI_CRL_NUMBER      1
 
 typedef struct TestPki {

@@ -18,8 +18,9 @@
 // CRL profile, which Intel's QVL insists on and dcap-qvl does not): every
 // certificate of the quote's chain and of the three collateral chains has
 // an Authority Key Identifier and CRL Distribution Points; both CRLs have
-// a CRL Number; the PCK certificate's SGX extension is a Platform-CA one
-// (SGX type 1, PlatformInstanceId, Configuration).
+// a CRL Number and an Authority Key Identifier; the PCK certificate's SGX
+// extension is a Platform-CA one (SGX type 1, PlatformInstanceId,
+// Configuration).
 //
 // The outcome is the first of:
 //   "dcap-qvl: <error>"  dcap-qvl rejects the quote;
@@ -70,7 +71,10 @@ const QE_REPORT = 48 + 584 + 4 + 128 + 6;
 // 5.2.3)
 const OID_AKI = '2.5.29.35';
 const OID_CRL_DP = '2.5.29.31';
-const CRL_NUMBER_DER = Buffer.from('0603551d14', 'hex');
+const CRL_EXTENSIONS = {
+    'CRL Number': Buffer.from('0603551d14', 'hex'),
+    'Authority Key Identifier': Buffer.from('0603551d23', 'hex'),
+};
 const OID_SGX_CONFIGURATION = `${oids.SGX_EXTENSION}.7`;
 
 function hexLine(log, label) {
@@ -174,9 +178,11 @@ function checkProfile(quote, blobs) {
     }
     ['root_ca_crl', 'pck_crl'].forEach(name => {
         const crl = utils.CertificateList.decode(pemToDer(blobs[name]), 'der');
-        const ext = crl.tbsCertList.crlExtensions;
-        if (!ext || !Buffer.from(ext).includes(CRL_NUMBER_DER)) {
-            throw new Error(`${name}: no CRL Number`);
+        const ext = Buffer.from(crl.tbsCertList.crlExtensions || []);
+        for (const [what, oid] of Object.entries(CRL_EXTENSIONS)) {
+            if (!ext.includes(oid)) {
+                throw new Error(`${name}: no ${what}`);
+            }
         }
     });
     const sgx = utils.getIntelExtension(chains.quote[0]);
@@ -186,8 +192,8 @@ function checkProfile(quote, blobs) {
     }
     utils.findExtension([oids.PLATFORM_INSTANCE_ID], sgx);
     utils.findExtension([OID_SGX_CONFIGURATION], sgx);
-    return `${n} certificates with AKI and CRL DP, CRL Numbers, ` +
-           'Platform-CA PCK extension';
+    return `${n} certificates with AKI and CRL DP, CRLs with CRL ` +
+           'Number and AKI, Platform-CA PCK extension';
 }
 
 const svns = comps => comps.map(c => c.svn);
