@@ -426,6 +426,28 @@ static void check_timer(void)
 }
 
 /*
+ * Linux's TDX idle: TDG.VP.VMCALL<HLT> with R12 = 0 while RFLAGS.IF is
+ * clear must wake on the pending timer interrupt, as KVM wakes a TD
+ * (qemu-patches/0009); the interrupt is taken once IF is set again.
+ */
+static void check_hlt_wakes_with_if_clear(void)
+{
+    uint64_t ticks, status;
+    int taken_early, taken_after_sti;
+
+    asm volatile("cli" ::: "memory");
+    ticks = timer_ticks;
+    timer_arm_ms(1);
+    status = tdvmcall(TDVMCALL_HLT, 0, 0);
+    taken_early = timer_ticks != ticks;
+    asm volatile("sti; nop" ::: "memory");
+    taken_after_sti = timer_ticks == ticks + 1;
+    check(status == TDVMCALL_SUCCESS && !taken_early && taken_after_sti,
+          "TDVMCALL<HLT> with IF clear wakes on a pending interrupt, "
+          "taken after STI");
+}
+
+/*
  * TDG.MR.REPORT over our own REPORTDATA, TDG.MR.VERIFYREPORT of the result;
  * the MRTD is printed so the host can compare it with ./tdx-emu inspect.
  */
@@ -587,6 +609,7 @@ void guest_main(int is_td, uint64_t boot_tdcalls)
     check_faults();
     check_report();
     check_timer();
+    check_hlt_wakes_with_if_clear();
     bench_run();                /* the APIC is enabled and ticking */
     check_event_notify();
     check_get_quote();
