@@ -315,17 +315,6 @@ static bool log_area_payload(TdxEmuMigReq *req, TdxEmuLogAreaRequest *l,
     return true;
 }
 
-static unsigned requests_outstanding(TdxEmuState *s)
-{
-    TdxEmuMigReq *req;
-    unsigned n = 0;
-
-    QTAILQ_FOREACH(req, &s->requests, next) {
-        n++;
-    }
-    return n;
-}
-
 TdxEmuMigReq *tdx_emu_request_new(TdxEmuState *s, TdxEmuRequest *arg,
                                   Error **errp)
 {
@@ -337,7 +326,7 @@ TdxEmuMigReq *tdx_emu_request_new(TdxEmuState *s, TdxEmuRequest *arg,
                    arg->request_id);
         return NULL;
     }
-    if (requests_outstanding(s) >= TDX_EMU_MAX_REQUESTS) {
+    if (QTAILQ_COUNT(&s->requests, next) >= TDX_EMU_MAX_REQUESTS) {
         error_setg(errp, "%d requests are waiting or running already",
                    TDX_EMU_MAX_REQUESTS);
         return NULL;

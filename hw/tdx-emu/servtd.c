@@ -120,17 +120,6 @@ TdxEmuTarget *tdx_emu_target_find(TdxEmuState *s, uint64_t handle)
     return NULL;
 }
 
-static unsigned targets_bound(TdxEmuState *s)
-{
-    TdxEmuTarget *t;
-    unsigned n = 0;
-
-    QTAILQ_FOREACH(t, &s->targets, next) {
-        n++;
-    }
-    return n;
-}
-
 bool tdx_emu_target_bind(TdxEmuState *s, TdxEmuTarget *t, Error **errp)
 {
     if (tdx_emu_target_find(s, t->handle)) {
@@ -138,7 +127,7 @@ bool tdx_emu_target_bind(TdxEmuState *s, TdxEmuTarget *t, Error **errp)
                    t->handle);
         return false;
     }
-    if (targets_bound(s) >= TDX_EMU_MAX_TARGETS) {
+    if (QTAILQ_COUNT(&s->targets, next) >= TDX_EMU_MAX_TARGETS) {
         error_setg(errp, "%d target TDs are bound already",
                    TDX_EMU_MAX_TARGETS);
         return false;

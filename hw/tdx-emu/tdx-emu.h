@@ -147,6 +147,17 @@ typedef struct TdxEmuStream TdxEmuStream;
 
 /* A request for the MigTD (request.c) */
 #define TDX_EMU_REQ_PAYLOAD_MAX     568
+/* How many elements a QTAILQ holds */
+#define QTAILQ_COUNT(head, field) ({                    \
+    unsigned count_ = 0;                                \
+    typeof(QTAILQ_FIRST(head)) elm_;                    \
+                                                        \
+    QTAILQ_FOREACH(elm_, head, field) {                 \
+        count_++;                                       \
+    }                                                   \
+    count_;                                             \
+})
+
 /* What the host may queue through QMP (docs/security.md) */
 #define TDX_EMU_MAX_REQUESTS        1024    /* waiting or running */
 #define TDX_EMU_MAX_TARGETS         1024    /* bound target TDs */
