@@ -642,6 +642,7 @@ void fuzz_run(uint64_t seed, uint64_t calls)
     struct tdx_regs r;
 
     rng_state = seed ? seed : 1;
+    asm volatile("cli" : : : "memory");     /* whatever the checks left */
     idt_catch_all();
     io_write8(PIC1_DATA, 0xff);         /* no ExtINT from the PICs */
     io_write8(PIC2_DATA, 0xff);
