@@ -11,6 +11,11 @@ and checks over query-tdx-emu (expose-keys=on) that the source's ENC key
 is the destination's DEC key and the other way round. Prints the QEMU
 command lines, then one JSON line; exits 0 only on success with matching
 keys.
+
+--timeout bounds the whole run, every QMP exchange included: a QEMU that
+stops answering or dies ends it, and the JSON line says which VM
+("failed_vm"), at which step ("step") and how ("error": the exit status or
+signal and the last stderr lines of a QEMU that died).
 """
 
 import argparse
@@ -47,37 +52,49 @@ class Side:
         self.serial_log = os.path.join(log_dir, f"{name}-serial.log")
         device = "tdx-emu,expose-keys=on" + (f",{props}" if props else "")
         self.args = qemu_args(firmware, self.serial_log, 1, "32M",
-                              device=device) + ["-chardev", chardev]
+                              device=device) + \
+            ["-chardev", chardev,
+             "-pidfile", os.path.join(log_dir, f"{name}.pid")]
         self.cmdline = shlex.join([qemu, *self.args, "-qmp", "stdio"])
         self.vm = None
         self.result = None
 
-    def start(self, qemu):
-        self.vm = Qemu(qemu, self.args)
-        self.vm.command("cont")
+    def start(self, qemu, deadline):
+        self.vm = Qemu(qemu, self.args, self.name, deadline)
+        self.command("cont")
+
+    def command(self, name, **arguments):
+        """A QMP command; a refusal names this VM too."""
+        try:
+            return self.vm.command(name, **arguments)
+        except QmpError as err:
+            if err.vm:
+                raise
+            raise QmpError(f"{self.name}: {name}: {err}", self.name) \
+                from None
 
     def ready(self):
-        return "wait-for-request" in self.vm.command("query-tdx-emu")
+        return "wait-for-request" in self.command("query-tdx-emu")
 
     def request(self, request_id, source):
-        self.vm.command("tdx-emu-request", **{
+        self.command("tdx-emu-request", **{
             "type": "start-migration", "request-id": request_id,
             "source": source, "binding-handle": self.binding_handle,
             "target-uuid": self.target_uuid, "chardev": "mig0"})
 
     def poll(self):
-        self.vm.command("query-tdx-emu")      # reads pending events
+        self.command("query-tdx-emu")      # reads pending events
         for event in self.vm.events:
             if event["event"] == "TDX_EMU_REQUEST_COMPLETE":
                 self.result = event["data"]
             elif event["event"] in ("SHUTDOWN", "GUEST_PANICKED"):
                 raise QmpError(f"the {self.name} VM stopped: "
-                               f"{event['event']}")
+                               f"{event['event']}", self.name)
         self.vm.events.clear()
         return self.result is not None
 
     def keys(self):
-        info = self.vm.command("query-tdx-emu")
+        info = self.command("query-tdx-emu")
         for t in info["targets"]:
             if t["handle"] == self.binding_handle:
                 return t.get("enc-key"), t.get("dec-key")
@@ -92,10 +109,20 @@ class Side:
 
 
 def wait_for(sides, what, deadline):
-    while not all(what(side) for side in sides):
+    """Until what(side) for each side, asking every side every round: a
+    QEMU that dies is seen at once, whichever it is."""
+    while waiting := [side.name for side in sides if not what(side)]:
         if time.monotonic() > deadline:
-            raise QmpError("timeout")
+            names = " and ".join(waiting)
+            raise QmpError(f"{names} still at this step at the deadline",
+                           names)
         time.sleep(POLL_S)
+
+
+def failure(err, step, timeout):
+    """The JSON line's fields for a run that ended with QmpError err."""
+    return {"error": f"{err} (step: {step}, --timeout {timeout:g} s)",
+            "failed_vm": err.vm, "step": step}
 
 
 def key_digest(key):
@@ -113,15 +140,21 @@ def migrate_one_side(args, log_dir):
                 args.src_device_props if source else args.dst_device_props)
     print(f"{side.name}: {side.cmdline}", file=sys.stderr)
     start = time.monotonic()
+    deadline = start + args.timeout
     error = None
     try:
-        side.start(args.qemu)
-        wait_for((side,), Side.ready, start + args.timeout)
+        step = "start"
+        side.start(args.qemu, deadline)
+        step = "boot"
+        wait_for((side,), Side.ready, deadline)
+        step = "request"
         side.request(args.request_id, source)
-        wait_for((side,), Side.poll, start + args.timeout)
+        step = "migration"
+        wait_for((side,), Side.poll, deadline)
+        step = "keys"
         enc, dec = side.keys()
     except QmpError as err:
-        error, enc, dec = str(err), None, None
+        error, enc, dec = failure(err, step, args.timeout), None, None
     finally:
         if side.vm:
             side.vm.quit()
@@ -132,8 +165,7 @@ def migrate_one_side(args, log_dir):
               "enc_key_sha256": key_digest(enc),
               "dec_key_sha256": key_digest(dec),
               "elapsed_s": round(time.monotonic() - start, 3)}
-    if error:
-        report["error"] = error
+    report.update(error or {})
     print(json.dumps(report))
     return 0 if success else 1
 
@@ -158,20 +190,25 @@ def migrate(args):
     error = None
     keys_match = False
     try:
-        dst.start(args.qemu)
-        src.start(args.qemu)
+        step = "start"
+        dst.start(args.qemu, deadline)
+        src.start(args.qemu, deadline)
+        step = "boot"
         wait_for((dst, src), Side.ready, deadline)
         t0 = time.monotonic()
+        step = "request"
         dst.request(args.request_id, False)
         src.request(args.request_id, True)
+        step = "migration"
         wait_for((dst, src), Side.poll, deadline)
         elapsed = time.monotonic() - t0
+        step = "keys"
         src_enc, src_dec = src.keys()
         dst_enc, dst_dec = dst.keys()
         keys_match = bool(src_enc) and src_enc == dst_dec and \
             dst_enc == src_dec
     except QmpError as err:
-        error = str(err)
+        error = failure(err, step, args.timeout)
         elapsed = time.monotonic() - start
     finally:
         for side in (src, dst):
@@ -182,8 +219,7 @@ def migrate(args):
     report = {"result": "success" if success else "failure",
               "source": src.summary(), "destination": dst.summary(),
               "keys_match": keys_match, "elapsed_s": round(elapsed, 3)}
-    if error:
-        report["error"] = error
+    report.update(error or {})
     print(json.dumps(report))
     return 0 if success else 1
 

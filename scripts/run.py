@@ -9,7 +9,9 @@ a WaitForRequest outstanding and prints one JSON line
    "payload": {"image-offset": ..., "elf-entry": ..., "size": ...,
                "base": ..., "entry": ..., "rip": ...} or null}
 It fails (exit 1) on a guest panic or fatal error, a triple fault, QEMU
-exiting, or the timeout, printing the reason and the last serial lines.
+exiting or dying (the reason gives its exit status or signal and its last
+stderr lines), or the timeout, which bounds every QMP exchange too (a
+stopped QEMU), printing the reason and the last serial lines.
 """
 
 import argparse
@@ -76,9 +78,11 @@ def run(args):
     print("qemu:", shlex.join([args.qemu, *cmdline, "-qmp", "stdio"]),
           file=sys.stderr)
     start = time.monotonic()
-    vm = Qemu(args.qemu, cmdline)
+    deadline = start + args.timeout if args.timeout < float("inf") else None
+    vm = None
     reason = None
     try:
+        vm = Qemu(args.qemu, cmdline, "the TD", deadline)
         vm.command("cont")      # started paused: QMP sees everything
         while True:
             info = vm.command("query-tdx-emu")
@@ -101,9 +105,10 @@ def run(args):
                 break
             time.sleep(POLL_S)
     except QmpError as err:
-        reason = failure(vm, None) or f"QEMU exited: {err}"
+        reason = (vm and failure(vm, None)) or str(err)
     finally:
-        vm.quit()
+        if vm:
+            vm.quit()
     print(f"tdx-emu run: {reason}", file=sys.stderr)
     print(f"--- last lines of {serial_log}:", file=sys.stderr)
     print(tail(serial_log), file=sys.stderr)

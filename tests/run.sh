@@ -495,6 +495,41 @@ check_migrate_bad_peer() {
         "r['result'] == 'failure' and r['source']['result_name'] == '$want'"
 }
 
+# ./tdx-emu migrate when the destination's QEMU gets SIGNAL mid-run (once
+# the source's QEMU has written its -pidfile into --log-dir, the
+# destination has booted from migrate's point of view): migrate ends
+# (well before `timeout` gives up, status 124), the JSON line names the
+# destination and its error contains WANT; no QEMU is left behind.
+check_migrate_vm_lost() {
+    local sig=$1 want=$2 dir=$WORK/mig-$1 status out pid left=
+    local name="./tdx-emu migrate --timeout 20, destination QEMU gets SIG$sig: fails naming it ($want)"
+    rm -rf "$dir"
+    (for _ in $(seq 1000); do
+         [ -s "$dir/source.pid" ] && [ -s "$dir/destination.pid" ] &&
+             exec kill -"$sig" "$(cat "$dir/destination.pid")"
+         sleep 0.01
+     done) &
+    local watcher=$!
+    timeout 60 "$ROOT/tdx-emu" migrate --timeout 20 --log-dir "$dir" \
+        >"$WORK/migrate.out" 2>"$WORK/migrate.err"
+    status=$?
+    wait "$watcher"
+    out=$(tail -n 1 "$WORK/migrate.out")
+    for pid in $(cat "$dir"/*.pid 2>/dev/null); do
+        if kill -0 "$pid" 2>/dev/null; then
+            left="$left $pid"
+            kill -KILL "$pid"
+        fi
+    done
+    if [ "$status" -eq 124 ] || [ "$status" -eq 0 ] || [ -n "$left" ]; then
+        fail "$name (exit $status, QEMUs left:${left:- none})"
+        echo "$out"; tail -n 5 "$WORK/migrate.err"
+    else
+        migrate_expect "$name" "$out" \
+            "r['result'] == 'failure' and r['failed_vm'] == 'destination' and '$want' in r['error']"
+    fi
+}
+
 check_stub_requests() {
     check_tool "guest stub MigTD: get-td-report, get-migtd-data, enable-log-area" \
         requests.py req 15
@@ -922,6 +957,8 @@ check_migrate
 check_migrate_bad_peer disconnect VmmCanceled
 check_migrate_bad_peer silent NetworkError
 check_migrate_bad_peer garbage InvalidParameter
+check_migrate_vm_lost STOP "did not answer"
+check_migrate_vm_lost KILL "killed by signal 9"
 check_phys_bits_message
 check_starts_with_phys_bits
 check_trace_events
