@@ -45,14 +45,16 @@ def free_port():
 class Side:
     """One VM: its QEMU, its target TD and its request."""
 
-    def __init__(self, name, qemu, firmware, chardev, log_dir, props):
+    def __init__(self, name, qemu, firmware, chardev, log_dir, props,
+                 quote):
         self.name = name
         self.binding_handle = secrets.randbits(48) << 12
         self.target_uuid = secrets.token_hex(32)
         self.serial_log = os.path.join(log_dir, f"{name}-serial.log")
-        device = "tdx-emu,expose-keys=on" + (f",{props}" if props else "")
-        self.args = qemu_args(firmware, self.serial_log, 1, "32M",
-                              device=device) + \
+        device = "tdx-emu,expose-keys=on" + (f",{props}" if props else "") + \
+            (",quote=q" if quote else "")
+        self.args = quote + qemu_args(firmware, self.serial_log, 1, "32M",
+                                      device=device) + \
             ["-chardev", chardev,
              "-pidfile", os.path.join(log_dir, f"{name}.pid")]
         self.cmdline = shlex.join([qemu, *self.args, "-qmp", "stdio"])
@@ -137,7 +139,8 @@ def migrate_one_side(args, log_dir):
                ("server=off" if source else "server=on,wait=off"))
     side = Side(args.side, args.qemu, args.src_firmware if source
                 else args.dst_firmware, chardev, log_dir,
-                args.src_device_props if source else args.dst_device_props)
+                args.src_device_props if source else args.dst_device_props,
+                args.quote_args)
     print(f"{side.name}: {side.cmdline}", file=sys.stderr)
     start = time.monotonic()
     deadline = start + args.timeout
@@ -178,10 +181,12 @@ def migrate(args):
     port = free_port()
     dst = Side("destination", args.qemu, args.dst_firmware,
                f"socket,id=mig0,host=127.0.0.1,port={port},server=on,"
-               f"wait=off,nodelay=on", log_dir, args.dst_device_props)
+               f"wait=off,nodelay=on", log_dir, args.dst_device_props,
+               args.quote_args)
     src = Side("source", args.qemu, args.src_firmware,
                f"socket,id=mig0,host=127.0.0.1,port={port},server=off,"
-               f"nodelay=on", log_dir, args.src_device_props)
+               f"nodelay=on", log_dir, args.src_device_props,
+               args.quote_args)
     for side in (dst, src):
         print(f"{side.name}: {side.cmdline}", file=sys.stderr)
 
@@ -224,6 +229,22 @@ def migrate(args):
     return 0 if success else 1
 
 
+def quote_args(spec, pki):
+    """-object arguments for --quote testpki | qgs:ADDR | imds[:URL]"""
+    kind, _, where = (spec or "").partition(":")
+    if not spec:
+        return []
+    if kind == "testpki" and not where:
+        return ["-object", f"tdx-quote-testpki,id=q,dir={pki}"]
+    if kind == "qgs" and where:
+        return ["-object", f"tdx-quote-qgs,id=q,addr={where}"]
+    if kind == "imds":
+        url = f",url={where}" if where else ""
+        return ["-object", f"tdx-quote-imds,id=q{url}"]
+    raise ValueError(f"--quote {spec}: want testpki, qgs:ADDR or "
+                     "imds[:URL]")
+
+
 def main():
     here = os.path.dirname(os.path.abspath(__file__))
     stub = os.path.join(here, "..", "build", "guest", "guest",
@@ -241,11 +262,22 @@ def main():
                         help="run only this side; the peer is --peer")
     parser.add_argument("--peer", help="HOST:PORT the source connects to, "
                         "or the destination listens on")
+    parser.add_argument("--quote", metavar="BACKEND",
+                        help="both VMs' GetQuote backend: testpki, "
+                        "qgs:ADDR or imds[:URL] (default: none)")
+    parser.add_argument("--pki", default=os.path.join(
+        here, "..", "build", "testpki"), help="the test PKI both VMs share "
+        "with --quote testpki (default build/testpki, as ./tdx-emu enroll "
+        "--root-ca testpki)")
     parser.add_argument("--src-device-props", help=argparse.SUPPRESS)
     parser.add_argument("--dst-device-props", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if bool(args.side) != bool(args.peer):
         parser.error("--side and --peer go together")
+    try:
+        args.quote_args = quote_args(args.quote, os.path.abspath(args.pki))
+    except ValueError as err:
+        parser.error(str(err))
     args.src_firmware = args.src_firmware or args.firmware or stub
     args.dst_firmware = args.dst_firmware or args.firmware or stub
     return migrate(args)

@@ -4,7 +4,9 @@
 
 Starts QEMU with the options a TD needs, the serial console in a log file,
 and watches it over QMP. With --until-ready it stops as soon as the TD has
-a WaitForRequest outstanding and prints one JSON line
+a WaitForRequest outstanding (a MigTD), with --until-serial REGEX as soon
+as the serial console shows REGEX (any TD guest: OVMF's "Shell>"), and
+prints one JSON line
   {"ready": true, "boot_s": ..., "mrtd": ..., "rtmr": [...], "tdcalls": {...},
    "payload": {"image-offset": ..., "elf-entry": ..., "size": ...,
                "base": ..., "entry": ..., "rip": ...} or null}
@@ -17,6 +19,7 @@ stopped QEMU), printing the reason and the last serial lines.
 import argparse
 import json
 import os
+import re
 import shlex
 import sys
 import tempfile
@@ -70,6 +73,19 @@ def failure(vm, info):
     return None
 
 
+def ready(args, info, serial_log):
+    """--until-ready: a WaitForRequest is out; --until-serial: its text"""
+    if args.until_ready:
+        return "wait-for-request" in info
+    if args.until_serial:
+        try:
+            with open(serial_log, errors="replace") as f:
+                return re.search(args.until_serial, f.read()) is not None
+        except OSError:
+            return False
+    return False
+
+
 def run(args):
     log_dir = args.log_dir or tempfile.mkdtemp(prefix="tdx-emu-run-")
     os.makedirs(log_dir, exist_ok=True)
@@ -89,7 +105,7 @@ def run(args):
             reason = failure(vm, info)
             if reason:
                 break
-            if args.until_ready and "wait-for-request" in info:
+            if ready(args, info, serial_log):
                 print(json.dumps({
                     "ready": True,
                     "boot_s": round(time.monotonic() - start, 3),
@@ -124,13 +140,16 @@ def main():
         help="TDVF firmware image (default: the guest stub)")
     parser.add_argument("--until-ready", action="store_true",
                         help="exit 0 once WaitForRequest is outstanding")
+    parser.add_argument("--until-serial", metavar="REGEX",
+                        help="exit 0 once the serial console shows REGEX "
+                        "(any TD guest: OVMF's 'Shell>', a kernel's line)")
     parser.add_argument("--timeout", type=float, default=60,
                         help="seconds before giving up (default 60)")
     parser.add_argument("--log-dir", help="where serial.log goes")
     parser.add_argument("--smp", type=int, default=1)
     parser.add_argument("--memory", default="32M")
     args = parser.parse_args()
-    if not args.until_ready:
+    if not args.until_ready and not args.until_serial:
         args.timeout = float("inf") if "--timeout" not in sys.argv \
             else args.timeout
     return run(args)

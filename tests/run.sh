@@ -353,6 +353,36 @@ PY
     fi
 }
 
+# Debian's OVMF.fd (package ovmf) as a TD: its TDX path runs (it checks
+# CPUID leaf 0x21, accepts its memory, reaches devices through
+# #VE.RequestMMIO) to the UEFI shell
+OVMF=${OVMF:-/usr/share/ovmf/OVMF.fd}
+
+check_ovmf_shell() {
+    local name="OVMF ($OVMF) boots as a TD to the UEFI shell, on its TDX path"
+    if "$ROOT/tdx-emu" run --firmware "$OVMF" --memory 1G \
+           --until-serial 'Shell>' --timeout 180 --log-dir "$WORK/ovmf" \
+           >"$WORK/ovmf.json" 2>"$WORK/ovmf.err" &&
+       /usr/bin/python3 - "$WORK/ovmf.json" <<'PY'
+import json, sys
+run = json.load(open(sys.argv[1]))
+calls = run["tdcalls"]
+assert run["ready"] is True, run
+assert calls["TDG.VP.INFO"] > 0, calls
+assert calls["TDG.MEM.PAGE.ACCEPT"] > 0, calls
+assert calls["TDG.VP.VMCALL<#VE.RequestMMIO>"] > 0, calls
+assert calls["TDG.VP.VMCALL<Instruction.RDMSR>"] > 0, calls
+assert calls["TDG.VP.VMCALL<MapGPA>"] > 0, calls
+print("ovmf:", run["boot_s"], "s,", calls["TDG.MEM.PAGE.ACCEPT"],
+      "ACCEPTs,", calls["TDG.VP.VMCALL<#VE.RequestMMIO>"], "MMIO")
+PY
+    then
+        pass "$name"
+    else
+        fail "$name"; cat "$WORK/ovmf.json"; tail -n 20 "$WORK/ovmf.err"
+    fi
+}
+
 # The device finds where the firmware loaded its payload ELF: the stub's
 # boot code loads it at 1 MiB; the same image told (one word patched) to
 # load it at 3 MiB is found there.
@@ -527,6 +557,24 @@ check_migrate_vm_lost() {
     else
         migrate_expect "$name" "$out" \
             "r['result'] == 'failure' and r['failed_vm'] == 'destination' and '$want' in r['error']"
+    fi
+}
+
+# ./tdx-emu migrate --quote testpki: both VMs get the one test PKI as
+# their GetQuote backend (the stub itself makes no quote while migrating)
+check_migrate_quote() {
+    local name="./tdx-emu migrate --quote testpki: both VMs share build/testpki; a bad --quote is refused"
+    local pki=$WORK/mig-pki
+    if timeout 120 "$ROOT/tdx-emu" migrate --quote testpki --pki "$pki" \
+           >"$WORK/migrate.out" 2>"$WORK/migrate.err" &&
+       grep -q '"result": "success"' "$WORK/migrate.out" &&
+       [ "$(grep -c "tdx-quote-testpki,id=q,dir=$pki " "$WORK/migrate.err")" -eq 2 ] &&
+       [ -s "$pki/root-ca.der" ] &&
+       ! "$ROOT/tdx-emu" migrate --quote qgs 2>"$WORK/migrate.err" &&
+       grep -q "want testpki, qgs:ADDR or imds" "$WORK/migrate.err"; then
+        pass "$name"
+    else
+        fail "$name"; tail -n 5 "$WORK/migrate.out" "$WORK/migrate.err"
     fi
 }
 
@@ -923,6 +971,7 @@ check_enroll
 check_enroll_testpki
 check_enroll_errors
 check_run_until_ready
+check_ovmf_shell
 check_run_smp2
 check_run_triple_fault
 check_payload_found 0x100000
@@ -959,6 +1008,7 @@ check_migrate_bad_peer silent NetworkError
 check_migrate_bad_peer garbage InvalidParameter
 check_migrate_vm_lost STOP "did not answer"
 check_migrate_vm_lost KILL "killed by signal 9"
+check_migrate_quote
 check_phys_bits_message
 check_starts_with_phys_bits
 check_trace_events
