@@ -31,7 +31,7 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from qmp import Qemu, QmpError  # noqa: E402
-from run import qemu_args  # noqa: E402
+from run import parked, qemu_args  # noqa: E402
 
 POLL_S = 0.02
 
@@ -76,7 +76,19 @@ class Side:
                 from None
 
     def ready(self):
-        return "wait-for-request" in self.command("query-tdx-emu")
+        ready = "wait-for-request" in self.command("query-tdx-emu")
+        self.check_alive()
+        return ready
+
+    def check_alive(self):
+        """Raise if the VM stopped or its TD is dead (vCPU 0 parked)"""
+        for event in self.vm.events:
+            if parked(event):
+                raise QmpError(f"the {self.name} TD is dead: "
+                               f"{parked(event)}", self.name)
+            if event["event"] in ("SHUTDOWN", "GUEST_PANICKED"):
+                raise QmpError(f"the {self.name} VM stopped: "
+                               f"{event['event']}", self.name)
 
     def request(self, request_id, source):
         self.command("tdx-emu-request", **{
@@ -86,12 +98,10 @@ class Side:
 
     def poll(self):
         self.command("query-tdx-emu")      # reads pending events
+        self.check_alive()
         for event in self.vm.events:
             if event["event"] == "TDX_EMU_REQUEST_COMPLETE":
                 self.result = event["data"]
-            elif event["event"] in ("SHUTDOWN", "GUEST_PANICKED"):
-                raise QmpError(f"the {self.name} VM stopped: "
-                               f"{event['event']}", self.name)
         self.vm.events.clear()
         return self.result is not None
 

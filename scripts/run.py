@@ -56,9 +56,26 @@ def counts(info):
     return calls
 
 
+def parked(event):
+    """A TDX_EMU_VCPU_PARKED of vCPU 0 -- the TD is dead -- said in words,
+    with the last TDG.VP.VMCALL that failed; None for any other event"""
+    data = event.get("data", {})
+    if event["event"] != "TDX_EMU_VCPU_PARKED" or data.get("cpu-index"):
+        return None
+    why = "vCPU 0 halted with interrupts blocked (TDVMCALL<HLT>, R12 = 1)"
+    call = data.get("last-failed-vmcall")
+    if call:
+        why += (f"; the last failed TDG.VP.VMCALL: {call['name']} "
+                f"(R11 {call['subfunction']:#x}) returned "
+                f"{call['status']:#x}")
+    return why
+
+
 def failure(vm, info):
     """Why the TD cannot go on, or None."""
     for event in vm.events:
+        if parked(event):
+            return f"the TD is dead: {parked(event)}"
         if event["event"] == "GUEST_PANICKED":
             return "guest panicked"
         if event["event"] == "SHUTDOWN" and \

@@ -560,6 +560,32 @@ check_migrate_vm_lost() {
     fi
 }
 
+# run and migrate read TDX_EMU_VCPU_PARKED of vCPU 0 as a dead TD, with
+# the last failed VMCALL (the device side is qtest mailbox/vcpu-parked)
+check_dead_td_reason() {
+    local name="run/migrate: vCPU 0 parked reads as a dead TD naming the last failed VMCALL"
+    if /usr/bin/python3 - "$ROOT/scripts" <<'PY'
+import sys
+sys.path.insert(0, sys.argv[1])
+from run import failure
+class VM:
+    events = [{"event": "TDX_EMU_VCPU_PARKED", "data": {"cpu-index": 1}}]
+assert failure(VM, {}) is None
+VM.events.append({"event": "TDX_EMU_VCPU_PARKED", "data": {
+    "cpu-index": 0, "last-failed-vmcall": {
+        "cpu-index": 0, "name": "#VE.RequestMMIO", "subfunction": 0x30,
+        "status": 0x8000000000000000}}})
+why = failure(VM, {})
+assert why.startswith("the TD is dead: vCPU 0 halted"), why
+assert "#VE.RequestMMIO (R11 0x30) returned 0x8000000000000000" in why, why
+PY
+    then
+        pass "$name"
+    else
+        fail "$name"
+    fi
+}
+
 # ./tdx-emu migrate --quote testpki: both VMs get the one test PKI as
 # their GetQuote backend (the stub itself makes no quote while migrating)
 check_migrate_quote() {
@@ -1009,6 +1035,7 @@ check_migrate_bad_peer garbage InvalidParameter
 check_migrate_vm_lost STOP "did not answer"
 check_migrate_vm_lost KILL "killed by signal 9"
 check_migrate_quote
+check_dead_td_reason
 check_phys_bits_message
 check_starts_with_phys_bits
 check_trace_events
