@@ -239,7 +239,7 @@ static void check_event_notify(void)
     check(res->events == 1, "event-notify interrupt reached its handler");
 }
 
-/* What boot.S saved of the TDX entry state (spec §1.4), in TempMem */
+/* What boot.S saved of the TDX entry state (TDH.VP.INIT), in TempMem */
 enum { ENTRY_EBX, ENTRY_ESI, ENTRY_EDX, ENTRY_ECX, ENTRY_CR0, ENTRY_CR4,
        ENTRY_EFER, ENTRY_APIC_BASE };
 
@@ -397,9 +397,9 @@ static void check_vmm_calls(void)
 }
 
 /*
- * The TSC-deadline timer, programmed as MigTD's driver/timer.rs does
- * (spec §6.2): TSC Hz from CPUID 0x15, LVTT = TSC-deadline mode | vector,
- * IA32_TSC_DEADLINE = now + 1 ms; then idle in TDVMCALL<HLT> until it fires.
+ * The TSC-deadline timer, programmed as MigTD's driver/timer.rs does: TSC
+ * Hz from CPUID 0x15, LVTT = TSC-deadline mode | vector, IA32_TSC_DEADLINE
+ * = now + 1 ms; then idle in TDVMCALL<HLT> until it fires.
  */
 #define TIMER_TICKS         10
 
@@ -490,10 +490,10 @@ static void check_report(void)
 }
 
 /*
- * Paging with the shared bit, as td-payload maps its shared pool (spec
- * §4.1): a 2 MiB page at VA 0xC0000000 points at GPA 0x600000 | S. What is
- * written through it must be what the private GPA 0x600000 holds: the
- * device aliases RAM at the shared bit.
+ * Paging with the shared bit, as td-payload maps its shared pool (GHCI 1.5
+ * shared GPAs): a 2 MiB page at VA 0xC0000000 points at GPA 0x600000 | S.
+ * What is written through it must be what the private GPA 0x600000 holds:
+ * the device aliases RAM at the shared bit.
  */
 #define SHARED_VA           0xc0000000UL
 #define SHARED_GPA          0x600000UL
