@@ -9,7 +9,8 @@ Figures, each repeated to give min and median:
   waits, timed by the host between two serial lines against its clock
   (goal: 1 ms of real time, +-10%, as MigTD's driver/timer.rs needs),
   and by the guest's TSC;
-- boot: reset to the first WaitForRequest (the stub; --firmware IMG too);
+- boot: reset to the first WaitForRequest (the stub; --firmware IMG too),
+  and Debian's OVMF.fd as a TD to its UEFI shell;
 - two-VM pre-migration: both start-migration requests to both results;
 - Send/Receive throughput: after the exchange the bench image's source
   sends 256 full 64 KiB buffers, the destination times their arrival;
@@ -36,6 +37,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 STUB = os.path.join(HERE, "..", "build", "guest", "guest",
                     "tdx-emu-guest.bin")
 TDX_EMU = os.path.join(HERE, "..", "tdx-emu")
+OVMF = "/usr/share/ovmf/OVMF.fd"    # Debian's ovmf package (scripts/deps.sh)
 CFV_OFFSET = 0xF000         # the stub's CFV in its image (boot.ld)
 
 
@@ -106,14 +108,21 @@ def stub_benchmarks(qemu, image, runs):
         {"real_ms": stats(real_ms), "guest_ms": stats(guest_ms)}
 
 
-def boot(firmware, runs):
+def boot(firmware, runs, until=("--until-ready",)):
     times = []
     for _ in range(runs):
         out = subprocess.run([TDX_EMU, "run", "--firmware", firmware,
-                              "--until-ready", "--timeout", "120"],
+                              *until, "--timeout", "120"],
                              capture_output=True, text=True, timeout=300)
         times.append(json.loads(out.stdout.splitlines()[-1])["boot_s"])
     return stats(times)
+
+
+def boot_ovmf(runs):
+    """Debian's OVMF as a TD to its UEFI shell, if the package is there"""
+    if not os.path.exists(OVMF):
+        return None
+    return boot(OVMF, runs, ("--memory", "1G", "--until-serial", "Shell>"))
 
 
 def migration(runs, firmware=STUB):
@@ -200,7 +209,8 @@ def main():
               "boot_stub_s": boot(STUB, args.runs),
               "premigration_s": migration(args.runs)[0],
               "stream_mb_s": migration(args.runs, image)[1],
-              "getquote_s": get_quote(args.qemu, work, args.runs)}
+              "getquote_s": get_quote(args.qemu, work, args.runs),
+              "boot_ovmf_shell_s": boot_ovmf(args.runs)}
     if args.firmware:
         result["boot_firmware_s"] = boot(args.firmware, args.runs)
     shutil.rmtree(work)
@@ -218,6 +228,9 @@ def main():
              result["stream_mb_s"])]
     rows += [(f"GetQuote, {name} (s)", figure)
              for name, figure in result["getquote_s"].items()]
+    if result["boot_ovmf_shell_s"]:
+        rows.append(("OVMF to the UEFI shell, as a TD (s)",
+                     result["boot_ovmf_shell_s"]))
     if args.firmware:
         rows.append(("boot to WaitForRequest, firmware (s)",
                      result["boot_firmware_s"]))
