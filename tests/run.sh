@@ -904,21 +904,29 @@ print((b"FAKE-QUOTE" + hashlib.sha384(bytes(range(256)) * 4).digest()).hex())')
 # --- the fuzzer, on the ASan+UBSan QEMU (docs/security.md) ---------------
 FUZZ_CALLS=100000
 
-check_fuzz() {
-    local name="fuzz: $FUZZ_CALLS TDCALLs, QMP commands and resets, seed 1: no sanitizer report, exit or hang"
-    local out=$WORK/fuzz.json calls
+# fuzz_check NAME CALLS BASE ARGS...: scripts/fuzz.py with seed 1 and ARGS
+# passes when it made CALLS TDCALLs without a finding (its JSON line and
+# any case file are kept in $WORK/BASE*)
+fuzz_check() {
+    local name=$1 want=$2 base=$3 out=$WORK/$3.json calls
+    shift 3
     /usr/bin/python3 "$ROOT/scripts/fuzz.py" --qemu "$QEMU_SAN" \
-        --calls "$FUZZ_CALLS" --seconds 900 --seed 1 --out "$WORK/fuzz" \
-        >"$out" 2>"$WORK/fuzz.err"
+        --calls "$want" --seed 1 --out "$WORK/$base" "$@" \
+        >"$out" 2>"$WORK/$base.err"
     calls=$(python3 -c 'import json,sys; print(json.load(sys.stdin)["calls"])' \
             <"$out" 2>/dev/null)
-    echo "fuzz: $(cat "$out")"
-    if [ "${calls:-0}" -ge "$FUZZ_CALLS" ] && grep -q '"findings": \[\]' "$out"; then
+    echo "$base: $(cat "$out")"
+    if [ "${calls:-0}" -ge "$want" ] && grep -q '"findings": \[\]' "$out"; then
         pass "$name"
     else
         fail "$name"
-        cat "$WORK/fuzz.err" "$WORK"/fuzz/*.fuzz 2>/dev/null | tail -n 40
+        cat "$WORK/$base.err" "$WORK/$base"/*.fuzz 2>/dev/null | tail -n 40
     fi
+}
+
+check_fuzz() {
+    fuzz_check "fuzz: $FUZZ_CALLS TDCALLs, QMP commands and resets, seed 1: no sanitizer report, exit or hang" \
+        "$FUZZ_CALLS" fuzz --seconds 900
 }
 
 check_fuzz_cases() {
@@ -938,20 +946,9 @@ check_fuzz_cases() {
 GUEST_FUZZ_CALLS=200000
 
 check_fuzz_guest() {
-    local name="fuzz --guest: $GUEST_FUZZ_CALLS TDCALLs from the guest stub, seed 1: no sanitizer report, bad exit or hang"
-    local out=$WORK/fuzz-guest.json calls
-    /usr/bin/python3 "$ROOT/scripts/fuzz.py" --qemu "$QEMU_SAN" --guest \
-        --guest-image "$GUEST" --calls "$GUEST_FUZZ_CALLS" --seconds 600 \
-        --seed 1 --out "$WORK/fuzz-guest" >"$out" 2>"$WORK/fuzz-guest.err"
-    calls=$(python3 -c 'import json,sys; print(json.load(sys.stdin)["calls"])' \
-            <"$out" 2>/dev/null)
-    echo "fuzz --guest: $(cat "$out")"
-    if [ "${calls:-0}" -ge "$GUEST_FUZZ_CALLS" ] && grep -q '"findings": \[\]' "$out"; then
-        pass "$name"
-    else
-        fail "$name"
-        cat "$WORK/fuzz-guest.err" "$WORK"/fuzz-guest/*.fuzz 2>/dev/null | tail -n 40
-    fi
+    fuzz_check "fuzz --guest: $GUEST_FUZZ_CALLS TDCALLs from the guest stub, seed 1: no sanitizer report, bad exit or hang" \
+        "$GUEST_FUZZ_CALLS" fuzz-guest --guest --guest-image "$GUEST" \
+        --seconds 600
 }
 
 # A "guest SEED CALLS" case replays: clean on the stub's TD, a finding

@@ -946,21 +946,6 @@ static char *trace_file(void)
     return path;
 }
 
-static unsigned count_lines(const char *path, const char *needle)
-{
-    g_autofree char *text = NULL;
-    g_auto(GStrv) lines = NULL;
-    unsigned n = 0;
-    size_t i;
-
-    g_assert(g_file_get_contents(path, &text, NULL, NULL));
-    lines = g_strsplit(text, "\n", -1);
-    for (i = 0; lines[i]; i++) {
-        n += strstr(lines[i], needle) != NULL;
-    }
-    return n;
-}
-
 /*
  * Interrupt mode (vmcall-interrupt): the device keeps the buffer until a
  * request arrives, or the timeout (R15, ms of virtual time) expires, and

@@ -695,22 +695,6 @@ static void stderr_restore(int saved)
     close(saved);
 }
 
-/* The non-empty lines of file @path that contain @needle */
-static unsigned count_lines(const char *path, const char *needle)
-{
-    g_autofree char *text = NULL;
-    g_auto(GStrv) lines = NULL;
-    unsigned n = 0;
-    size_t i;
-
-    g_assert(g_file_get_contents(path, &text, NULL, NULL));
-    lines = g_strsplit(text, "\n", -1);
-    for (i = 0; lines[i]; i++) {
-        n += lines[i][0] && strstr(lines[i], needle);
-    }
-    return n;
-}
-
 /* A backend that fails every request, and what its reports start with */
 typedef struct FailingBackend {
     const char *object;         /* -object, then the path of no socket */

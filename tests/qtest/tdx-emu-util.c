@@ -95,3 +95,19 @@ QDict *query_tdx_emu(QTestState *qts)
     qobject_unref(resp);
     return ret;
 }
+
+/* The non-empty lines of file @path that contain @needle */
+unsigned count_lines(const char *path, const char *needle)
+{
+    g_autofree char *text = NULL;
+    g_auto(GStrv) lines = NULL;
+    unsigned n = 0;
+    size_t i;
+
+    g_assert(g_file_get_contents(path, &text, NULL, NULL));
+    lines = g_strsplit(text, "\n", -1);
+    for (i = 0; lines[i]; i++) {
+        n += lines[i][0] && strstr(lines[i], needle);
+    }
+    return n;
+}

@@ -56,6 +56,9 @@ void vmcall_regs(uint64_t *regs, uint64_t subfn);
 /* The "return" dictionary of query-tdx-emu (qobject_unref it) */
 QDict *query_tdx_emu(QTestState *qts);
 
+/* The non-empty lines of file @path that contain @needle */
+unsigned count_lines(const char *path, const char *needle);
+
 /* Send a QMP command and assert that it fails */
 void expect_qmp_error(QTestState *qts, const char *fmt, ...)
     G_GNUC_PRINTF(2, 3);
