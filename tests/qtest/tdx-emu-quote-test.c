@@ -343,6 +343,23 @@ static void put_platform_collateral_req(QTestState *qts)
     put_collateral_req(qts, testpki_fmspc, "platform", sizeof("platform"));
 }
 
+/*
+ * The GET_COLLATERAL_RESP the backend answers put_platform_collateral_req()
+ * with, into @out (BUF_SIZE bytes); its length
+ */
+static uint32_t platform_collateral(QTestState *qts, uint8_t *out)
+{
+    uint32_t len;
+
+    put_platform_collateral_req(qts);
+    g_assert_cmphex(get_quote(qts, BUF_GPA, BUF_SIZE), ==, TDVMCALL_SUCCESS);
+    g_assert_cmphex(wait_status(qts), ==, QUOTE_SUCCESS);
+    len = qtest_readl(qts, BUF_GPA + 20);
+    g_assert_cmpuint(len, <=, BUF_SIZE - 24);
+    qtest_memread(qts, BUF_GPA + 24, out, len);
+    return len;
+}
+
 static void test_imds(void)
 {
     char *dir = collateral_dir_new();
@@ -426,12 +443,7 @@ static void test_testpki(void)
     uint32_t len, sizes[7], off;
     int i;
 
-    put_platform_collateral_req(qts);
-    g_assert_cmphex(get_quote(qts, BUF_GPA, BUF_SIZE), ==, TDVMCALL_SUCCESS);
-    g_assert_cmphex(wait_status(qts), ==, QUOTE_SUCCESS);
-    len = qtest_readl(qts, BUF_GPA + 20);
-    g_assert_cmpuint(len, <=, BUF_SIZE - 24);
-    qtest_memread(qts, BUF_GPA + 24, out, len);
+    len = platform_collateral(qts, out);
     g_assert_cmpuint(ldl_be_p(out), ==, len - 4);
     g_assert_cmpuint(ldl_le_p(out + 4 + 4), ==, 3);     /* COLLATERAL_RESP */
     g_assert_cmpuint(ldl_le_p(out + 4 + 12), ==, 0);    /* error_code */
@@ -515,15 +527,10 @@ static QTestState *testpki_init(const char *dir, const char *props)
 static char *testpki_tcb_info(QTestState *qts)
 {
     g_autofree uint8_t *out = g_malloc(BUF_SIZE);
-    uint32_t len, off = 4 + 16 + 32;
+    uint32_t off = 4 + 16 + 32;
     int i;
 
-    put_platform_collateral_req(qts);
-    g_assert_cmphex(get_quote(qts, BUF_GPA, BUF_SIZE), ==, TDVMCALL_SUCCESS);
-    g_assert_cmphex(wait_status(qts), ==, QUOTE_SUCCESS);
-    len = qtest_readl(qts, BUF_GPA + 20);
-    g_assert_cmpuint(len, <=, BUF_SIZE - 24);
-    qtest_memread(qts, BUF_GPA + 24, out, len);
+    platform_collateral(qts, out);
     for (i = 0; i < 4; i++) {
         off += ldl_le_p(out + 4 + 20 + 4 * i);
     }
