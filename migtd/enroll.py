@@ -318,7 +318,7 @@ def check_issuer_chain(data, path):
 
 def testpki_root(qemu, pki):
     """The test PKI's root CA certificate (DER) in @pki; QEMU makes the PKI
-    there when a tdx-quote-testpki object is created (hw/tdx-emu/testpki.c)"""
+    there when a tdx-quote-testpki object is created (hw/tdx-emu/vmm/quote/testpki.c)"""
     root = os.path.join(pki, "root-ca.der")
     if os.path.exists(root):
         return root

@@ -14,6 +14,7 @@
 #include "exec/address-spaces.h"
 #include "exec/memory.h"
 #include "tdx-emu.h"
+#include "hw/tdx-emu/tdx-module/tdx-module.h"
 
 /* Whether [gpa, gpa + len) is one RAM region (writable if @write) */
 static bool range_is_ram(uint64_t gpa, size_t len, bool write)

@@ -20,6 +20,8 @@
 #include "exec/address-spaces.h"
 #include "hw/core/cpu.h"
 #include "tdx-emu.h"
+#include "hw/tdx-emu/tdx-module/tdx-module.h"
+#include "hw/tdx-emu/vmm/vmm.h"
 #include "trace.h"
 
 #define MAILBOX_REG_GPRS        0x00

@@ -9,6 +9,8 @@
 #include "qapi/error.h"
 #include "qapi/qapi-commands-tdx-emu-target.h"
 #include "tdx-emu.h"
+#include "hw/tdx-emu/tdx-module/tdx-module.h"
+#include "hw/tdx-emu/vmm/vmm.h"
 #include "hexstr.h"
 
 static TdxEmuState *tdx_emu_get(Error **errp)

@@ -21,8 +21,10 @@
 #include "system/tcg.h"
 #include "target/i386/tdcall.h"
 #include "tdx-emu.h"
+#include "hw/tdx-emu/tdx-module/tdx-module.h"
+#include "hw/tdx-emu/vmm/vmm.h"
 #include "tdx-abi.h"
-#include "quote.h"
+#include "hw/tdx-emu/vmm/quote/quote.h"
 
 TdxEmuState *tdx_emu_find(void)
 {

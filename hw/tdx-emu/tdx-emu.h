@@ -13,8 +13,8 @@
 #include "qom/object.h"
 #include "qemu/queue.h"
 #include "target/i386/tdcall.h"
-#include "tdvf.h"
-#include "payload.h"
+#include "hw/tdx-emu/tdx-module/tdvf.h"
+#include "hw/tdx-emu/tdx-module/payload.h"
 #include "qapi/qapi-types-tdx-emu-target.h"
 
 #define TYPE_TDX_EMU "tdx-emu"
@@ -273,100 +273,6 @@ struct TdxEmuState {
 /* The device, for QMP (NULL when there is none) */
 TdxEmuState *tdx_emu_find(void);
 
-/*
- * tdcall.c: execute one TDCALL for @cpu on the register file @regs; says
- * whether the vCPU halts afterwards (Instruction.HLT)
- */
-X86TdcallAction tdx_emu_tdcall(TdxEmuState *s, X86CPU *cpu, uint64_t *regs);
-bool tdx_emu_tdcall_leaf_exists(uint64_t leaf);
-void tdx_emu_tdcall_realize(TdxEmuState *s);
-uint64_t tdx_emu_tdcall_total(TdxEmuState *s);
-
-/* Call each leaf's / sub-function's name and count (those called) */
-typedef void TdxEmuCountFn(const char *name, uint64_t count, void *opaque);
-void tdx_emu_foreach_tdcall_count(TdxEmuState *s, TdxEmuCountFn *fn,
-                                  void *opaque);
-void tdx_emu_foreach_vmcall_count(TdxEmuState *s, TdxEmuCountFn *fn,
-                                  void *opaque);
-
-/* tdvf.c: the firmware image, its sections and MRTD */
-bool tdx_emu_tdvf_realize(TdxEmuState *s, Error **errp);
-void tdx_emu_tdvf_reset(TdxEmuState *s);
-
-/* payload.c: where the firmware loaded its payload ELF */
-void tdx_emu_payload_realize(TdxEmuState *s);
-void tdx_emu_payload_reset(TdxEmuState *s);
-void tdx_emu_payload_observe(TdxEmuState *s, X86CPU *cpu);
-
-/* td-hob.c: the TD HOB */
-uint64_t tdx_emu_td_hob_max_size(uint32_t nr_sections);
-void tdx_emu_td_hob_build(TdxEmuState *s, const TdvfSection *hob_sec);
-
-/* td-cpu.c: the CPU features a TD relies on */
-bool tdx_emu_cpu_realize(TdxEmuState *s, Error **errp);
-
-/* td-entry.c: the state the TDX module gives a TD */
-void tdx_emu_td_entry_reset(TdxEmuState *s);
-
-/* legacy.c: the legacy PC platform as a TD has it */
-void tdx_emu_legacy_realize(TdxEmuState *s);
-
-/* memory.c: shared alias, page acceptance, MapGPA */
-uint64_t tdx_emu_shared_bit(TdxEmuState *s);
-void tdx_emu_memory_realize(TdxEmuState *s);
-void tdx_emu_memory_reset(TdxEmuState *s);
-uint64_t tdx_emu_mem_page_accept(TdxEmuState *s, X86CPU *cpu, uint64_t *regs);
-uint64_t tdx_emu_vmcall_map_gpa(TdxEmuState *s, X86CPU *cpu, uint64_t *vmm);
-uint64_t tdx_emu_accepted_pages(TdxEmuState *s);
-uint64_t tdx_emu_shared_pages(TdxEmuState *s);
-void tdx_emu_zero_range(uint64_t gpa, uint64_t len);
-void tdx_emu_mark_added(TdxEmuState *s, uint64_t gpa, uint64_t len);
-bool tdx_emu_ram_range(TdxEmuState *s, uint64_t gpa, uint64_t len);
-
-/* instr.c: Instruction.* VMCALLs */
-uint64_t tdx_emu_vmcall_cpuid(TdxEmuState *s, X86CPU *cpu, uint64_t *vmm);
-uint64_t tdx_emu_vmcall_hlt(TdxEmuState *s, X86CPU *cpu, uint64_t *vmm);
-uint64_t tdx_emu_vmcall_io(TdxEmuState *s, X86CPU *cpu, uint64_t *vmm);
-uint64_t tdx_emu_vmcall_mmio(TdxEmuState *s, X86CPU *cpu, uint64_t *vmm);
-
-/* msr.c: Instruction.RDMSR/WRMSR */
-uint64_t tdx_emu_vmcall_rdmsr(TdxEmuState *s, X86CPU *cpu, uint64_t *vmm);
-uint64_t tdx_emu_vmcall_wrmsr(TdxEmuState *s, X86CPU *cpu, uint64_t *vmm);
-
-/* migtd.c: MigTD's vmcall-raw calls */
-uint64_t tdx_emu_vmcall_migtd(TdxEmuState *s, X86CPU *cpu, uint64_t *vmm);
-
-/* service.c: TDG.VP.VMCALL<Service> for non-vmcall-raw MigTDs */
-uint64_t tdx_emu_vmcall_service(TdxEmuState *s, X86CPU *cpu, uint64_t *vmm);
-void tdx_emu_service_deliver(TdxEmuState *s, TdxEmuMigReq *req);
-void tdx_emu_service_reset(TdxEmuState *s);
-
-/* request.c: requests to the MigTD */
-TdxEmuMigReq *tdx_emu_request_new(TdxEmuState *s, TdxEmuRequest *arg,
-                                  Error **errp);
-void tdx_emu_request_add(TdxEmuState *s, TdxEmuMigReq *req);
-TdxEmuMigReq *tdx_emu_request_running(TdxEmuState *s, uint64_t id);
-void tdx_emu_requests_deliver(TdxEmuState *s);
-void tdx_emu_requests_cancel(TdxEmuState *s);
-/* Complete a running request with a ReportStatus status word */
-bool tdx_emu_request_report(TdxEmuState *s, uint64_t id,
-                            uint64_t status_word);
-/* Fail a request as the VMM does (a MigrationResult code) */
-void tdx_emu_request_fail(TdxEmuState *s, TdxEmuMigReq *req, uint8_t code);
-uint64_t tdx_emu_migtd_report_status(TdxEmuState *s, X86CPU *cpu,
-                                     uint64_t *vmm);
-
-/* stream.c: migration streams, Send and Receive */
-TdxEmuStream *tdx_emu_stream_new(TdxEmuState *s, uint64_t request_id,
-                                 const char *chardev, Error **errp);
-void tdx_emu_stream_free(TdxEmuStream *st);
-void tdx_emu_stream_forget(TdxEmuStream *st);
-uint64_t tdx_emu_migtd_send(TdxEmuState *s, X86CPU *cpu, uint64_t *vmm);
-uint64_t tdx_emu_migtd_receive(TdxEmuState *s, X86CPU *cpu, uint64_t *vmm);
-
-/* quote.c: GetQuote */
-uint64_t tdx_emu_vmcall_get_quote(TdxEmuState *s, X86CPU *cpu, uint64_t *vmm);
-
 /* liveness.c: parked vCPUs and the last failed VMCALL */
 void tdx_emu_liveness_realize(TdxEmuState *s);
 void tdx_emu_liveness_reset(TdxEmuState *s);
@@ -377,10 +283,6 @@ void tdx_emu_vcpu_running(TdxEmuState *s, int cpu_index);
 TdxEmuFailedVmcall *tdx_emu_last_failed_vmcall(TdxEmuState *s);
 uint32List *tdx_emu_parked_vcpus(TdxEmuState *s);
 
-/* fatal.c */
-uint64_t tdx_emu_vmcall_report_fatal_error(TdxEmuState *s, X86CPU *cpu,
-                                           uint64_t *vmm);
-
 /* guest-mem.c: TD-private buffers named by TDCALL operands */
 bool tdx_emu_read_private(TdxEmuState *s, uint64_t gpa, void *buf,
                           size_t len);
@@ -389,37 +291,6 @@ bool tdx_emu_write_private(TdxEmuState *s, uint64_t gpa, const void *buf,
 bool tdx_emu_read_shared(TdxEmuState *s, uint64_t gpa, void *buf, size_t len);
 bool tdx_emu_write_shared(TdxEmuState *s, uint64_t gpa, const void *buf,
                           size_t len);
-
-/* servtd.c: target TDs and the service-TD leaves */
-/* Bind @t (handle, UUID and fields set); the device owns it on success */
-bool tdx_emu_target_bind(TdxEmuState *s, TdxEmuTarget *t, Error **errp);
-TdxEmuTarget *tdx_emu_target_find(TdxEmuState *s, uint64_t handle);
-uint64_t tdx_emu_servtd_rd(TdxEmuState *s, X86CPU *cpu, uint64_t *regs);
-uint64_t tdx_emu_servtd_wr(TdxEmuState *s, X86CPU *cpu, uint64_t *regs);
-uint64_t tdx_emu_servtd_rebind_approve(TdxEmuState *s, X86CPU *cpu,
-                                       uint64_t *regs);
-
-/* sysvm.c: TDG.SYS.RD and TDG.VM.WR */
-uint64_t tdx_emu_sys_rd(TdxEmuState *s, X86CPU *cpu, uint64_t *regs);
-uint64_t tdx_emu_vm_wr(TdxEmuState *s, X86CPU *cpu, uint64_t *regs);
-
-/* report.c: measurements, TDREPORT and its verification */
-bool tdx_emu_measurements_realize(TdxEmuState *s, Error **errp);
-void tdx_emu_measurements_reset(TdxEmuState *s);
-uint64_t tdx_emu_rtmr_extend(TdxEmuState *s, X86CPU *cpu, uint64_t *regs);
-uint64_t tdx_emu_mr_report(TdxEmuState *s, X86CPU *cpu, uint64_t *regs);
-uint64_t tdx_emu_verify_report(TdxEmuState *s, X86CPU *cpu, uint64_t *regs);
-bool tdx_emu_report_genuine(void *opaque, const uint8_t *tdreport);
-
-/* vmcall.c: TDG.VP.VMCALL (TDCALL leaf 0) */
-uint64_t tdx_emu_vmcall(TdxEmuState *s, X86CPU *cpu, uint64_t *regs);
-
-/* interrupt.c: event notification and interrupt injection */
-uint64_t tdx_emu_vmcall_setup_event_notify(TdxEmuState *s, X86CPU *cpu,
-                                           uint64_t *vmm);
-void tdx_emu_inject_interrupt(TdxEmuState *s, uint32_t apic_id,
-                              uint8_t vector);
-void tdx_emu_notify_event(TdxEmuState *s);
 
 /* catch.c: TDCALL catchpoints; @rax and @r11 are the TDCALL's inputs */
 bool tdx_emu_catch_hit(TdxEmuState *s, X86CPU *cpu, uint64_t rax,

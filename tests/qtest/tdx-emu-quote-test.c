@@ -313,7 +313,7 @@ static void remove_dir(const char *dir)
     rmdir(dir);
 }
 
-/* The test PKI's platform (hw/tdx-emu/testpki.h) */
+/* The test PKI's platform (hw/tdx-emu/vmm/quote/testpki.h) */
 static const uint8_t testpki_fmspc[6] = { 0x00, 0x80, 0x6f, 0x05, 0x00, 0x00 };
 
 /*

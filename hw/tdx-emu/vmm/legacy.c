@@ -22,7 +22,8 @@
 #include "hw/i386/x86.h"
 #include "hw/timer/i8254.h"
 #include "hw/timer/i8254_internal.h"
-#include "tdx-emu.h"
+#include "hw/tdx-emu/tdx-emu.h"
+#include "vmm.h"
 
 #define LEGACY_WINDOW_START 0xa0000
 #define LEGACY_WINDOW_END   0x100000

@@ -15,7 +15,7 @@
 #include <openssl/pem.h>
 #include <openssl/x509v3.h>
 #include "qapi/error.h"
-#include "hexstr.h"
+#include "hw/tdx-emu/hexstr.h"
 #include "testpki.h"
 
 #define TESTPKI_ORG         "tdx-emu test PKI"

@@ -20,7 +20,7 @@
 #include "qemu/log.h"
 #include "qemu/module.h"
 #include "qom/object_interfaces.h"
-#include "hexstr.h"
+#include "hw/tdx-emu/hexstr.h"
 #include "quote.h"
 #include "testpki.h"
 

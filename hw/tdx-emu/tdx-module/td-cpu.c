@@ -22,7 +22,8 @@
 #include "qapi/error.h"
 #include "qemu/error-report.h"
 #include "hw/core/cpu.h"
-#include "tdx-emu.h"
+#include "hw/tdx-emu/tdx-emu.h"
+#include "tdx-module.h"
 
 #define TD_MIN_CPUID_LEVEL      0x21
 #define TD_DEFAULT_TSC_KHZ      2000000     /* 2 GHz, when none is set */

@@ -14,8 +14,9 @@
 #include "qapi/error.h"
 #include "qemu/log.h"
 #include "crypto/random.h"
-#include "tdx-emu.h"
-#include "tdx-abi.h"
+#include "hw/tdx-emu/tdx-emu.h"
+#include "tdx-module.h"
+#include "hw/tdx-emu/tdx-abi.h"
 #include "metadata.h"
 #include "trace.h"
 

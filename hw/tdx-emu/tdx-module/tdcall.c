@@ -9,8 +9,10 @@
 #include "qemu/main-loop.h"
 #include "hw/boards.h"
 #include "target/i386/tdcall.h"
-#include "tdx-emu.h"
-#include "tdx-abi.h"
+#include "hw/tdx-emu/tdx-emu.h"
+#include "tdx-module.h"
+#include "hw/tdx-emu/vmm/vmm.h"
+#include "hw/tdx-emu/tdx-abi.h"
 #include "trace.h"
 
 /*

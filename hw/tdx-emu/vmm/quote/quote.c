@@ -18,8 +18,10 @@
 #include "qemu/log.h"
 #include "qemu/units.h"
 #include "exec/address-spaces.h"
-#include "tdx-emu.h"
-#include "tdx-abi.h"
+#include "hw/tdx-emu/tdx-emu.h"
+#include "hw/tdx-emu/tdx-module/tdx-module.h"
+#include "hw/tdx-emu/vmm/vmm.h"
+#include "hw/tdx-emu/tdx-abi.h"
 #include "quote.h"
 #include "trace.h"
 

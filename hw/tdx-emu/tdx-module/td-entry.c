@@ -15,7 +15,8 @@
 #include "hw/i386/x86.h"
 #include "hw/i386/apic.h"
 #include "hw/i386/apic_internal.h"
-#include "tdx-emu.h"
+#include "hw/tdx-emu/tdx-emu.h"
+#include "tdx-module.h"
 
 #define TD_ENTRY_RIP        0xfffffff0
 #define TD_ENTRY_RFLAGS     0x2

@@ -6,8 +6,10 @@
 
 #include "qemu/osdep.h"
 #include "qemu/log.h"
-#include "tdx-emu.h"
-#include "tdx-abi.h"
+#include "hw/tdx-emu/tdx-emu.h"
+#include "hw/tdx-emu/tdx-module/tdx-module.h"
+#include "vmm.h"
+#include "hw/tdx-emu/tdx-abi.h"
 #include "trace.h"
 
 /*

@@ -11,7 +11,7 @@
 #include "qemu/osdep.h"
 #include "qemu/bswap.h"
 #include "cpu.h"
-#include "tdx-abi.h"
+#include "hw/tdx-emu/tdx-abi.h"
 #include "metadata.h"
 
 /* Field ID layout (TDX module ABI, MD_FIELD_ID) */

@@ -17,8 +17,9 @@
 #include "qemu/osdep.h"
 #include "qemu/log.h"
 #include "hw/i386/apic.h"
-#include "tdx-emu.h"
-#include "tdx-abi.h"
+#include "hw/tdx-emu/tdx-emu.h"
+#include "vmm.h"
+#include "hw/tdx-emu/tdx-abi.h"
 
 #define MSR_PLATFORM_ID         0x17
 #define MSR_BIOS_SIGN_ID        0x8b

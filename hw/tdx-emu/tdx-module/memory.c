@@ -24,8 +24,9 @@
 #include "exec/address-spaces.h"
 #include "hw/boards.h"
 #include "hw/i386/x86.h"
-#include "tdx-emu.h"
-#include "tdx-abi.h"
+#include "hw/tdx-emu/tdx-emu.h"
+#include "tdx-module.h"
+#include "hw/tdx-emu/tdx-abi.h"
 #include "trace.h"
 
 #define PAGE_4K             (4 * KiB)

@@ -7,8 +7,9 @@
 
 #include "qemu/osdep.h"
 #include "qemu/log.h"
-#include "tdx-emu.h"
-#include "tdx-abi.h"
+#include "hw/tdx-emu/tdx-emu.h"
+#include "tdx-module.h"
+#include "hw/tdx-emu/tdx-abi.h"
 #include "metadata.h"
 
 #define SYS_FIELD(_name, _id, _member)                                   \

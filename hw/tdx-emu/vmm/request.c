@@ -20,10 +20,12 @@
 #include "qemu/log.h"
 #include "qemu/units.h"
 #include "exec/address-spaces.h"
-#include "tdx-emu.h"
-#include "tdx-abi.h"
+#include "hw/tdx-emu/tdx-emu.h"
+#include "hw/tdx-emu/tdx-module/tdx-module.h"
+#include "vmm.h"
+#include "hw/tdx-emu/tdx-abi.h"
 #include "vmcall-raw.h"
-#include "hexstr.h"
+#include "hw/tdx-emu/hexstr.h"
 #include "trace.h"
 
 #define REPORT_STATUS_MAX       (1 * MiB)

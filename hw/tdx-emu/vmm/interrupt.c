@@ -9,8 +9,9 @@
 #include "qemu/main-loop.h"
 #include "exec/address-spaces.h"
 #include "hw/i386/apic-msidef.h"
-#include "tdx-emu.h"
-#include "tdx-abi.h"
+#include "hw/tdx-emu/tdx-emu.h"
+#include "vmm.h"
+#include "hw/tdx-emu/tdx-abi.h"
 #include "trace.h"
 
 #define APIC_MSI_BASE       0xfee00000ULL

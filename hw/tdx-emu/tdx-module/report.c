@@ -16,9 +16,10 @@
 #include "crypto/hash.h"
 #include "crypto/hmac.h"
 #include "crypto/random.h"
-#include "tdx-emu.h"
-#include "tdx-abi.h"
-#include "hexstr.h"
+#include "hw/tdx-emu/tdx-emu.h"
+#include "tdx-module.h"
+#include "hw/tdx-emu/tdx-abi.h"
+#include "hw/tdx-emu/hexstr.h"
 #include "trace.h"
 
 #define REPORTMACSTRUCT_SIZE    256

@@ -7,7 +7,7 @@
 #ifndef HW_TDX_EMU_AZURE_VTPM_H
 #define HW_TDX_EMU_AZURE_VTPM_H
 
-#include "tdx-abi.h"
+#include "hw/tdx-emu/tdx-abi.h"
 
 /*
  * Read the HCL report in NV index 0x01400001 of the TPM that the TCTI

@@ -25,7 +25,8 @@
 #include "exec/address-spaces.h"
 #include "hw/boards.h"
 #include "hw/i386/x86.h"
-#include "tdx-emu.h"
+#include "hw/tdx-emu/tdx-emu.h"
+#include "tdx-module.h"
 #include "tdvf.h"
 
 #define TDVF_SIGNATURE          0x46564454      /* "TDVF" */

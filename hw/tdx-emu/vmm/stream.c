@@ -24,8 +24,10 @@
 #include "qemu/units.h"
 #include "chardev/char-fe.h"
 #include "exec/address-spaces.h"
-#include "tdx-emu.h"
-#include "tdx-abi.h"
+#include "hw/tdx-emu/tdx-emu.h"
+#include "hw/tdx-emu/tdx-module/tdx-module.h"
+#include "vmm.h"
+#include "hw/tdx-emu/tdx-abi.h"
 #include "vmcall-raw.h"
 #include "trace.h"
 

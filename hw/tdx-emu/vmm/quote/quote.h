@@ -12,7 +12,7 @@
 #define HW_TDX_EMU_QUOTE_H
 
 #include "qom/object.h"
-#include "tdx-abi.h"
+#include "hw/tdx-emu/tdx-abi.h"
 
 #define TYPE_TDX_QUOTE_BACKEND "tdx-quote-backend"
 OBJECT_DECLARE_TYPE(TdxQuoteBackend, TdxQuoteBackendClass, TDX_QUOTE_BACKEND)

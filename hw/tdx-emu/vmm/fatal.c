@@ -10,8 +10,9 @@
 #include "qemu/bswap.h"
 #include "exec/address-spaces.h"
 #include "system/runstate.h"
-#include "tdx-emu.h"
-#include "tdx-abi.h"
+#include "hw/tdx-emu/tdx-emu.h"
+#include "vmm.h"
+#include "hw/tdx-emu/tdx-abi.h"
 #include "trace.h"
 
 #define FATAL_GPA_VALID     (1ULL << 63)

@@ -11,8 +11,10 @@
 #include "qemu/host-utils.h"
 #include "exec/address-spaces.h"
 #include "exec/memory.h"
-#include "tdx-emu.h"
-#include "tdx-abi.h"
+#include "hw/tdx-emu/tdx-emu.h"
+#include "hw/tdx-emu/tdx-module/tdx-module.h"
+#include "vmm.h"
+#include "hw/tdx-emu/tdx-abi.h"
 
 /*
  * Instruction.CPUID (GHCI 1.5, R11 = 0x0A): R12 = leaf, R13 = subleaf;

@@ -16,7 +16,8 @@
 #include "exec/address-spaces.h"
 #include "hw/boards.h"
 #include "hw/i386/x86.h"
-#include "tdx-emu.h"
+#include "hw/tdx-emu/tdx-emu.h"
+#include "tdx-module.h"
 
 #define HOB_TYPE_HANDOFF            0x0001
 #define HOB_TYPE_RESOURCE           0x0003

@@ -19,7 +19,8 @@
 #include "exec/cpu-common.h"
 #include "elf.h"
 #include "cpu.h"
-#include "tdx-emu.h"
+#include "hw/tdx-emu/tdx-emu.h"
+#include "tdx-module.h"
 #include "trace.h"
 
 #define PAGE_SIZE_4K        0x1000ULL

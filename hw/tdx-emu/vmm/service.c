@@ -20,8 +20,10 @@
 #include "qemu/log.h"
 #include "qemu/timer.h"
 #include "qemu/units.h"
-#include "tdx-emu.h"
-#include "tdx-abi.h"
+#include "hw/tdx-emu/tdx-emu.h"
+#include "hw/tdx-emu/tdx-module/tdx-module.h"
+#include "vmm.h"
+#include "hw/tdx-emu/tdx-abi.h"
 #include "trace.h"
 
 #define SVC_HDR_SIZE            24

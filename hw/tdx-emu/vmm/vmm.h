@@ -1,0 +1,74 @@
+/*
+ * tdx-emu: the VMM: TDG.VP.VMCALL services, MigTD requests and
+ * transports, the legacy platform
+ *
+ * SPDX-License-Identifier: GPL-2.0-or-later
+ */
+
+#ifndef HW_TDX_EMU_VMM_H
+#define HW_TDX_EMU_VMM_H
+
+#include "hw/tdx-emu/tdx-emu.h"
+
+/* legacy.c: the legacy PC platform as a TD has it */
+void tdx_emu_legacy_realize(TdxEmuState *s);
+
+/* instr.c: Instruction.* VMCALLs */
+uint64_t tdx_emu_vmcall_cpuid(TdxEmuState *s, X86CPU *cpu, uint64_t *vmm);
+uint64_t tdx_emu_vmcall_hlt(TdxEmuState *s, X86CPU *cpu, uint64_t *vmm);
+uint64_t tdx_emu_vmcall_io(TdxEmuState *s, X86CPU *cpu, uint64_t *vmm);
+uint64_t tdx_emu_vmcall_mmio(TdxEmuState *s, X86CPU *cpu, uint64_t *vmm);
+
+/* msr.c: Instruction.RDMSR/WRMSR */
+uint64_t tdx_emu_vmcall_rdmsr(TdxEmuState *s, X86CPU *cpu, uint64_t *vmm);
+uint64_t tdx_emu_vmcall_wrmsr(TdxEmuState *s, X86CPU *cpu, uint64_t *vmm);
+
+/* migtd.c: MigTD's vmcall-raw calls */
+uint64_t tdx_emu_vmcall_migtd(TdxEmuState *s, X86CPU *cpu, uint64_t *vmm);
+
+/* service.c: TDG.VP.VMCALL<Service> for non-vmcall-raw MigTDs */
+uint64_t tdx_emu_vmcall_service(TdxEmuState *s, X86CPU *cpu, uint64_t *vmm);
+void tdx_emu_service_deliver(TdxEmuState *s, TdxEmuMigReq *req);
+void tdx_emu_service_reset(TdxEmuState *s);
+
+/* request.c: requests to the MigTD */
+TdxEmuMigReq *tdx_emu_request_new(TdxEmuState *s, TdxEmuRequest *arg,
+                                  Error **errp);
+void tdx_emu_request_add(TdxEmuState *s, TdxEmuMigReq *req);
+TdxEmuMigReq *tdx_emu_request_running(TdxEmuState *s, uint64_t id);
+void tdx_emu_requests_deliver(TdxEmuState *s);
+void tdx_emu_requests_cancel(TdxEmuState *s);
+/* Complete a running request with a ReportStatus status word */
+bool tdx_emu_request_report(TdxEmuState *s, uint64_t id,
+                            uint64_t status_word);
+/* Fail a request as the VMM does (a MigrationResult code) */
+void tdx_emu_request_fail(TdxEmuState *s, TdxEmuMigReq *req, uint8_t code);
+uint64_t tdx_emu_migtd_report_status(TdxEmuState *s, X86CPU *cpu,
+                                     uint64_t *vmm);
+
+/* stream.c: migration streams, Send and Receive */
+TdxEmuStream *tdx_emu_stream_new(TdxEmuState *s, uint64_t request_id,
+                                 const char *chardev, Error **errp);
+void tdx_emu_stream_free(TdxEmuStream *st);
+void tdx_emu_stream_forget(TdxEmuStream *st);
+uint64_t tdx_emu_migtd_send(TdxEmuState *s, X86CPU *cpu, uint64_t *vmm);
+uint64_t tdx_emu_migtd_receive(TdxEmuState *s, X86CPU *cpu, uint64_t *vmm);
+
+/* quote.c: GetQuote */
+uint64_t tdx_emu_vmcall_get_quote(TdxEmuState *s, X86CPU *cpu, uint64_t *vmm);
+
+/* fatal.c */
+uint64_t tdx_emu_vmcall_report_fatal_error(TdxEmuState *s, X86CPU *cpu,
+                                           uint64_t *vmm);
+
+/* vmcall.c: TDG.VP.VMCALL (TDCALL leaf 0) */
+uint64_t tdx_emu_vmcall(TdxEmuState *s, X86CPU *cpu, uint64_t *regs);
+
+/* interrupt.c: event notification and interrupt injection */
+uint64_t tdx_emu_vmcall_setup_event_notify(TdxEmuState *s, X86CPU *cpu,
+                                           uint64_t *vmm);
+void tdx_emu_inject_interrupt(TdxEmuState *s, uint32_t apic_id,
+                              uint8_t vector);
+void tdx_emu_notify_event(TdxEmuState *s);
+
+#endif
