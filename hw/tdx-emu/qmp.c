@@ -109,6 +109,24 @@ static TdxEmuCatchInfo *catch_info(const TdxEmuCatch *c)
     return info;
 }
 
+static TdxEmuCrash *crash_info(const TdxEmuCrashState *c)
+{
+    TdxEmuCrash *info;
+    uint64List **tail;
+    unsigned i;
+
+    if (!c->reported) {
+        return NULL;
+    }
+    info = g_new0(TdxEmuCrash, 1);
+    tail = &info->parameters;
+    for (i = 0; i < TDX_EMU_CRASH_PARAMS; i++) {
+        QAPI_LIST_APPEND(tail, c->params[i]);
+    }
+    info->message = g_strdup(c->message);
+    return info;
+}
+
 static void append_count(const char *name, uint64_t count, void *opaque)
 {
     TdxEmuCallCountList ***tail = opaque;
@@ -157,6 +175,7 @@ TdxEmuInfo *qmp_query_tdx_emu(Error **errp)
         info->fatal_error->code = s->fatal.code;
         info->fatal_error->message = g_strdup(s->fatal.message);
     }
+    info->crash = crash_info(&s->crash);
     if (s->wfr.pending) {
         info->wait_for_request = g_new0(TdxEmuWaitForRequest, 1);
         info->wait_for_request->gpa = s->wfr.buf.gpa;

@@ -166,6 +166,7 @@ static void tdx_emu_reset_hold(Object *obj, ResetType type)
     tdx_emu_mailbox_reset(s);
     tdx_emu_payload_reset(s);
     tdx_emu_liveness_reset(s);
+    tdx_emu_crash_reset(s);
 }
 
 /*
@@ -210,6 +211,7 @@ static const Property tdx_emu_properties[] = {
     DEFINE_PROP_UINT16("max-import-version", TdxEmuState,
                        sys.max_import_version, 0),
     DEFINE_PROP_BOOL("expose-keys", TdxEmuState, expose_keys, false),
+    DEFINE_PROP_BOOL("crash-msrs", TdxEmuState, crash_msrs, false),
     DEFINE_PROP_UINT32("stream-drain-ms", TdxEmuState, stream_drain_ms,
                        TDX_EMU_STREAM_DRAIN_MS),
     DEFINE_PROP_LINK("quote", TdxEmuState, quote, TYPE_TDX_QUOTE_BACKEND,
@@ -234,6 +236,8 @@ static const struct {
     { "max-import-version", "TDX module MAX_IMPORT_VERSION (TDG.SYS.RD)" },
     { "expose-keys", "show migration keys in query-tdx-emu (they are "
       "secrets)" },
+    { "crash-msrs", "offer the Hyper-V guest crash MSRs MigTD reports a "
+      "panic through (docs/debugging.md)" },
     { "stream-drain-ms", "how long a migration stream whose request ended "
       "may take to write out what the MigTD sent (docs/migration.md)" },
     { "mailbox", "GPA of the test mailbox (docs/mailbox.md); off if unset" },

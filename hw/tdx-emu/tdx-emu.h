@@ -192,6 +192,14 @@ typedef struct TdxEmuFatal {
     char *message;
 } TdxEmuFatal;
 
+/* The Hyper-V guest crash MSRs P0..P4 and the last crash (vmm/crash.c) */
+#define TDX_EMU_CRASH_PARAMS    5
+typedef struct TdxEmuCrashState {
+    uint64_t params[TDX_EMU_CRASH_PARAMS];
+    bool reported;
+    char *message;              /* NULL: the TD sent none */
+} TdxEmuCrashState;
+
 /* The last TDG.VP.VMCALL that failed, and which vCPUs are parked */
 typedef struct TdxEmuFailedCall {
     bool valid;
@@ -237,6 +245,7 @@ struct TdxEmuState {
     uint64_t xfam;
     uint64_t mailbox_gpa;
     bool expose_keys;
+    bool crash_msrs;
     uint32_t stream_drain_ms;
     char *mrconfigid_hex;
     char *mrowner_hex;
@@ -255,6 +264,7 @@ struct TdxEmuState {
     uint64_t vmcall_counts[TDX_EMU_NR_VMCALL_SLOTS];
     TdxEmuMemory mem;
     TdxEmuFatal fatal;
+    TdxEmuCrashState crash;
     TdxEmuLiveness live;
     TdxEmuWfr wfr;
     TdxEmuServiceWfr svc_wfr;

@@ -642,6 +642,122 @@ static void test_report_fatal_error_gpa(void)
     g_assert_cmpstr(misaligned, ==, "(message GPA is not a page of RAM)");
 }
 
+/* Instruction.CPUID of @leaf: EAX..EDX in @r */
+static void vmcall_cpuid(QTestState *qts, uint32_t leaf, uint64_t *r)
+{
+    uint64_t in[NR_GPRS], out[NR_GPRS];
+
+    vmcall_regs(in, 0x0a);
+    in[R12] = leaf;
+    in[R13] = 0;
+    tdcall(qts, 0, in, out, VMCALL_OUTPUTS);
+    g_assert_cmphex(out[R10], ==, TDVMCALL_SUCCESS);
+    memcpy(r, &out[R12], 4 * sizeof(*r));
+}
+
+#define HV_CRASH_P0     0x40000100
+#define HV_CRASH_P3     0x40000103
+#define HV_CRASH_P4     0x40000104
+#define HV_CRASH_CTL    0x40000105
+
+/*
+ * Without crash-msrs the Hyper-V leaves are TCG's ("TCGTCGTCGTCG", max
+ * 0x40000001, which MigTD's driver/crash.rs reads as no crash MSRs) and
+ * the MSRs are refused
+ */
+static void test_crash_msrs_off(void)
+{
+    QTestState *qts = mailbox_init(NULL);
+    uint64_t r[4], r11;
+
+    vmcall_cpuid(qts, 0x40000000, r);
+    g_assert_cmphex(r[0], <=, 0x40000003);
+    g_assert_cmphex(vmcall_msr(qts, 0x20, HV_CRASH_P0, 1, &r11), ==,
+                    TDVMCALL_INVALID_OPERAND);
+    g_assert_cmphex(vmcall_msr(qts, 0x1f, HV_CRASH_CTL, 0, &r11), ==,
+                    TDVMCALL_INVALID_OPERAND);
+    qtest_quit(qts);
+}
+
+/*
+ * crash-msrs=on: MigTD's probe finds them; its panic (P0, P3 = GPA and P4
+ * = length of the text, CTL = notify | message as crash.rs writes them)
+ * is GUEST_PANICKED with P0..P4 and query-tdx-emu's crash
+ */
+static QDict *crash_after(const char *text, uint64_t gpa, uint64_t len,
+                          uint64_t ctl)
+{
+    QTestState *qts = mailbox_init(",crash-msrs=on -action panic=pause");
+    uint64_t r11;
+    QDict *ev, *info, *crash;
+
+    qtest_memwrite(qts, 0x20000, text, strlen(text));
+    g_assert_cmphex(vmcall_msr(qts, 0x20, HV_CRASH_P0, 0xdead, &r11), ==,
+                    TDVMCALL_SUCCESS);
+    g_assert_cmphex(vmcall_msr(qts, 0x20, HV_CRASH_P3, gpa, &r11), ==,
+                    TDVMCALL_SUCCESS);
+    g_assert_cmphex(vmcall_msr(qts, 0x20, HV_CRASH_P4, len, &r11), ==,
+                    TDVMCALL_SUCCESS);
+    g_assert_cmphex(vmcall_msr(qts, 0x1f, HV_CRASH_P3, 0, &r11), ==,
+                    TDVMCALL_SUCCESS);
+    g_assert_cmphex(r11, ==, gpa);
+    info = query_tdx_emu(qts);
+    g_assert(!qdict_haskey(info, "crash"));
+    qobject_unref(info);
+    g_assert_cmphex(vmcall_msr(qts, 0x20, HV_CRASH_CTL, ctl, &r11), ==,
+                    TDVMCALL_SUCCESS);
+    ev = qtest_qmp_eventwait_ref(qts, "GUEST_PANICKED");
+    info = qdict_get_qdict(qdict_get_qdict(ev, "data"), "info");
+    g_assert_cmpstr(qdict_get_str(info, "type"), ==, "hyper-v");
+    g_assert_cmphex(qdict_get_int(info, "arg1"), ==, 0xdead);
+    g_assert_cmphex(qdict_get_int(info, "arg4"), ==, gpa);
+    g_assert_cmphex(qdict_get_int(info, "arg5"), ==, len);
+    qobject_unref(ev);
+    info = query_tdx_emu(qts);
+    crash = qdict_get_qdict(info, "crash");
+    g_assert(crash);
+    qobject_ref(crash);
+    qobject_unref(info);
+    qtest_system_reset(qts);    /* a new TD has no crash */
+    info = query_tdx_emu(qts);
+    g_assert(!qdict_haskey(info, "crash"));
+    qobject_unref(info);
+    qtest_quit(qts);
+    return crash;
+}
+
+static void test_crash_msrs(void)
+{
+    QTestState *qts = mailbox_init(",crash-msrs=on");
+    uint64_t r[4], r11;
+    QDict *crash;
+
+    vmcall_cpuid(qts, 0x40000000, r);
+    g_assert_cmphex(r[0], >, 0x40000003);
+    g_assert_cmphex(r[1], ==, 0x7263694d);          /* "Micr" */
+    vmcall_cpuid(qts, 0x40000003, r);
+    g_assert_cmphex(r[3] & (1 << 10), !=, 0);       /* crash MSRs */
+    g_assert_cmphex(vmcall_msr(qts, 0x1f, HV_CRASH_CTL, 0, &r11), ==,
+                    TDVMCALL_SUCCESS);
+    g_assert_cmphex(r11, ==, 0xc000000000000000ULL);  /* notify, message */
+    g_assert_cmphex(vmcall_msr(qts, 0x20, HV_CRASH_CTL, 0, &r11), ==,
+                    TDVMCALL_SUCCESS);              /* no notify: nothing */
+    qtest_quit(qts);
+
+    crash = crash_after("migtd: panic\n", 0x20000 | SHARED_BIT_48, 13, 3);
+    g_assert_cmpstr(qdict_get_str(crash, "message"), ==, "migtd: panic\\x0a");
+    g_assert_cmphex(qlist_size(qdict_get_qlist(crash, "parameters")), ==, 5);
+    qobject_unref(crash);
+    /* the TLFS bits; a message GPA outside RAM; notify alone */
+    crash = crash_after("x", 0xfec00000, 1, 0xc000000000000000ULL);
+    g_assert_cmpstr(qdict_get_str(crash, "message"), ==,
+                    "(message GPA is not RAM)");
+    qobject_unref(crash);
+    crash = crash_after("x", 0x20000, 1, 1);
+    g_assert(!qdict_haskey(crash, "message"));
+    qobject_unref(crash);
+}
+
 static void test_mailbox_bad_vcpu(void)
 {
     QTestState *qts = mailbox_init(NULL);
@@ -1132,6 +1248,8 @@ int main(int argc, char **argv)
                    test_report_fatal_error);
     qtest_add_func("/tdx-emu/mailbox/report-fatal-error-gpa",
                    test_report_fatal_error_gpa);
+    qtest_add_func("/tdx-emu/mailbox/crash-msrs-off", test_crash_msrs_off);
+    qtest_add_func("/tdx-emu/mailbox/crash-msrs", test_crash_msrs);
     qtest_add_func("/tdx-emu/mailbox/bad-vcpu", test_mailbox_bad_vcpu);
     qtest_add_func("/tdx-emu/realize/phys-bits", test_realize_phys_bits);
     qtest_add_func("/tdx-emu/realize/errors", test_realize_errors);

@@ -27,7 +27,7 @@ static const int fatal_msg_regs[] = {
  * The message as text a terminal can show: printable ASCII as is, other
  * bytes as \xNN, up to the first NUL
  */
-static char *printable(const char *msg, size_t max)
+char *tdx_emu_printable(const char *msg, size_t max)
 {
     GString *out = g_string_new(NULL);
     size_t i;
@@ -58,7 +58,7 @@ static char *fatal_message(TdxEmuState *s, const uint64_t *vmm)
             stq_le_p(buf + 8 * i, vmm[fatal_msg_regs[i]]);
         }
     }
-    return printable(buf, sizeof(buf));
+    return tdx_emu_printable(buf, sizeof(buf));
 }
 
 /*

@@ -18,20 +18,24 @@
 
 /*
  * Instruction.CPUID (GHCI 1.5, R11 = 0x0A): R12 = leaf, R13 = subleaf;
- * R12..R15 = EAX, EBX, ECX, EDX as the vCPU's CPUID reports them.
+ * R12..R15 = EAX, EBX, ECX, EDX as the vCPU's CPUID reports them, or
+ * with crash-msrs=on the Hyper-V leaves (crash.c).
  */
 uint64_t tdx_emu_vmcall_cpuid(TdxEmuState *s, X86CPU *cpu, uint64_t *vmm)
 {
-    uint32_t eax, ebx, ecx, edx;
+    uint32_t r[4];
 
     if (vmm[R_R12] > UINT32_MAX || vmm[R_R13] > UINT32_MAX) {
         return TDVMCALL_INVALID_OPERAND;
     }
-    cpu_x86_cpuid(&cpu->env, vmm[R_R12], vmm[R_R13], &eax, &ebx, &ecx, &edx);
-    vmm[R_R12] = eax;
-    vmm[R_R13] = ebx;
-    vmm[R_R14] = ecx;
-    vmm[R_R15] = edx;
+    if (!tdx_emu_crash_cpuid(s, vmm[R_R12], r)) {
+        cpu_x86_cpuid(&cpu->env, vmm[R_R12], vmm[R_R13], &r[0], &r[1], &r[2],
+                      &r[3]);
+    }
+    vmm[R_R12] = r[0];
+    vmm[R_R13] = r[1];
+    vmm[R_R14] = r[2];
+    vmm[R_R15] = r[3];
     return TDVMCALL_SUCCESS;
 }
 

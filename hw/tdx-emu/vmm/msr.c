@@ -7,7 +7,8 @@
  * (arch/x86/kvm/vmx/tdx.c tdx_has_emulated_msr): the APIC base, PAT,
  * MTRRs, the TSC deadline, machine-check banks, a few feature MSRs and
  * the x2APIC registers the CPU does not virtualize (not TPR, PPR, EOI,
- * ISR, TMR or IRR). Values come from the vCPU's own state, as TCG's
+ * ISR, TMR or IRR), and with crash-msrs=on the Hyper-V crash MSRs
+ * (crash.c). Values come from the vCPU's own state, as TCG's
  * RDMSR/WRMSR keep it. Any other MSR, or a write KVM would refuse, is
  * TDG.VP.VMCALL_INVALID_OPERAND.
  *
@@ -307,6 +308,10 @@ uint64_t tdx_emu_vmcall_rdmsr(TdxEmuState *s, X86CPU *cpu, uint64_t *vmm)
     const TdMsr *m = td_msr_find(vmm[R_R12]);
     uint64_t value;
 
+    if (tdx_emu_crash_rdmsr(s, vmm[R_R12], &value)) {
+        vmm[R_R11] = value;
+        return TDVMCALL_SUCCESS;
+    }
     if (!m || !m->read(&cpu->env, vmm[R_R12], &value)) {
         qemu_log_mask(LOG_GUEST_ERROR, "tdx-emu: RDMSR 0x%" PRIx64
                       " refused\n", vmm[R_R12]);
@@ -321,6 +326,9 @@ uint64_t tdx_emu_vmcall_wrmsr(TdxEmuState *s, X86CPU *cpu, uint64_t *vmm)
 {
     const TdMsr *m = td_msr_find(vmm[R_R12]);
 
+    if (tdx_emu_crash_wrmsr(s, vmm[R_R12], vmm[R_R13])) {
+        return TDVMCALL_SUCCESS;
+    }
     if (!m || !m->write || !m->write(&cpu->env, vmm[R_R12], vmm[R_R13])) {
         qemu_log_mask(LOG_GUEST_ERROR, "tdx-emu: WRMSR 0x%" PRIx64
                       " refused\n", vmm[R_R12]);

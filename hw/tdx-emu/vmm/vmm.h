@@ -60,6 +60,14 @@ uint64_t tdx_emu_vmcall_get_quote(TdxEmuState *s, X86CPU *cpu, uint64_t *vmm);
 /* fatal.c */
 uint64_t tdx_emu_vmcall_report_fatal_error(TdxEmuState *s, X86CPU *cpu,
                                            uint64_t *vmm);
+/* A guest's message as text: printable ASCII, \xNN, up to a NUL */
+char *tdx_emu_printable(const char *msg, size_t max);
+
+/* crash.c: the Hyper-V guest crash MSRs (crash-msrs=on) */
+bool tdx_emu_crash_cpuid(TdxEmuState *s, uint32_t leaf, uint32_t *regs);
+bool tdx_emu_crash_rdmsr(TdxEmuState *s, uint64_t msr, uint64_t *value);
+bool tdx_emu_crash_wrmsr(TdxEmuState *s, uint64_t msr, uint64_t value);
+void tdx_emu_crash_reset(TdxEmuState *s);
 
 /* vmcall.c: TDG.VP.VMCALL (TDCALL leaf 0) */
 uint64_t tdx_emu_vmcall(TdxEmuState *s, X86CPU *cpu, uint64_t *regs);
