@@ -889,6 +889,12 @@ static const TdvfCorruption tdvf_corruptions[] = {
     { "PermMem beyond RAM", 5, SEC_SIZE, 8, 0x40000000,
       "section 5 (PermMem, type 4) at 0x0 lies outside" },
     { "unknown section type", 3, SEC_TYPE, 4, 9, "has an unknown type" },
+    { "TdInfo data outside the BFV", 1, SEC_DATA_OFFSET, 4, 0x10000,
+      "section 1 (TdInfo, type 7) at 0x0 has data outside every BFV" },
+    { "TdInfo with an attribute", 1, SEC_ATTR, 4, 1,
+      "section 1 (TdInfo, type 7) at 0x0 must have no attributes" },
+    { "TdInfo without data", 1, SEC_RAW, 4, 0,
+      "section 1 (TdInfo, type 7) at 0x0 has no data" },
     { "descriptor version 2", -1, 8, 4, 2, "bad TDVF descriptor" },
 };
 

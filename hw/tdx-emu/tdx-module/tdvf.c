@@ -26,6 +26,7 @@
 #include "hw/boards.h"
 #include "hw/i386/x86.h"
 #include "hw/tdx-emu/tdx-emu.h"
+#include "hw/tdx-emu/tdx-abi.h"
 #include "tdx-module.h"
 #include "tdvf.h"
 
@@ -38,6 +39,10 @@
 #define TDVF_PAGE               (4 * KiB)
 #define MR_EXTEND_CHUNK         256
 #define MRTD_RECORD_SIZE        128
+/* TD_PARAMS (TDX module ABI): CONFIG_FLAGS at 32, bit 0 GPAW (52 if set) */
+#define TD_PARAMS_SIZE          1024
+#define TD_PARAMS_CONFIG_FLAGS  32
+#define TD_PARAMS_GPAW          (1ULL << 0)
 
 /* GUIDs in their in-memory byte order */
 static const uint8_t ovmf_footer_guid[16] = {           /* 96b582de-... */
@@ -136,9 +141,35 @@ static bool section_placed_ok(const TdvfSection *sec, size_t image_size)
            range_in(sec->address, sec->size, 4 * GiB - image_size, 4 * GiB);
 }
 
+/* TdInfo and TdParams: data in the image, no memory of their own */
+static bool tdvf_no_memory(const TdvfSection *sec)
+{
+    return sec->type == TDVF_TD_INFO || sec->type == TDVF_TD_PARAMS;
+}
+
+static const char *no_memory_error(const TdvfSection *sec)
+{
+    return sec->attributes ? "must have no attributes" :
+           !sec->raw_size ? "has no data" :
+           sec->address || sec->size ?
+           "must have MemoryAddress and MemoryDataSize 0" : NULL;
+}
+
+static void section_error(const TdvfSection *sec, unsigned i,
+                          const char *why, Error **errp)
+{
+    error_setg(errp, "%s: TDVF section %u (%s, type %u) at 0x%" PRIx64 " %s",
+               TYPE_TDX_EMU, i, tdx_emu_tdvf_section_name(sec->type),
+               sec->type, sec->address, why);
+}
+
+/* How many sections of each type came so far (some may come once) */
+typedef struct TdvfCounts {
+    int hobs, payloads, td_infos, td_params;
+} TdvfCounts;
+
 /* td-shim's validate_sections rules, per type (metadata.rs) */
-static const char *section_type_error(const TdvfSection *sec, int *hobs,
-                                      int *payloads)
+static const char *section_type_error(const TdvfSection *sec, TdvfCounts *n)
 {
     switch (sec->type) {
     case TDVF_BFV:
@@ -149,7 +180,7 @@ static const char *section_type_error(const TdvfSection *sec, int *hobs,
         return !sec->raw_size ? "has no data" :
                sec->attributes ? "must have no attributes" : NULL;
     case TDVF_TD_HOB:
-        return ++*hobs > 1 ? "is the second TD_HOB" :
+        return ++n->hobs > 1 ? "is the second TD_HOB" :
                sec->raw_size ? "must have no data" :
                sec->attributes ? "must have no attributes" : NULL;
     case TDVF_TEMP_MEM:
@@ -160,14 +191,16 @@ static const char *section_type_error(const TdvfSection *sec, int *hobs,
                sec->attributes != TDVF_ATTR_PAGE_AUG ?
                "must have exactly the PAGE.AUG attribute" : NULL;
     case TDVF_PAYLOAD:
-        return ++*payloads > 1 ? "is the second Payload" :
+        return ++n->payloads > 1 ? "is the second Payload" :
                sec->attributes & ~TDVF_ATTR_MR_EXTEND ?
                "may only have the MR.EXTEND attribute" : NULL;
     case TDVF_TD_INFO:
-        return sec->address || sec->size ?
-               "must have MemoryAddress and MemoryDataSize 0" : NULL;
-    case TDVF_PAYLOAD_PARAM:
+        return ++n->td_infos > 1 ? "is the second TdInfo" :
+               no_memory_error(sec);
     case TDVF_TD_PARAMS:
+        return ++n->td_params > 1 ? "is the second TdParams" :
+               no_memory_error(sec);
+    case TDVF_PAYLOAD_PARAM:
         return NULL;
     default:
         return "has an unknown type";
@@ -175,16 +208,15 @@ static const char *section_type_error(const TdvfSection *sec, int *hobs,
 }
 
 static bool section_check(const TdvfSection *sec, unsigned i,
-                          size_t image_size, int *hobs, int *payloads,
-                          Error **errp)
+                          size_t image_size, TdvfCounts *n, Error **errp)
 {
-    const char *why = section_type_error(sec, hobs, payloads);
+    const char *why = section_type_error(sec, n);
 
     if (!why && (!QEMU_IS_ALIGNED(sec->address, TDVF_PAGE) ||
                  !QEMU_IS_ALIGNED(sec->size, TDVF_PAGE))) {
         why = "is not 4 KiB aligned";
     }
-    if (!why && sec->type != TDVF_TD_INFO && sec->raw_size > sec->size) {
+    if (!why && !tdvf_no_memory(sec) && sec->raw_size > sec->size) {
         why = "has more data than memory";
     }
     if (!why && (uint64_t)sec->data_offset + sec->raw_size > image_size) {
@@ -194,10 +226,76 @@ static bool section_check(const TdvfSection *sec, unsigned i,
         why = "lies outside the TD's RAM and firmware window";
     }
     if (why) {
-        error_setg(errp, "%s: TDVF section %u (%s, type %u) at 0x%" PRIx64
-                   " %s", TYPE_TDX_EMU, i,
-                   tdx_emu_tdvf_section_name(sec->type), sec->type,
-                   sec->address, why);
+        section_error(sec, i, why, errp);
+        return false;
+    }
+    return true;
+}
+
+/*
+ * TdInfo and TdParams data lie inside a BFV's data (td-shim metadata.rs;
+ * the BFV measures them)
+ */
+static bool tdvf_in_bfv_check(const TdxEmuFirmware *fw, Error **errp)
+{
+    uint32_t i, j;
+
+    for (i = 0; i < fw->nr_sections; i++) {
+        const TdvfSection *sec = &fw->sections[i];
+        bool inside = false;
+
+        if (!tdvf_no_memory(sec)) {
+            continue;
+        }
+        for (j = 0; j < fw->nr_sections; j++) {
+            const TdvfSection *bfv = &fw->sections[j];
+
+            inside |= bfv->type == TDVF_BFV &&
+                      range_in(sec->data_offset, sec->raw_size,
+                               bfv->data_offset,
+                               (uint64_t)bfv->data_offset + bfv->raw_size);
+        }
+        if (!inside) {
+            section_error(sec, i, "has data outside every BFV", errp);
+            return false;
+        }
+    }
+    return true;
+}
+
+/*
+ * The GPAW a TD_PARAMS in the TdParams section asks for (td-shim
+ * td-shim-tools td-shim-patch writes it, TDX module ABI TD_PARAMS), or 0
+ * if there is none or it is still all zeros (not filled in yet)
+ */
+static uint32_t tdvf_td_params_gpaw(const TdxEmuFirmware *fw)
+{
+    static const uint8_t zeros[TD_PARAMS_SIZE];
+    uint32_t i;
+
+    for (i = 0; i < fw->nr_sections; i++) {
+        const TdvfSection *sec = &fw->sections[i];
+        const uint8_t *p = fw->image + sec->data_offset;
+
+        if (sec->type == TDVF_TD_PARAMS && sec->raw_size >= TD_PARAMS_SIZE &&
+            memcmp(p, zeros, TD_PARAMS_SIZE)) {
+            return ldq_le_p(p + TD_PARAMS_CONFIG_FLAGS) & TD_PARAMS_GPAW ?
+                   TDX_GPAW_52 : TDX_GPAW_48;
+        }
+    }
+    return 0;
+}
+
+static bool tdvf_td_params_check(TdxEmuState *s, Error **errp)
+{
+    uint32_t gpaw = tdvf_td_params_gpaw(&s->fw);
+
+    if (gpaw && gpaw != s->gpaw) {
+        error_setg(errp, "%s: the firmware's TD_PARAMS (TdParams section) "
+                   "asks for GPAW %u, the device has gpaw=%u", TYPE_TDX_EMU,
+                   gpaw, s->gpaw);
+        error_append_hint(errp, "Use -device %s,gpaw=%u with -cpu "
+                          "...,phys-bits=%u.\n", TYPE_TDX_EMU, gpaw, gpaw);
         return false;
     }
     return true;
@@ -207,7 +305,7 @@ static bool tdvf_parse(TdxEmuFirmware *fw, Error **errp)
 {
     int64_t desc = tdvf_find_descriptor(fw->image, fw->size);
     uint32_t len, n, i;
-    int hobs = 0, payloads = 0;
+    TdvfCounts counts = { 0 };
 
     if (desc < 0) {
         return true;                        /* not a TDVF image */
@@ -240,7 +338,7 @@ static bool tdvf_parse(TdxEmuFirmware *fw, Error **errp)
         sec->size = ldq_le_p(p + 16);
         sec->type = ldl_le_p(p + 24);
         sec->attributes = ldl_le_p(p + 28);
-        if (!section_check(sec, i, fw->size, &hobs, &payloads, errp)) {
+        if (!section_check(sec, i, fw->size, &counts, errp)) {
             return false;
         }
         if (sec->type == TDVF_TD_HOB) {
@@ -248,6 +346,9 @@ static bool tdvf_parse(TdxEmuFirmware *fw, Error **errp)
         }
     }
     fw->nr_sections = n;
+    if (!tdvf_in_bfv_check(fw, errp)) {
+        return false;
+    }
     if (fw->td_hob && fw->td_hob->size < tdx_emu_td_hob_max_size(n)) {
         error_setg(errp, "%s: the TD_HOB section (0x%" PRIx64 " bytes) is "
                    "too small for the HOB list (0x%" PRIx64 " bytes)",
@@ -347,7 +448,8 @@ bool tdx_emu_tdvf_realize(TdxEmuState *s, Error **errp)
     if (!tdvf_read_image(fw, errp)) {
         return false;
     }
-    if (fw->image && !tdvf_parse(fw, errp)) {
+    if (fw->image && (!tdvf_parse(fw, errp) ||
+                      !tdvf_td_params_check(s, errp))) {
         return false;
     }
     if (fw->nr_sections) {
@@ -368,7 +470,7 @@ void tdx_emu_tdvf_reset(TdxEmuState *s)
     for (i = 0; i < fw->nr_sections; i++) {
         const TdvfSection *sec = &fw->sections[i];
 
-        if (sec->type == TDVF_TD_INFO || sec->type == TDVF_TD_PARAMS) {
+        if (tdvf_no_memory(sec)) {
             continue;
         }
         address_space_write(&address_space_memory, sec->address,
