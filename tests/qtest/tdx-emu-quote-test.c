@@ -537,7 +537,8 @@ static char *testpki_tcb_info(QTestState *qts)
     return g_strndup((char *)out + off, ldl_le_p(out + 4 + 20 + 16));
 }
 
-/* TDREPORT TEE_TCB_INFO: TEE_TCB_SVN, TEE_TCB_SVN2 (TDX module ABI) */
+/* TDREPORT TEE_TCB_INFO: VALID, TEE_TCB_SVN, TEE_TCB_SVN2 (TDX module ABI) */
+#define TDREPORT_TEE_TCB_VALID  256
 #define TDREPORT_TEE_TCB_SVN    264
 #define TDREPORT_TEE_TCB_SVN2   384
 /* Quote v4: the QE report after header, body and signature data */
@@ -578,6 +579,8 @@ static void test_testpki_platform(void)
     mr_report(qts, report);
     g_assert_cmpmem(report + TDREPORT_TEE_TCB_SVN, 16, tee_tcb_svn, 16);
     g_assert_cmpmem(report + TDREPORT_TEE_TCB_SVN2, 16, tee_tcb_svn, 16);
+    /* TDX module 1.5: VALID, TEE_TCB_SVN, MRSEAM and TEE_TCB_SVN2 */
+    g_assert_cmphex(ldq_le_p(report + TDREPORT_TEE_TCB_VALID), ==, 0x301ff);
     put_buffer(qts, 1, report, sizeof(report));
     g_assert_cmphex(get_quote(qts, BUF_GPA, BUF_SIZE), ==, TDVMCALL_SUCCESS);
     g_assert_cmphex(wait_status(qts), ==, QUOTE_SUCCESS);

@@ -37,6 +37,14 @@
  */
 static const uint8_t tee_tcb_svn[16] = { 6, 1, 8 };
 
+/*
+ * TEE_TCB_INFO.VALID: bit i set when its bytes 8i..8i+7 are valid. A TDX
+ * module 1.5+ (Intel's own, no MRSIGNERSEAM or ATTRIBUTES) fills VALID,
+ * TEE_TCB_SVN and MRSEAM (bits 0-8) and TEE_TCB_SVN2 (bits 16-17): ff 01 03
+ * (Intel's tdx-tools tests, utility.py TCB_INFO_VALID_VAL_1_5).
+ */
+#define TEE_TCB_INFO_VALID      0x301ffULL
+
 /* TDX module ABI, TDREPORT_STRUCT */
 typedef struct QEMU_PACKED TdxReportMac {
     uint8_t type, subtype, version, reserved0;
@@ -169,6 +177,7 @@ static void build_report(TdxEmuState *s, const uint8_t *reportdata,
     memcpy(r->tdinfo.mrowner, s->mr.mrowner, TDX_SHA384_SIZE);
     memcpy(r->tdinfo.mrownerconfig, s->mr.mrownerconfig, TDX_SHA384_SIZE);
     memcpy(r->tdinfo.rtmr, s->mr.rtmr, sizeof(r->tdinfo.rtmr));
+    r->tee_tcb_info.valid = cpu_to_le64(TEE_TCB_INFO_VALID);
     memcpy(r->tee_tcb_info.tee_tcb_svn, tee_tcb_svn, sizeof(tee_tcb_svn));
     memcpy(r->tee_tcb_info.tee_tcb_svn2, tee_tcb_svn, sizeof(tee_tcb_svn));
 
