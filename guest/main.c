@@ -13,6 +13,7 @@
 #include "layout.h"
 #include "quote.h"
 #include "fuzz.h"
+#include "crash.h"
 
 #define SENTINEL(n)     (0x5e5e000000000000ULL | ((uint64_t)(n) << 32) | 0xd00d)
 
@@ -617,5 +618,6 @@ void guest_main(int is_td, uint64_t boot_tdcalls)
     guest_printf("tdx-emu guest: %lu passed, %lu failed, %lu TDCALLs\n",
                  res->passed, res->failed, res->tdcalls);
     guest_printf("RESULT: %s\n", res->failed ? "FAIL" : "PASS");
+    crash_if_requested();
     guest_finish(res->failed ? GUEST_STATE_FAIL : GUEST_STATE_PASS);
 }

@@ -31,7 +31,7 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from qmp import Qemu, QmpError  # noqa: E402
-from run import parked, qemu_args  # noqa: E402
+from run import panic_text, parked, qemu_args  # noqa: E402
 
 POLL_S = 0.02
 
@@ -46,14 +46,14 @@ class Side:
     """One VM: its QEMU, its target TD and its request."""
 
     def __init__(self, name, qemu, firmware, chardev, log_dir, props,
-                 quote):
+                 quote, smp=1):
         self.name = name
         self.binding_handle = secrets.randbits(48) << 12
         self.target_uuid = secrets.token_hex(32)
         self.serial_log = os.path.join(log_dir, f"{name}-serial.log")
         device = "tdx-emu,expose-keys=on" + (f",{props}" if props else "") + \
             (",quote=q" if quote else "")
-        self.args = quote + qemu_args(firmware, self.serial_log, 1, "32M",
+        self.args = quote + qemu_args(firmware, self.serial_log, smp, "32M",
                                       device=device) + \
             ["-chardev", chardev,
              "-pidfile", os.path.join(log_dir, f"{name}.pid")]
@@ -86,9 +86,19 @@ class Side:
             if parked(event):
                 raise QmpError(f"the {self.name} TD is dead: "
                                f"{parked(event)}", self.name)
-            if event["event"] in ("SHUTDOWN", "GUEST_PANICKED"):
+            if event["event"] == "GUEST_PANICKED":
+                raise QmpError(f"the {self.name} VM stopped: GUEST_PANICKED"
+                               f"{panic_text(self.last_words())}", self.name)
+            if event["event"] == "SHUTDOWN":
                 raise QmpError(f"the {self.name} VM stopped: "
                                f"{event['event']}", self.name)
+
+    def last_words(self):
+        """query-tdx-emu after a panic (the VM pauses): what the TD said"""
+        try:
+            return self.vm.command("query-tdx-emu")
+        except QmpError:
+            return None
 
     def request(self, request_id, source):
         self.command("tdx-emu-request", **{
@@ -150,7 +160,7 @@ def migrate_one_side(args, log_dir):
     side = Side(args.side, args.qemu, args.src_firmware if source
                 else args.dst_firmware, chardev, log_dir,
                 args.src_device_props if source else args.dst_device_props,
-                args.quote_args)
+                args.quote_args, args.smp)
     print(f"{side.name}: {side.cmdline}", file=sys.stderr)
     start = time.monotonic()
     deadline = start + args.timeout
@@ -192,11 +202,11 @@ def migrate(args):
     dst = Side("destination", args.qemu, args.dst_firmware,
                f"socket,id=mig0,host=127.0.0.1,port={port},server=on,"
                f"wait=off,nodelay=on", log_dir, args.dst_device_props,
-               args.quote_args)
+               args.quote_args, args.smp)
     src = Side("source", args.qemu, args.src_firmware,
                f"socket,id=mig0,host=127.0.0.1,port={port},server=off,"
                f"nodelay=on", log_dir, args.src_device_props,
-               args.quote_args)
+               args.quote_args, args.smp)
     for side in (dst, src):
         print(f"{side.name}: {side.cmdline}", file=sys.stderr)
 
@@ -279,6 +289,11 @@ def main():
         here, "..", "build", "testpki"), help="the test PKI both VMs share "
         "with --quote testpki (default build/testpki, as ./tdx-emu enroll "
         "--root-ca testpki)")
+    parser.add_argument("--smp", type=int, default=1,
+                        help="vCPUs of each MigTD (default 1)")
+    parser.add_argument("--crash-msrs", action="store_true",
+                        help="offer both MigTDs the Hyper-V crash MSRs "
+                        "(docs/debugging.md)")
     parser.add_argument("--src-device-props", help=argparse.SUPPRESS)
     parser.add_argument("--dst-device-props", help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -288,6 +303,11 @@ def main():
         args.quote_args = quote_args(args.quote, os.path.abspath(args.pki))
     except ValueError as err:
         parser.error(str(err))
+    if args.crash_msrs:
+        args.src_device_props = ",".join(
+            filter(None, [args.src_device_props, "crash-msrs=on"]))
+        args.dst_device_props = ",".join(
+            filter(None, [args.dst_device_props, "crash-msrs=on"]))
     args.src_firmware = args.src_firmware or args.firmware or stub
     args.dst_firmware = args.dst_firmware or args.firmware or stub
     return migrate(args)

@@ -13,7 +13,10 @@ prints one JSON line
 It fails (exit 1) on a guest panic or fatal error, a triple fault, QEMU
 exiting or dying (the reason gives its exit status or signal and its last
 stderr lines), or the timeout, which bounds every QMP exchange too (a
-stopped QEMU), printing the reason and the last serial lines.
+stopped QEMU), printing the reason and the last serial lines, and the JSON
+line {"ready": false, "reason": ..., "crash": {"parameters": [P0..P4],
+"message": ...} or null, "fatal_error": {"code", "message"} or null,
+"serial_log": ...}.
 """
 
 import argparse
@@ -32,10 +35,12 @@ POLL_S = 0.02
 
 
 def qemu_args(firmware, serial_log, smp, memory, device="tdx-emu"):
+    """A panic pauses the VM, so that QMP can still tell what the TD said"""
     return ["-machine", "q35,smm=off", "-accel", "tcg",
             "-cpu", "max,phys-bits=48,vendor=GenuineIntel",
             "-smp", str(smp), "-m", memory, "-nodefaults",
             "-display", "none", "-no-reboot", "-S",
+            "-action", "panic=pause",
             "-global", "apic-common.vapic=off",
             "-serial", f"file:{serial_log}", "-bios", firmware,
             "-device", device]
@@ -71,13 +76,27 @@ def parked(event):
     return why
 
 
+def panic_text(info):
+    """What the TD said when it panicked: its Hyper-V crash MSRs (message
+    and P0), else its ReportFatalError; "" if neither"""
+    crash = (info or {}).get("crash")
+    if crash:
+        return (f": P0 {crash['parameters'][0]:#x}" +
+                (f": {crash['message']}" if "message" in crash else "") +
+                " (Hyper-V crash MSRs)")
+    fatal = (info or {}).get("fatal-error")
+    if fatal:
+        return f": fatal error {fatal['code']:#x}: {fatal['message']}"
+    return ""
+
+
 def failure(vm, info):
     """Why the TD cannot go on, or None."""
     for event in vm.events:
         if parked(event):
             return f"the TD is dead: {parked(event)}"
         if event["event"] == "GUEST_PANICKED":
-            return "guest panicked"
+            return "guest panicked" + panic_text(info)
         if event["event"] == "SHUTDOWN" and \
                 event["data"].get("reason") == "guest-reset":
             return "triple fault (the guest reset itself)"
@@ -103,17 +122,27 @@ def ready(args, info, serial_log):
     return False
 
 
+def last_words(vm, info):
+    """query-tdx-emu once more: a panic's details come with its event"""
+    try:
+        return vm.command("query-tdx-emu")
+    except QmpError:
+        return info
+
+
 def run(args):
     log_dir = args.log_dir or tempfile.mkdtemp(prefix="tdx-emu-run-")
     os.makedirs(log_dir, exist_ok=True)
     serial_log = os.path.join(log_dir, "serial.log")
-    cmdline = qemu_args(args.firmware, serial_log, args.smp, args.memory)
+    cmdline = qemu_args(args.firmware, serial_log, args.smp, args.memory,
+                        "tdx-emu,crash-msrs=on" if args.crash_msrs
+                        else "tdx-emu")
     print("qemu:", shlex.join([args.qemu, *cmdline, "-qmp", "stdio"]),
           file=sys.stderr)
     start = time.monotonic()
     deadline = start + args.timeout if args.timeout < float("inf") else None
     vm = None
-    reason = None
+    reason = info = None
     try:
         vm = Qemu(args.qemu, cmdline, "the TD", deadline)
         vm.command("cont")      # started paused: QMP sees everything
@@ -139,9 +168,16 @@ def run(args):
             time.sleep(POLL_S)
     except QmpError as err:
         reason = (vm and failure(vm, None)) or str(err)
+    else:
+        info = last_words(vm, info)
+        reason = failure(vm, info) or reason
     finally:
         if vm:
             vm.quit()
+    print(json.dumps({"ready": False, "reason": reason,
+                      "crash": (info or {}).get("crash"),
+                      "fatal_error": (info or {}).get("fatal-error"),
+                      "serial_log": serial_log}))
     print(f"tdx-emu run: {reason}", file=sys.stderr)
     print(f"--- last lines of {serial_log}:", file=sys.stderr)
     print(tail(serial_log), file=sys.stderr)
@@ -163,7 +199,12 @@ def main():
     parser.add_argument("--timeout", type=float, default=60,
                         help="seconds before giving up (default 60)")
     parser.add_argument("--log-dir", help="where serial.log goes")
-    parser.add_argument("--smp", type=int, default=1)
+    parser.add_argument("--smp", type=int, default=1,
+                        help="vCPUs (the guest stub brings up its APs "
+                        "through td-shim's mailbox)")
+    parser.add_argument("--crash-msrs", action="store_true",
+                        help="offer the Hyper-V crash MSRs a vmcall-raw "
+                        "MigTD reports a panic through (docs/debugging.md)")
     parser.add_argument("--memory", default="32M")
     args = parser.parse_args()
     if not args.until_ready and not args.until_serial:
