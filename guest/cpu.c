@@ -110,6 +110,8 @@ static void idt_init(void)
     idt_set_gate(TIMER_VECTOR, timer_irq);
     idt_set_gate(REQUEST_VECTOR, request_irq);
     idt_set_gate(STREAM_VECTOR, stream_irq);
+    idt_set_gate(VSOCK_TX_VECTOR, stream_irq);
+    idt_set_gate(VSOCK_CONFIG_VECTOR, stream_irq);
     asm volatile("lidt %0" : : "m"(desc));
 }
 

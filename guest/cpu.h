@@ -35,6 +35,9 @@ struct fault_record {
 /* MigTD's request (WaitForRequest) and stream (Send/Receive) vectors */
 #define REQUEST_VECTOR 0x50
 #define STREAM_VECTOR 0x52
+/* MigTD's virtio-vsock transmit and configuration vectors */
+#define VSOCK_TX_VECTOR 0x53
+#define VSOCK_CONFIG_VECTOR 0x54
 
 #define MSR_TSC_DEADLINE 0x6e0
 

@@ -1,12 +1,15 @@
 /*
- * Guest stub: a MigTD stand-in speaking MigTD's vmcall-raw protocol
- * (MigTD src/devices/vmcall_raw, src/migtd/src/migration/session.rs), so that
- * the whole pre-migration path runs without the real image. Requests come
- * through WaitForRequest (vector 0x50); each is answered with ReportStatus:
+ * Guest stub: a MigTD stand-in, so that the whole pre-migration path runs
+ * without the real image (MigTD src/migtd/src/migration/session.rs). Built
+ * for vmcall-raw, it takes its requests through WaitForRequest (vector
+ * 0x50) and answers each with ReportStatus (MigTD src/devices/vmcall_raw);
+ * built for another transport, through TDG.VP.VMCALL<Service>
+ * (service.c), where start-migration is the only request. The key
+ * exchange is the same over every transport (transport.h):
  *
  *   start-migration  read our MIG_ENC_KEY (SERVTD.RD x4) and the version
  *                    range (SYS.RD), swap 40-byte ExchangeInformation with
- *                    the peer over Send/Receive (no TLS), agree on a
+ *                    the peer over the transport (no TLS), agree on a
  *                    version, check SERVTD_ATTR = 0, write MIG_VERSION and
  *                    the peer's key into MIG_DEC_KEY (SERVTD.WR)
  *   get-td-report    a TDREPORT over "HostRequestedMigTDReport"
@@ -21,32 +24,18 @@
 #include "cpu.h"
 #include "tdx.h"
 #include "bytes.h"
-#include "migtd-stub.h"
+#include "shared.h"
+#include "transport.h"
 #include "bench.h"
 
-#define PAGE                4096
-#define HDR                 12          /* {u64 data_status; u32 length} */
-#define VMM_SUCCESS         1
-#define NOT_COMPLETED       2
-#define VMM_CANCEL          3
-
-#define MIGTD_LEAF(n)       ((n) | (1 << 16))
+#define HDR                 VMCALL_RAW_HDR
 #define WAIT_FOR_REQUEST    1
 #define REPORT_STATUS       2
-#define SEND                3
-#define RECEIVE             4
 
 #define OP_START_MIGRATION  1
 #define OP_GET_TD_REPORT    3
 #define OP_ENABLE_LOG_AREA  4
 #define OP_GET_MIGTD_DATA   5
-
-/* MigrationResult (MigTD src/migtd/src/migration/mod.rs) */
-enum {
-    RESULT_SUCCESS = 0, RESULT_INVALID_PARAMETER = 1,
-    RESULT_TDX_MODULE_ERROR = 4, RESULT_NETWORK_ERROR = 5,
-    RESULT_VMM_CANCELED = 10, RESULT_UNSUPPORTED_OPERATION = 12,
-};
 
 #define TDG_SYS_RD          11
 #define TDG_SERVTD_RD       18
@@ -58,8 +47,9 @@ enum {
 #define MIN_EXPORT_VERSION  0x2000000100000001ULL
 
 #define EXCHANGE_SIZE       40
-#define EXCHANGE_TIMEOUT_MS 10000
 #define LOG_PAGES           4
+#define REQUEST_PAGES       7
+#define STATUS_PAGES        2
 
 /* ExchangeInformation (MigTD migration/session.rs), 40 bytes, LE */
 struct exchange_info {
@@ -70,59 +60,23 @@ struct exchange_info {
 _Static_assert(sizeof(struct exchange_info) == EXCHANGE_SIZE,
                "ExchangeInformation is 40 bytes");
 
-/* The shared buffers, converted with MapGPA once */
-static uint8_t request_buf[7 * PAGE] __attribute__((aligned(PAGE)));
-static uint8_t status_buf[2 * PAGE] __attribute__((aligned(PAGE)));
-static uint8_t send_buf[PAGE] __attribute__((aligned(PAGE)));
-static uint8_t recv_buf[16 * PAGE] __attribute__((aligned(PAGE)));
-static uint8_t log_pages[LOG_PAGES * PAGE] __attribute__((aligned(PAGE)));
+/* vmcall-raw's shared buffers (shared.c) */
+static uint8_t *request_buf, *status_buf, *log_pages;
 static uint8_t tdreport[1024] __attribute__((aligned(1024)));
 static uint8_t reportdata[64] __attribute__((aligned(64)));
 
-static volatile int request_arrived, stream_signalled;
+volatile int request_arrived;
 
 void request_interrupt(void)
 {
     request_arrived = 1;
 }
 
-void stream_interrupt(void)
-{
-    stream_signalled = 1;
-}
-
-static uint64_t shared(const void *p)
-{
-    return (uint64_t)p | SHARED_BIT;
-}
-
-/* A vmcall-raw TDG.VP.VMCALL; RBX and RDI are exposed too (0xFC88) */
-static uint64_t migtd_vmcall(struct tdx_regs *r)
-{
-    r->rax = TDG_VP_VMCALL;
-    r->rcx = 0xfc88;
-    r->r10 = 0;
-    r->r11 = TDVMCALL_MIGTD;
-    tdcall(r);
-    return r->r10;
-}
-
-static int map_shared(void *buf, uint64_t len)
-{
-    struct tdx_regs r = {
-        .rax = TDG_VP_VMCALL, .rcx = TDVMCALL_EXPOSE_R10_R15,
-        .r11 = TDVMCALL_MAP_GPA, .r12 = shared(buf), .r13 = len,
-    };
-
-    tdcall(&r);
-    return r.r10 == TDVMCALL_SUCCESS;
-}
-
 static uint64_t wait_for_request(void)
 {
     struct tdx_regs r = {
-        .r12 = MIGTD_LEAF(WAIT_FOR_REQUEST), .r13 = sizeof(request_buf),
-        .r14 = shared(request_buf), .r15 = REQUEST_VECTOR,
+        .r12 = MIGTD_LEAF(WAIT_FOR_REQUEST), .r13 = REQUEST_PAGES * PAGE,
+        .r14 = shared_gpa(request_buf), .r15 = REQUEST_VECTOR,
     };
 
     st64(request_buf, 0);
@@ -138,7 +92,7 @@ static void report_status(uint64_t id, int failed, uint8_t result,
         .r12 = MIGTD_LEAF(REPORT_STATUS), .r13 = id,
         .r14 = (uint64_t)failed | (uint64_t)result << 8,
         .r15 = (HDR + len + PAGE - 1) / PAGE * PAGE,
-        .rbx = shared(status_buf), .rdi = REQUEST_VECTOR,
+        .rbx = shared_gpa(status_buf), .rdi = REQUEST_VECTOR,
     };
 
     st64(status_buf, 0);
@@ -151,81 +105,48 @@ static void report_status(uint64_t id, int failed, uint8_t result,
     }
 }
 
-/* Send @len bytes; the result, or VMM_CANCEL as a MigrationResult */
-static int stream_send(uint64_t id, const void *data, uint32_t len)
+/* Send @len bytes, in pieces the transport takes */
+static int stream_send(const uint8_t *data, uint64_t len)
 {
-    struct tdx_regs r = {
-        .r12 = MIGTD_LEAF(SEND), .r13 = id, .r14 = HDR + len,
-        .r15 = shared(send_buf), .rbx = STREAM_VECTOR,
-    };
+    const struct transport *t = stub_transport();
+    uint32_t n;
+    int res = RESULT_SUCCESS;
 
-    st64(send_buf, 0);
-    st32(send_buf + 8, len);
-    copy(send_buf + HDR, data, len);
-    stream_signalled = 0;
-    if (migtd_vmcall(&r) != TDVMCALL_SUCCESS) {
-        return RESULT_NETWORK_ERROR;
+    for (; len && res == RESULT_SUCCESS; data += n, len -= n) {
+        n = len < t->max_send ? len : t->max_send;
+        res = t->send(data, n);
     }
-    if (!idle_until(&stream_signalled, EXCHANGE_TIMEOUT_MS)) {
-        return RESULT_NETWORK_ERROR;
-    }
-    return send_buf[0] == VMM_SUCCESS ? RESULT_SUCCESS : RESULT_VMM_CANCELED;
+    return res;
 }
 
 /*
- * The stream is bytes: one Receive may bring less than a message, or the
+ * The stream is bytes: one receive may bring less than a message, or the
  * end of one and the start of the next. What was received and not yet
- * taken waits in recv_buf.
+ * taken stays in the transport's view.
  */
-static uint32_t rx_off, rx_left;
-
-static int stream_refill(uint64_t id)
-{
-    struct tdx_regs r = {
-        .r12 = MIGTD_LEAF(RECEIVE), .r13 = id, .r14 = sizeof(recv_buf),
-        .r15 = shared(recv_buf), .rbx = STREAM_VECTOR,
-    };
-
-    st64(recv_buf, 0);
-    stream_signalled = 0;
-    if (migtd_vmcall(&r) != TDVMCALL_SUCCESS) {
-        return RESULT_NETWORK_ERROR;
-    }
-    if (!idle_until(&stream_signalled, EXCHANGE_TIMEOUT_MS)) {
-        guest_printf("migtd-stub: request %lu: the peer is silent\n", id);
-        return RESULT_NETWORK_ERROR;
-    }
-    if (recv_buf[0] != VMM_SUCCESS) {
-        return RESULT_VMM_CANCELED;
-    }
-    rx_off = HDR;
-    rx_left = ld64(recv_buf + 8) & 0xffffffff;
-    if (!rx_left || rx_left > sizeof(recv_buf) - HDR) {
-        guest_printf("migtd-stub: request %lu: bad Receive length %u\n", id,
-                     rx_left);
-        return RESULT_INVALID_PARAMETER;
-    }
-    return RESULT_SUCCESS;
-}
+static const uint8_t *rx_data;
+static uint32_t rx_left;
 
 /* Take exactly @len bytes from the stream (into @data unless NULL) */
-static int stream_receive(uint64_t id, uint8_t *data, uint64_t len)
+static int stream_receive(uint8_t *data, uint64_t len)
 {
     uint64_t got = 0, n;
     int res;
 
     while (got < len) {
         if (!rx_left) {
-            res = stream_refill(id);
+            res = stub_transport()->recv(&rx_data, &rx_left,
+                                         EXCHANGE_TIMEOUT_MS);
             if (res != RESULT_SUCCESS) {
+                rx_left = 0;
                 return res;
             }
         }
         n = rx_left < len - got ? rx_left : len - got;
         if (data) {
-            copy(data + got, recv_buf + rx_off, n);
+            copy(data + got, rx_data, n);
         }
-        rx_off += n;
+        rx_data += n;
         rx_left -= n;
         got += n;
     }
@@ -242,15 +163,16 @@ static int stream_receive(uint64_t id, uint8_t *data, uint64_t len)
 
 static int stream_bench(const struct migration_info *mi)
 {
+    static uint8_t chunk[BENCH_CHUNK];
     uint64_t total = (uint64_t)BENCH_CHUNKS * BENCH_CHUNK;
     uint64_t start = rdtsc(), hz = tsc_hz();
     int i, res = RESULT_SUCCESS;
 
     for (i = 0; mi->source && i < BENCH_CHUNKS && !res; i++) {
-        res = stream_send(mi->id, recv_buf, BENCH_CHUNK);
+        res = stream_send(chunk, BENCH_CHUNK);
     }
     if (!mi->source) {
-        res = stream_receive(mi->id, NULL, total);
+        res = stream_receive(NULL, total);
     }
     if (!mi->source && !res && hz) {
         guest_printf("BENCH stream bytes=%lu us=%lu\n", total,
@@ -342,8 +264,9 @@ static int install_keys(const struct migration_info *mi,
     return RESULT_SUCCESS;
 }
 
-static int exchange_msk(const struct migration_info *mi)
+int migtd_exchange_msk(const struct migration_info *mi)
 {
+    const struct transport *t = stub_transport();
     struct exchange_info local, peer;
     uint64_t version = 0;
     int res;
@@ -351,10 +274,14 @@ static int exchange_msk(const struct migration_info *mi)
     rx_left = 0;                        /* a new stream */
     res = local_exchange_info(mi, &local);
     if (res == RESULT_SUCCESS) {
-        res = stream_send(mi->id, &local, EXCHANGE_SIZE);
+        res = t->open(mi);
     }
+    if (res != RESULT_SUCCESS) {
+        return res;
+    }
+    res = stream_send((const uint8_t *)&local, EXCHANGE_SIZE);
     if (res == RESULT_SUCCESS) {
-        res = stream_receive(mi->id, (uint8_t *)&peer, EXCHANGE_SIZE);
+        res = stream_receive((uint8_t *)&peer, EXCHANGE_SIZE);
     }
     if (res == RESULT_SUCCESS &&
         (peer.reserved[0] | peer.reserved[1] | peer.reserved[2] |
@@ -370,13 +297,14 @@ static int exchange_msk(const struct migration_info *mi)
     if (res == RESULT_SUCCESS && bench_requested()) {
         res = stream_bench(mi);
     }
+    t->close();
     local.key[0] = local.key[1] = local.key[2] = local.key[3] = 0;
     return res;
 }
 
 static void start_migration(const uint8_t *p, uint32_t len)
 {
-    struct migration_info mi;
+    struct migration_info mi = { 0 };
     int i, res;
 
     mi.id = ld64(p);
@@ -391,7 +319,7 @@ static void start_migration(const uint8_t *p, uint32_t len)
     mi.binding_handle = ld64(p + 48);
     guest_printf("migtd-stub: request %lu: start migration as %s\n", mi.id,
                  mi.source ? "source" : "destination");
-    res = exchange_msk(&mi);
+    res = migtd_exchange_msk(&mi);
     report_status(mi.id, res != RESULT_SUCCESS, res, 0, 0);
 }
 
@@ -478,17 +406,15 @@ static void handle_request(void)
     }
 }
 
-void migtd_stub_run(void)
+/* vmcall-raw's request loop: WaitForRequest, then the request */
+static void vmcall_raw_run(void)
 {
-    if (!map_shared(request_buf, sizeof(request_buf)) ||
-        !map_shared(status_buf, sizeof(status_buf)) ||
-        !map_shared(send_buf, sizeof(send_buf)) ||
-        !map_shared(recv_buf, sizeof(recv_buf)) ||
-        !map_shared(log_pages, sizeof(log_pages))) {
-        guest_printf("migtd-stub: MapGPA failed\n");
+    request_buf = shared_alloc(REQUEST_PAGES);
+    status_buf = shared_alloc(STATUS_PAGES);
+    log_pages = shared_alloc(LOG_PAGES);
+    if (!request_buf || !status_buf || !log_pages) {
         return;
     }
-    timer_start();
     guest_printf("migtd-stub: waiting for requests\n");
     for (;;) {
         if (wait_for_request() != TDVMCALL_SUCCESS) {
@@ -499,5 +425,25 @@ void migtd_stub_run(void)
             idle_hlt();
         }
         handle_request();
+    }
+}
+
+void migtd_stub_run(void)
+{
+    const struct transport *t = stub_transport();
+
+    if (!shared_init()) {
+        guest_printf("migtd-stub: MapGPA failed\n");
+        return;
+    }
+    timer_start();
+    if (t->init() != RESULT_SUCCESS) {
+        guest_printf("migtd-stub: %s: no device\n", t->name);
+        return;
+    }
+    if (t == &vmcall_raw_transport) {
+        vmcall_raw_run();
+    } else {
+        service_run();
     }
 }

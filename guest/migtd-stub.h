@@ -9,13 +9,32 @@
 
 #include <stdint.h>
 
-/* MigtdMigrationInformation, as the stub keeps it */
+/* MigrationResult (MigTD src/migtd/src/migration/mod.rs) */
+enum {
+    RESULT_SUCCESS = 0, RESULT_INVALID_PARAMETER = 1,
+    RESULT_OUT_OF_RESOURCE = 3, RESULT_TDX_MODULE_ERROR = 4,
+    RESULT_NETWORK_ERROR = 5, RESULT_VMM_CANCELED = 10,
+    RESULT_VMM_INTERNAL_ERROR = 11, RESULT_UNSUPPORTED_OPERATION = 12,
+};
+
+/*
+ * MigtdMigrationInformation, as the stub keeps it; the Service path's
+ * STREAM_SOCKET_INFO adds the vsock CID and port to connect to
+ */
 struct migration_info {
     uint64_t id;
     int source;
     uint64_t uuid[4];
     uint64_t binding_handle;
+    uint64_t cid;
+    uint32_t port;
 };
+
+/* Set by vector 0x50, MigTD's VMCALL_SERVICE_VECTOR (migration/event.rs) */
+extern volatile int request_arrived;
+
+/* The key exchange of a start-migration request; a MigrationResult */
+int migtd_exchange_msk(const struct migration_info *mi);
 
 /* Serve MigTD requests forever (returns only if the VMM refuses us) */
 void migtd_stub_run(void);

@@ -32,6 +32,7 @@ import time
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from qmp import Qemu, QmpError  # noqa: E402
 from run import panic_text, parked, qemu_args  # noqa: E402
+import transports  # noqa: E402
 
 POLL_S = 0.02
 
@@ -46,8 +47,9 @@ class Side:
     """One VM: its QEMU, its target TD and its request."""
 
     def __init__(self, name, qemu, firmware, chardev, log_dir, props,
-                 quote, smp=1):
+                 quote, smp=1, transport=transports.DEFAULT):
         self.name = name
+        self.transport = transport
         self.binding_handle = secrets.randbits(48) << 12
         self.target_uuid = secrets.token_hex(32)
         self.serial_log = os.path.join(log_dir, f"{name}-serial.log")
@@ -55,8 +57,8 @@ class Side:
             (",quote=q" if quote else "")
         self.args = quote + qemu_args(firmware, self.serial_log, smp, "32M",
                                       device=device) + \
-            ["-chardev", chardev,
-             "-pidfile", os.path.join(log_dir, f"{name}.pid")]
+            transports.qemu_args(transport, chardev) + \
+            ["-pidfile", os.path.join(log_dir, f"{name}.pid")]
         self.cmdline = shlex.join([qemu, *self.args, "-qmp", "stdio"])
         self.vm = None
         self.result = None
@@ -104,7 +106,8 @@ class Side:
         self.command("tdx-emu-request", **{
             "type": "start-migration", "request-id": request_id,
             "source": source, "binding-handle": self.binding_handle,
-            "target-uuid": self.target_uuid, "chardev": "mig0"})
+            "target-uuid": self.target_uuid,
+            **transports.request_members(self.transport)})
 
     def poll(self):
         self.command("query-tdx-emu")      # reads pending events
@@ -160,7 +163,7 @@ def migrate_one_side(args, log_dir):
     side = Side(args.side, args.qemu, args.src_firmware if source
                 else args.dst_firmware, chardev, log_dir,
                 args.src_device_props if source else args.dst_device_props,
-                args.quote_args, args.smp)
+                args.quote_args, args.smp, args.transport)
     print(f"{side.name}: {side.cmdline}", file=sys.stderr)
     start = time.monotonic()
     deadline = start + args.timeout
@@ -183,7 +186,7 @@ def migrate_one_side(args, log_dir):
             side.vm.quit()
     success = error is None and side.result["status"] == "success"
     report = {"result": "success" if success else "failure",
-              side.name: side.summary(),
+              "transport": args.transport, side.name: side.summary(),
               # compare with the peer's: ours ENC = its DEC and back
               "enc_key_sha256": key_digest(enc),
               "dec_key_sha256": key_digest(dec),
@@ -202,11 +205,11 @@ def migrate(args):
     dst = Side("destination", args.qemu, args.dst_firmware,
                f"socket,id=mig0,host=127.0.0.1,port={port},server=on,"
                f"wait=off,nodelay=on", log_dir, args.dst_device_props,
-               args.quote_args, args.smp)
+               args.quote_args, args.smp, args.transport)
     src = Side("source", args.qemu, args.src_firmware,
                f"socket,id=mig0,host=127.0.0.1,port={port},server=off,"
                f"nodelay=on", log_dir, args.src_device_props,
-               args.quote_args, args.smp)
+               args.quote_args, args.smp, args.transport)
     for side in (dst, src):
         print(f"{side.name}: {side.cmdline}", file=sys.stderr)
 
@@ -242,6 +245,7 @@ def migrate(args):
     success = error is None and keys_match and \
         src.result["status"] == dst.result["status"] == "success"
     report = {"result": "success" if success else "failure",
+              "transport": args.transport,
               "source": src.summary(), "destination": dst.summary(),
               "keys_match": keys_match, "elapsed_s": round(elapsed, 3)}
     report.update(error or {})
@@ -265,14 +269,38 @@ def quote_args(spec, pki):
                      "imds[:URL]")
 
 
+def pick_transport(args, build_guest):
+    """--transport, else the one the images were built for (read from
+    them when they say: the stub's mark, a MigTD payload's transport
+    crate), else vmcall-raw; the stub built for it unless --firmware.
+    Returns an error message or None."""
+    images = {i for i in (args.src_firmware or args.firmware,
+                          args.dst_firmware or args.firmware) if i}
+    told = {i: transports.image_transport(i) for i in images}
+    if not args.transport:
+        found = {t for t, _ in told.values() if t}
+        if len(found) > 1:
+            return (f"the images are built for different transports "
+                    f"({', '.join(sorted(found))}): give --transport")
+        args.transport = found.pop() if found else transports.DEFAULT
+    for image, (t, how) in told.items():
+        if t != args.transport:
+            print(f"migrate: {image}: " + (f"built for {t} ({how})" if t
+                  else f"transport unknown ({how})") +
+                  f"; using {args.transport}", file=sys.stderr)
+    stub = transports.stub_image(build_guest, args.transport)
+    args.src_firmware = args.src_firmware or args.firmware or stub
+    args.dst_firmware = args.dst_firmware or args.firmware or stub
+    return None
+
+
 def main():
     here = os.path.dirname(os.path.abspath(__file__))
-    stub = os.path.join(here, "..", "build", "guest", "guest",
-                        "tdx-emu-guest.bin")
+    build_guest = os.path.join(here, "..", "build", "guest", "guest")
     parser = argparse.ArgumentParser(prog="./tdx-emu migrate")
     parser.add_argument("--qemu", required=True, help=argparse.SUPPRESS)
     parser.add_argument("--firmware", help="MigTD image for both VMs "
-                        "(default: the guest stub)")
+                        "(default: the guest stub built for --transport)")
     parser.add_argument("--src-firmware")
     parser.add_argument("--dst-firmware")
     parser.add_argument("--request-id", type=int, default=1)
@@ -294,6 +322,10 @@ def main():
     parser.add_argument("--crash-msrs", action="store_true",
                         help="offer both MigTDs the Hyper-V crash MSRs "
                         "(docs/debugging.md)")
+    parser.add_argument("--transport", choices=transports.TRANSPORTS,
+                        help="the MigTD build's transport (default: the "
+                        "one the image is built for when it says, else "
+                        "vmcall-raw)")
     parser.add_argument("--src-device-props", help=argparse.SUPPRESS)
     parser.add_argument("--dst-device-props", help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -308,8 +340,9 @@ def main():
             filter(None, [args.src_device_props, "crash-msrs=on"]))
         args.dst_device_props = ",".join(
             filter(None, [args.dst_device_props, "crash-msrs=on"]))
-    args.src_firmware = args.src_firmware or args.firmware or stub
-    args.dst_firmware = args.dst_firmware or args.firmware or stub
+    error = pick_transport(args, build_guest)
+    if error:
+        parser.error(error)
     return migrate(args)
 
 
