@@ -7,10 +7,11 @@
  *   or, without tdx-emu, in real mode. A probe that decodes the same in
  *   both modes (mov eax, cr0; test al, 1; jnz) picks the path.
  *
- *   TD path: save the entry registers, park the APs, build 4 GiB identity
- *   page tables in TempMem, enter long mode without touching EFER, accept
- *   0..8 MiB in 4 KiB pages with TDG.MEM.PAGE.ACCEPT, load the payload ELF
- *   at 1 MiB, relocate it and run it. Legacy path: enter protected mode
+ *   TD path: save the entry registers, build 4 GiB identity page tables in
+ *   TempMem, enter long mode without touching EFER, accept 0..8 MiB in
+ *   4 KiB pages with TDG.MEM.PAGE.ACCEPT, load the payload ELF at 1 MiB,
+ *   relocate it and run it. APs (RSI != 0) wait for those page tables,
+ *   enter long mode on them and park on td-shim's mailbox (ap_park). Legacy path: enter protected mode
  *   first, set EFER.LME itself, use low RAM for the page tables, skip the
  *   accepting.
  *
@@ -52,14 +53,31 @@ boot16:
 
     .code32
 boot32:                             /* TDX entry state */
+    lgdtl boot_gdt_desc
     testl %esi, %esi                /* APs park; the BSP goes on */
     jz 1f
-2:  cli
-    hlt
-    jmp 2b
-1:  lgdtl boot_gdt_desc
-    movl $1, %ebp                   /* EBP = 1: a TD */
+    ljmpl $SEL_CODE32, $ap32
+1:  movl $1, %ebp                   /* EBP = 1: a TD */
     ljmpl $SEL_CODE32, $flat32
+
+/* An AP: long mode on the BSP's page tables once they are there */
+ap32:
+    movw $SEL_DATA, %ax
+    movw %ax, %ds
+    movw %ax, %es
+    movw %ax, %ss
+1:  pause
+    cmpl $0, AP_PAGING_READY
+    je 1b
+    movl %cr4, %eax
+    orl $CR4_PAE, %eax
+    movl %eax, %cr4
+    movl $PT_TD, %eax
+    movl %eax, %cr3
+    movl %cr0, %eax
+    orl $CR0_PG, %eax
+    movl %eax, %cr0
+    ljmpl $SEL_CODE64, $ap_park
 
 flat32:
     movw $SEL_DATA, %ax
@@ -119,6 +137,11 @@ build_page_tables:
     cmpl $2048, %ecx
     jne 2b
 
+    /* The APs may use these page tables now (TD path only) */
+    testl %ebp, %ebp
+    jz 4f
+    movl $1, AP_PAGING_READY
+4:
     /* Long mode; a TD has EFER.LME from the TDX module already */
     movl %cr4, %eax
     orl $CR4_PAE, %eax
@@ -240,6 +263,66 @@ load_payload:
     shrq $12, %rsi
     jmp *%rax
 9:  ud2
+
+/*
+ * td-shim's ParkAp (td-shim ResetVector/Main.asm, MAILBOX_SUPPORT): the
+ * vCPU index from TDG.VP.INFO (R9), then the mailbox: a command for this
+ * vCPU (APIC_ID = its index) or for all (BROADCAST) is taken; CHECK and
+ * the others answer by setting APIC_ID invalid; ASSIGN_WORK calls VECTOR
+ * with the index in RCX (Microsoft x64 ABI, as td-shim's
+ * parallel_accept_memory) on the stack in argument 0; WAKEUP jumps to
+ * VECTOR with RBX = argument 0 for good.
+ */
+    .code64
+ap_park:
+    movl $1, %eax                   /* TDG.VP.INFO */
+    .byte 0x66, 0x0f, 0x01, 0xcc    /* tdcall */
+    movl $AP_MAILBOX_ADDR, %esp
+1:  cmpl $AP_MAILBOX_BROADCAST, AP_MAILBOX_APIC_ID(%rsp)
+    je 2f
+    cmpl %r9d, AP_MAILBOX_APIC_ID(%rsp)
+    je 2f
+    pause
+    jmp 1b
+2:  movl AP_MAILBOX_COMMAND(%rsp), %eax
+    cmpl $AP_CMD_WAKEUP, %eax
+    je ap_wakeup
+    cmpl $AP_CMD_ASSIGN_WORK, %eax
+    je ap_work
+    cmpl $AP_CMD_CHECK, %eax
+    je ap_done
+    cmpl $AP_CMD_SET_CR3, %eax
+    je ap_set_cr3
+    cmpl $AP_CMD_SET_IDT, %eax
+    je ap_set_idt
+    jmp 1b                          /* NOOP, or not there yet */
+ap_set_cr3:
+    movq AP_MAILBOX_FW_ARGS(%rsp), %rax
+    movq %rax, %cr3
+    jmp ap_done
+ap_set_idt:
+    movq AP_MAILBOX_FW_ARGS(%rsp), %rax
+    lidt (%rax)
+ap_done:
+    movl $AP_MAILBOX_INVALID, AP_MAILBOX_APIC_ID(%rsp)
+    jmp 1b
+ap_work:
+    movl AP_MAILBOX_VECTOR(%rsp), %eax
+    movq AP_MAILBOX_FW_ARGS(%rsp), %rsi
+    movl $AP_MAILBOX_INVALID, AP_MAILBOX_APIC_ID(%rsp)
+    movq %rsi, %rsp
+    movl %r9d, %ecx
+    pushq %r9
+    subq $40, %rsp                  /* the callee's home space, aligned */
+    call *%rax
+    addq $40, %rsp
+    popq %r9
+    movl $AP_MAILBOX_ADDR, %esp
+    jmp 1b
+ap_wakeup:
+    movl AP_MAILBOX_VECTOR(%rsp), %eax
+    movq AP_MAILBOX_FW_ARGS(%rsp), %rbx
+    jmp *%rax
 
 /*
  * Where the payload goes: a word in the image, so that a test can move the

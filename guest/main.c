@@ -14,6 +14,7 @@
 #include "quote.h"
 #include "fuzz.h"
 #include "crash.h"
+#include "smp.h"
 
 #define SENTINEL(n)     (0x5e5e000000000000ULL | ((uint64_t)(n) << 32) | 0xd00d)
 
@@ -94,6 +95,22 @@ static void check_vp_info(void)
           "TDG.VP.INFO: NUM_VCPUS <= MAX_VCPUS");
     check(r.r9 == 0 && r.r11 == 0, "TDG.VP.INFO: BSP index 0, R11 zero");
     check(preserved, "TDG.VP.INFO changes only its outputs (R12-R15 kept)");
+}
+
+/* The APs, brought up through td-shim's mailbox (smp.c) */
+static void check_aps(void)
+{
+    struct tdx_regs r = { .rax = TDG_VP_INFO };
+    uint64_t vcpus;
+
+    tdcall(&r);
+    vcpus = (uint32_t)r.r8;
+    if (r.rax != TDX_SUCCESS || vcpus < 2) {
+        return;
+    }
+    check(smp_bring_up(vcpus) ==
+          (vcpus - 1 < SMP_MAX_APS ? vcpus - 1 : SMP_MAX_APS),
+          "every AP arrives at td-shim's mailbox and checks in");
 }
 
 static void check_bad_leaves(void)
@@ -600,6 +617,7 @@ void guest_main(int is_td, uint64_t boot_tdcalls)
     check_entry_state();
     check_td_hob();
     check_vp_info();
+    check_aps();
     check_bad_leaves();
     check_vmcalls();
     check_io();

@@ -456,17 +456,55 @@ check_payload_not_elf() {
     fi
 }
 
-# Two vCPUs: the AP parks (the stub, like td-shim, runs on the BSP), every
-# check of the stub passes and the TD reaches WaitForRequest
-check_run_smp2() {
-    local name="./tdx-emu run --smp 2 --until-ready: checks pass, the TD waits for a request"
-    if "$ROOT/tdx-emu" run --smp 2 --until-ready --timeout 60 --log-dir "$WORK/smp2" \
-           >"$WORK/smp2.json" 2>"$WORK/smp2.err" &&
-       grep -q '"ready": true' "$WORK/smp2.json" &&
-       grep -aq "tdx-emu guest: [1-9][0-9]* passed, 0 failed" "$WORK/smp2/serial.log"; then
+# N vCPUs: the APs park on td-shim's mailbox in TempMem (boot.S, as
+# td-shim's reset vector), the BSP has each arrive and run a check-in
+# there (smp.c, as td-shim's tdx_mailbox.rs), every check of the stub
+# passes and the TD reaches WaitForRequest
+check_run_smp() {
+    local n=$1 log=$WORK/smp$1
+    local name="./tdx-emu run --smp $n --until-ready: the $((n - 1)) APs check in through the mailbox, checks pass"
+    if "$ROOT/tdx-emu" run --smp "$n" --until-ready --timeout 60 --log-dir "$log" \
+           >"$log.json" 2>"$log.err" &&
+       grep -q '"ready": true' "$log.json" &&
+       [ "$(grep -ac '^  AP [0-9]* checked in: x2APIC ID' "$log/serial.log")" -eq $((n - 1)) ] &&
+       grep -aq "ok - every AP arrives at td-shim's mailbox and checks in" "$log/serial.log" &&
+       grep -aq "tdx-emu guest: [1-9][0-9]* passed, 0 failed" "$log/serial.log"; then
         pass "$name"
     else
-        fail "$name"; cat "$WORK/smp2.json"; tail -n 5 "$WORK/smp2.err"
+        fail "$name"; cat "$log.json"; tail -n 5 "$log.err"
+        grep -a 'AP\|FAIL' "$log/serial.log"
+    fi
+}
+
+# The stub's crash mode (CFV "tdx-emu crash") panics as a vmcall-raw MigTD
+# does: with --crash-msrs its message and MigrationResult 0xFF reach run's
+# JSON through the Hyper-V crash MSRs; without, only ReportFatalError with
+# no message (td-payload's panic)
+check_run_crash() {
+    local name="./tdx-emu run: a MigTD panic reaches the JSON (crash MSRs, ReportFatalError)"
+    local img=$WORK/crash.bin
+    stub_patched "$img" $((STUB_CFV)) "$(printf 'tdx-emu crash' | od -An -tx1 | tr -d ' \n')"
+    "$ROOT/tdx-emu" run --firmware "$img" --until-ready --timeout 60 \
+        --crash-msrs >"$WORK/crash.json" 2>"$WORK/crash.err"
+    "$ROOT/tdx-emu" run --firmware "$img" --until-ready --timeout 60 \
+        >"$WORK/crash-off.json" 2>>"$WORK/crash.err"
+    if /usr/bin/python3 - "$WORK/crash.json" "$WORK/crash-off.json" <<'PY'
+import json, sys
+on, off = (json.load(open(p)) for p in sys.argv[1:3])
+assert on["ready"] is False, on
+assert on["crash"]["parameters"][0] == 0xFF, on
+assert on["crash"]["message"].startswith("Panic: msg: tdx-emu guest stub "
+                                         "crash mode"), on
+assert "Panic: msg: tdx-emu guest stub" in on["reason"], on
+assert on["fatal_error"] is None, on        # paused at the crash MSRs
+assert off["crash"] is None, off
+assert off["fatal_error"] == {"code": 0, "message": ""}, off
+PY
+    then
+        pass "$name"
+    else
+        fail "$name"; cat "$WORK/crash.json" "$WORK/crash-off.json"
+        tail -n 5 "$WORK/crash.err"
     fi
 }
 
@@ -995,8 +1033,10 @@ check_enroll_testpki
 check_enroll_errors
 check_run_until_ready
 check_ovmf_shell
-check_run_smp2
+check_run_smp 2
+check_run_smp 4
 check_run_triple_fault
+check_run_crash
 check_payload_found 0x100000
 check_payload_found 0x300000
 check_payload_not_elf
