@@ -26,7 +26,11 @@
 #define MSR_EFER        0xC0000080
 #define EFER_LME        0x00000100
 
+#ifdef STUB_TEMPMEM_RAM
+#define PT_TD           TEMPMEM_RAM_BASE        /* TempMem in RAM */
+#else
 #define PT_TD           0xFFFC0000      /* TempMem: PML4, PDPT, 4 PDs */
+#endif
 #define PT_LEGACY       0x10000
 #define PTE_P_RW_US     0x7
 #define PDE_2M          0x87            /* P | RW | US | PS */

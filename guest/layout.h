@@ -31,6 +31,14 @@
 /* Set by the BSP once its page tables are built: the APs may page */
 #define AP_PAGING_READY     0xFFFC6100
 
+/*
+ * The STUB_TEMPMEM_RAM layout's TempMem in RAM (MigTD #894's place), where
+ * boot.S builds its page tables
+ */
+#define TEMPMEM_RAM_BASE    0x7DF000
+#define TEMPMEM_RAM_END     0x800000
+#define TEMPMEM_RAM_SIZE    (TEMPMEM_RAM_END-TEMPMEM_RAM_BASE)
+
 /* Where boot.S loads the payload ELF (its link base is 0) */
 #define PAYLOAD_BASE        0x100000
 

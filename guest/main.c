@@ -273,8 +273,8 @@ static void check_entry_state(void)
                  entry_regs[ENTRY_ESI], entry_regs[ENTRY_CR0],
                  entry_regs[ENTRY_CR4], entry_regs[ENTRY_EFER],
                  entry_regs[ENTRY_APIC_BASE]);
-    check(entry_regs[ENTRY_EBX] == 48 && entry_regs[ENTRY_ESI] == 0,
-          "entry: RBX = GPAW 48, RSI = vCPU index 0");
+    check(entry_regs[ENTRY_EBX] == GUEST_GPAW && entry_regs[ENTRY_ESI] == 0,
+          "entry: RBX = the GPAW, RSI = vCPU index 0");
     check(entry_regs[ENTRY_EDX] == eax, "entry: RDX = CPUID(1).EAX");
     /* CR0.ET (bit 4) is hardwired to 1 on every CPU that runs TDX */
     check((entry_regs[ENTRY_CR0] & ~0x10) == 0x21 &&
@@ -365,7 +365,7 @@ static void check_accept(void)
           "ACCEPT 2M again: PAGE_ALREADY_ACCEPTED");
     check(accept(0xa01000 | 1) == TDX_OPERAND_INVALID_RCX &&
           accept(0xa00000 | 2) == TDX_OPERAND_INVALID_RCX &&
-          accept(0xa00000 | (1ULL << 47)) == TDX_OPERAND_INVALID_RCX,
+          accept(0xa00000 | SHARED_BIT) == TDX_OPERAND_INVALID_RCX,
           "ACCEPT: misaligned, bad level, shared GPA: invalid RCX");
 }
 
@@ -406,9 +406,9 @@ static void check_vmm_calls(void)
     check(r.r10 == TDVMCALL_INVALID_OPERAND,
           "Instruction.RDMSR of an MSR the VMM does not offer: invalid");
 
-    vmcall_subfn(&r, TDVMCALL_MAP_GPA, 0x600000 | (1ULL << 47), 0x10000);
+    vmcall_subfn(&r, TDVMCALL_MAP_GPA, 0x600000 | SHARED_BIT, 0x10000);
     check(r.r10 == TDVMCALL_SUCCESS, "MapGPA 64 KiB to shared");
-    vmcall_subfn(&r, TDVMCALL_MAP_GPA, 0x600800 | (1ULL << 47), 0x1000);
+    vmcall_subfn(&r, TDVMCALL_MAP_GPA, 0x600800 | SHARED_BIT, 0x1000);
     check(r.r10 == TDVMCALL_ALIGN_ERROR, "MapGPA misaligned: ALIGN_ERROR");
     check(accept(0x600000) == TDX_SUCCESS,
           "a page made shared must be accepted again to be private");
@@ -515,15 +515,18 @@ static void check_report(void)
  */
 #define SHARED_VA           0xc0000000UL
 #define SHARED_GPA          0x600000UL
-#define PD3_ENTRY0          (0xfffc0000UL + 5 * 4096)   /* boot.S tables */
+#define PD3_OFFSET          (5 * 4096)  /* boot.S: PML4, PDPT, PD0..PD3 */
 
 static void check_shared_paging(void)
 {
-    volatile uint64_t *pde = (volatile uint64_t *)PD3_ENTRY0;
+    uint64_t cr3;
+    volatile uint64_t *pde;
     volatile uint64_t *shared = (volatile uint64_t *)SHARED_VA;
     volatile uint64_t *private = (volatile uint64_t *)SHARED_GPA;
 
-    *pde = SHARED_GPA | (1ULL << 47) | 0x87;    /* P | RW | US | PS */
+    asm volatile("mov %%cr3, %0" : "=r"(cr3));
+    pde = (volatile uint64_t *)((cr3 & ~0xfffUL) + PD3_OFFSET);
+    *pde = SHARED_GPA | SHARED_BIT | 0x87;    /* P | RW | US | PS */
     asm volatile("invlpg (%0)" : : "r"(SHARED_VA) : "memory");
     shared[3] = 0x5ea4ed0123456789ULL;
     check(private[3] == 0x5ea4ed0123456789ULL,

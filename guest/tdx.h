@@ -21,8 +21,11 @@
 
 #define TDVMCALL_EXPOSE_R10_R15     0xfc00ULL
 
-/* The shared bit of a GPA, at GPAW 48 (the stub's TD) */
-#define SHARED_BIT                  (1ULL << 47)
+/* The stub's TD's GPAW (48, or 52 for the GPAW-52 layout) and shared bit */
+#ifndef GUEST_GPAW
+#define GUEST_GPAW                  48
+#endif
+#define SHARED_BIT                  (1ULL << (GUEST_GPAW - 1))
 #define TDVMCALL_CPUID              0x0a
 #define TDVMCALL_HLT                0x0c
 #define TDVMCALL_IO                 0x1e

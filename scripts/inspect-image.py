@@ -10,7 +10,10 @@ payload being the ELF the device found in the Payload section
 (docs/debugging.md), cfv the files of the CFV section (what
 ./tdx-emu enroll wrote, migtd/enroll.py): {"files": [{"guid", "name",
 "type", "size", "sha384"[, "subject"]}]}, {"error": "..."} when it is not
-a firmware volume MigTD could read, or null without a CFV section.
+a firmware volume MigTD could read, or null without a CFV section, and
+td_params what the TdParams section's TD_PARAMS asks for: {"attributes",
+"xfam", "max_vcpus", "gpaw"}, or null without a filled-in one (the device
+is started with that GPAW).
 """
 
 import json
@@ -22,16 +25,20 @@ sys.path.insert(0, HERE)
 sys.path.insert(0, os.path.join(HERE, "..", "migtd"))
 from qmp import Qemu, QmpError  # noqa: E402
 from enroll import EnrollError, describe_cfv  # noqa: E402
+from tdparams import td_params  # noqa: E402
 
 FIELDS = ("data-offset", "raw-size", "address", "size", "type", "name",
           "attributes")
 
 
 def inspect(qemu, image):
+    with open(image, "rb") as f:
+        params = td_params(f.read())
+    gpaw = params["gpaw"] if params else 48
     vm = Qemu(qemu, ["-machine", "q35", "-accel", "qtest", "-m", "2G",
-                     "-cpu", "max,phys-bits=48,vendor=GenuineIntel",
+                     "-cpu", f"max,phys-bits={gpaw},vendor=GenuineIntel",
                      "-nodefaults", "-display", "none", "-S", "-bios", image,
-                     "-device", "tdx-emu"])
+                     "-device", f"tdx-emu,gpaw={gpaw}"])
     try:
         info = vm.command("query-tdx-emu")
     finally:
@@ -45,7 +52,7 @@ def inspect(qemu, image):
         payload = {f.replace("-", "_"): payload[f]
                    for f in ("image-offset", "elf-entry", "size")}
     return {"sections": sections, "mrtd": info["mrtd"], "payload": payload,
-            "cfv": cfv_files(image, sections)}
+            "cfv": cfv_files(image, sections), "td_params": params}
 
 
 def cfv_files(image, sections):

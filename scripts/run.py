@@ -30,14 +30,19 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from qmp import Qemu, QmpError  # noqa: E402
+from tdparams import image_gpaw  # noqa: E402
 
 POLL_S = 0.02
 
 
 def qemu_args(firmware, serial_log, smp, memory, device="tdx-emu"):
-    """A panic pauses the VM, so that QMP can still tell what the TD said"""
+    """A panic pauses the VM, so that QMP can still tell what the TD said;
+    an image whose TD_PARAMS asks for GPAW 52 gets it (scripts/tdparams.py)"""
+    gpaw = image_gpaw(firmware)
+    if gpaw != 48:
+        device += f",gpaw={gpaw}"
     return ["-machine", "q35,smm=off", "-accel", "tcg",
-            "-cpu", "max,phys-bits=48,vendor=GenuineIntel",
+            "-cpu", f"max,phys-bits={gpaw},vendor=GenuineIntel",
             "-smp", str(smp), "-m", memory, "-nodefaults",
             "-display", "none", "-no-reboot", "-S",
             "-action", "panic=pause",

@@ -895,6 +895,9 @@ static const TdvfCorruption tdvf_corruptions[] = {
       "section 1 (TdInfo, type 7) at 0x0 must have no attributes" },
     { "TdInfo without data", 1, SEC_RAW, 4, 0,
       "section 1 (TdInfo, type 7) at 0x0 has no data" },
+    { "TempMem over the TD_HOB", 4, SEC_SIZE, 8, 0xf000,
+      "section 6 (TD_HOB, type 2) at 0xfffce000 overlaps another section's "
+      "memory" },
     { "descriptor version 2", -1, 8, 4, 2, "bad TDVF descriptor" },
 };
 

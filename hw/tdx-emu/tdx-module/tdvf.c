@@ -263,6 +263,42 @@ static bool tdvf_in_bfv_check(const TdxEmuFirmware *fw, Error **errp)
     return true;
 }
 
+static int section_by_address(const void *a, const void *b)
+{
+    const TdvfSection *x = *(const TdvfSection * const *)a;
+    const TdvfSection *y = *(const TdvfSection * const *)b;
+
+    return x->address < y->address ? -1 : x->address > y->address;
+}
+
+/*
+ * No page in two sections: the TDX module adds a GPA once (a second
+ * TDH.MEM.PAGE.ADD or AUG of it fails). Sorted, so that a table of many
+ * sections costs n log n.
+ */
+static bool tdvf_overlap_check(const TdxEmuFirmware *fw, Error **errp)
+{
+    g_autofree const TdvfSection **by_addr = g_new(const TdvfSection *,
+                                                   fw->nr_sections);
+    uint32_t i, n = 0;
+
+    for (i = 0; i < fw->nr_sections; i++) {
+        if (fw->sections[i].size) {
+            by_addr[n++] = &fw->sections[i];
+        }
+    }
+    qsort(by_addr, n, sizeof(*by_addr), section_by_address);
+    for (i = 1; i < n; i++) {
+        if (by_addr[i - 1]->address + by_addr[i - 1]->size >
+            by_addr[i]->address) {
+            section_error(by_addr[i], by_addr[i] - fw->sections,
+                          "overlaps another section's memory", errp);
+            return false;
+        }
+    }
+    return true;
+}
+
 /*
  * The GPAW a TD_PARAMS in the TdParams section asks for (td-shim
  * td-shim-tools td-shim-patch writes it, TDX module ABI TD_PARAMS), or 0
@@ -346,7 +382,7 @@ static bool tdvf_parse(TdxEmuFirmware *fw, Error **errp)
         }
     }
     fw->nr_sections = n;
-    if (!tdvf_in_bfv_check(fw, errp)) {
+    if (!tdvf_in_bfv_check(fw, errp) || !tdvf_overlap_check(fw, errp)) {
         return false;
     }
     if (fw->td_hob && fw->td_hob->size < tdx_emu_td_hob_max_size(n)) {
