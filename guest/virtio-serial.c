@@ -8,10 +8,17 @@
  *   configuration, six queues (port 0 receive/transmit, control
  *   receive/transmit, port 1 receive/transmit), one MSI-X vector 0x52 for
  *   all of them, DRIVER_OK; 16 control receive buffers; DEVICE_READY, then
- *   the control messages that come: DEVICE_ADD (fill that port's receive
- *   queue, answer PORT_READY), PORT_OPEN 1 (the port is connected, answer
- *   PORT_OPEN 1), DEVICE_REMOVE; a port id of 2 or more, or beyond
- *   max_nr_ports, fails the device, as in MigTD;
+ *   the control messages that come: DEVICE_ADD (answer PORT_READY),
+ *   PORT_OPEN 1 (the port is connected, answer PORT_OPEN 1, fill that
+ *   port's receive queue), DEVICE_REMOVE; a port id of 2 or more, or
+ *   beyond max_nr_ports, fails the device, as in MigTD;
+ * - one difference from MigTD, which fills a port's receive queue on
+ *   DEVICE_ADD: QEMU's virtio-serial takes the host's bytes as soon as a
+ *   port has receive buffers, but drops them until the guest has sent
+ *   PORT_OPEN (hw/char/virtio-serial-bus.c virtio_serial_write; without
+ *   VIRTIO_CONSOLE_F_MULTIPORT, which MigTD does not negotiate, its
+ *   readiness check does not ask). Bytes the peer sent early would be
+ *   lost, so the stub gives the port buffers only once it is open;
  * - per start-migration: port 1 is opened (MigTD retries 100 times, 10 ms
  *   apart, reading control messages, for the host's PORT_OPEN); the bytes
  *   go out on port 1's transmit queue, one buffer each, and come in on its
@@ -103,20 +110,21 @@ static int control_message(const uint8_t *msg, uint32_t len)
     }
     switch (event) {
     case DEVICE_ADD:
-        if (!(filled & 1U << port)) {
-            filled |= 1U << port;
-            if (!post_rx(&vq[port ? PORT1_RX : PORT0_RX], VQ_SIZE)) {
-                return 0;
-            }
-        }
         return send_control(port, PORT_READY, 1);
     case DEVICE_REMOVE:
         connected &= ~(1U << port);
         return 1;
     case PORT_OPEN:
-        if (value == 1) {
-            connected |= 1U << port;
-            return send_control(port, PORT_OPEN, 1);
+        if (value != 1) {
+            return 1;
+        }
+        connected |= 1U << port;
+        if (!send_control(port, PORT_OPEN, 1)) {
+            return 0;
+        }
+        if (!(filled & 1U << port)) {
+            filled |= 1U << port;
+            return post_rx(&vq[port ? PORT1_RX : PORT0_RX], VQ_SIZE);
         }
         return 1;
     case CONSOLE_PORT:

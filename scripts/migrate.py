@@ -82,6 +82,14 @@ class Side:
         self.check_alive()
         return ready
 
+    def connected(self):
+        """Whether the migration stream's socket (chardev mig0) is up"""
+        chardevs = self.command("query-chardev")
+        self.check_alive()
+        return any(c["label"] == "mig0" and
+                   not c["filename"].startswith("disconnected:")
+                   for c in chardevs)
+
     def check_alive(self):
         """Raise if the VM stopped or its TD is dead (vCPU 0 parked)"""
         for event in self.vm.events:
@@ -173,6 +181,8 @@ def migrate_one_side(args, log_dir):
         side.start(args.qemu, deadline)
         step = "boot"
         wait_for((side,), Side.ready, deadline)
+        step = "peer"
+        wait_for((side,), Side.connected, deadline)
         step = "request"
         side.request(args.request_id, source)
         step = "migration"
