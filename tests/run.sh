@@ -130,6 +130,58 @@ check_mrtd() {
     fi
 }
 
+# The stub's image layouts (guest/meson.build): TempMem in RAM with a
+# split PermMem (MigTD #894), a TdParams section asking for GPAW 52. Each
+# boots with every check passing, its MRTD as ./tdx-emu inspect, the
+# independent computation and the TD itself have it; the GPAW-52 one
+# runs with GPAW 52 and is refused at GPAW 48.
+check_image_layout() {
+    local variant=$1 img=$GUEST_BUILD/guest/tdx-emu-guest-$1.bin log=$WORK/layout-$1
+    local name="image layout $variant: boots, MRTD = inspect = tests/tools/mrtd.py"
+    if "$ROOT/tdx-emu" inspect "$img" >"$log.inspect" 2>"$log.err" &&
+       /usr/bin/python3 "$ROOT/tests/tools/mrtd.py" "$img" >"$log.mrtd" 2>>"$log.err" &&
+       "$ROOT/tdx-emu" run --firmware "$img" --smp 2 --until-ready --timeout 60 \
+           --log-dir "$log" >"$log.json" 2>>"$log.err" &&
+       grep -aq "tdx-emu guest: [1-9][0-9]* passed, 0 failed" "$log/serial.log" &&
+       /usr/bin/python3 - "$variant" "$log" <<'PY'
+import json, sys
+variant, log = sys.argv[1:3]
+inspected = json.load(open(log + ".inspect"))
+run = json.load(open(log + ".json"))
+mrtd = open(log + ".mrtd").read().strip()
+assert inspected["mrtd"] == run["mrtd"] == mrtd, (inspected["mrtd"], run, mrtd)
+kinds = [(s["name"], s["address"], s["size"]) for s in inspected["sections"]]
+serial = open(log + "/serial.log", errors="replace").read()
+if variant == "tempmem-ram":
+    assert ("TempMem", 0x7DF000, 0x21000) in kinds, kinds
+    assert [k for k in kinds if k[0] == "PermMem"] == [
+        ("PermMem", 0, 0x7DF000), ("PermMem", 0x800000, 0x1800000)], kinds
+if variant == "gpaw52":
+    assert ("TdParams", 0, 0) in kinds, kinds
+    assert inspected["td_params"]["gpaw"] == 52, inspected["td_params"]
+    assert "TDG.VP.INFO: gpaw 52," in serial, "not GPAW 52"
+PY
+    then
+        pass "$name"
+    else
+        fail "$name"; tail -n 5 "$log.err" "$log.json"
+    fi
+}
+
+check_gpaw52_refused() {
+    local name="an image whose TD_PARAMS asks for GPAW 52 is refused at gpaw=48"
+    if "$ROOT/tdx-emu" qemu -M q35 -accel tcg -cpu max,phys-bits=52 \
+           -display none -nodefaults -S \
+           -bios "$GUEST_BUILD/guest/tdx-emu-guest-gpaw52.bin" \
+           -device tdx-emu >"$WORK/out" 2>&1; then
+        fail "$name (started)"
+    elif grep -q "TD_PARAMS (TdParams section) asks for GPAW 52, the device has gpaw=48" "$WORK/out"; then
+        pass "$name"
+    else
+        fail "$name"; cat "$WORK/out"
+    fi
+}
+
 check_inspect_not_tdvf() {
     local name="./tdx-emu inspect of a non-TDVF image fails clearly"
     if "$ROOT/tdx-emu" inspect /usr/share/seabios/bios-256k.bin \
@@ -473,6 +525,25 @@ check_run_smp() {
     else
         fail "$name"; cat "$log.json"; tail -n 5 "$log.err"
         grep -a 'AP\|FAIL' "$log/serial.log"
+    fi
+}
+
+# ./tdx-emu migrate --smp 2: both MigTDs bring their AP up through the
+# mailbox and the pre-migration still succeeds
+check_migrate_smp() {
+    local name="./tdx-emu migrate --smp 2: APs check in on both sides, keys match"
+    local out
+    out=$("$ROOT/tdx-emu" migrate --smp 2 --timeout 120 --log-dir "$WORK/mig-smp" \
+          2>"$WORK/migrate.err" | tail -n 1)
+    if echo "$out" | grep -q '"result": "success"' &&
+       echo "$out" | grep -q '"keys_match": true' &&
+       grep -aq "ok - every AP arrives at td-shim's mailbox and checks in" \
+           "$WORK/mig-smp/source-serial.log" &&
+       grep -aq "ok - every AP arrives at td-shim's mailbox and checks in" \
+           "$WORK/mig-smp/destination-serial.log"; then
+        pass "$name"
+    else
+        fail "$name"; echo "$out"; tail -n 5 "$WORK/migrate.err"
     fi
 }
 
@@ -1027,6 +1098,9 @@ check_guest_exit "guest stub passes its TDCALL checks (isa-debug-exit)" \
 check_guest_exit "guest stub without tdx-emu: TDCALL raises #UD" \
     37 "TDCALL raised #UD" -cpu max,phys-bits=48
 check_mrtd
+check_image_layout tempmem-ram
+check_image_layout gpaw52
+check_gpaw52_refused
 check_inspect_not_tdvf
 check_enroll
 check_enroll_testpki
@@ -1035,6 +1109,7 @@ check_run_until_ready
 check_ovmf_shell
 check_run_smp 2
 check_run_smp 4
+check_migrate_smp
 check_run_triple_fault
 check_run_crash
 check_payload_found 0x100000
