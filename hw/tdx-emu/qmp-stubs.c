@@ -21,7 +21,8 @@ void qmp_tdx_emu_add_target(uint64_t handle, const char *uuid,
                             const char *init_servtd_info_hash,
                             const char *init_cpusvn,
                             const char *init_tee_tcb_svn,
-                            const char *init_tee_model, Error **errp)
+                            const char *init_tee_model,
+                            const char *init_tdinfo, Error **errp)
 {
     error_setg(errp, "tdx-emu is not available in this QEMU");
 }
@@ -29,6 +30,18 @@ void qmp_tdx_emu_add_target(uint64_t handle, const char *uuid,
 void qmp_tdx_emu_request(TdxEmuRequest *arg, Error **errp)
 {
     error_setg(errp, "tdx-emu is not available in this QEMU");
+}
+
+void qmp_tdx_emu_cancel_request(uint64_t request_id, Error **errp)
+{
+    error_setg(errp, "tdx-emu is not available in this QEMU");
+}
+
+TdxEmuLogArea *qmp_query_tdx_emu_log_area(bool has_since, uint64_t since,
+                                          Error **errp)
+{
+    error_setg(errp, "tdx-emu is not available in this QEMU");
+    return NULL;
 }
 
 void qmp_tdx_emu_catch(bool has_leaves, uint64List *leaves,

@@ -218,7 +218,8 @@ void qmp_tdx_emu_add_target(uint64_t handle, const char *uuid,
                             const char *init_servtd_info_hash,
                             const char *init_cpusvn,
                             const char *init_tee_tcb_svn,
-                            const char *init_tee_model, Error **errp)
+                            const char *init_tee_model,
+                            const char *init_tdinfo, Error **errp)
 {
     TdxEmuState *s = tdx_emu_get(errp);
     g_autofree TdxEmuTarget *t = g_new0(TdxEmuTarget, 1);
@@ -238,8 +239,15 @@ void qmp_tdx_emu_add_target(uint64_t handle, const char *uuid,
         !parse_opt("init-tee-tcb-svn", init_tee_tcb_svn, t->init_tee_tcb_svn,
                    sizeof(t->init_tee_tcb_svn), errp) ||
         !parse_opt("init-tee-model", init_tee_model, t->init_tee_model,
-                   sizeof(t->init_tee_model), errp)) {
+                   sizeof(t->init_tee_model), errp) ||
+        !parse_opt("init-tdinfo", init_tdinfo, t->init_tdinfo,
+                   sizeof(t->init_tdinfo), errp)) {
         return;
+    }
+    t->has_init_tdinfo = init_tdinfo != NULL;
+    if (init_tdinfo && !init_servtd_info_hash) {
+        tdx_emu_servtd_info_hash(t->init_tdinfo, t->servtd_init_attr,
+                                 t->servtd_init_info_hash);
     }
     if (tdx_emu_target_bind(s, t, errp)) {
         g_steal_pointer(&t);
@@ -254,6 +262,23 @@ void qmp_tdx_emu_request(TdxEmuRequest *arg, Error **errp)
     if (req) {
         tdx_emu_request_add(s, req);
     }
+}
+
+void qmp_tdx_emu_cancel_request(uint64_t request_id, Error **errp)
+{
+    TdxEmuState *s = tdx_emu_get(errp);
+
+    if (s) {
+        tdx_emu_request_cancel(s, request_id, errp);
+    }
+}
+
+TdxEmuLogArea *qmp_query_tdx_emu_log_area(bool has_since, uint64_t since,
+                                          Error **errp)
+{
+    TdxEmuState *s = tdx_emu_get(errp);
+
+    return s ? tdx_emu_logarea_query(s, has_since ? since : 0) : NULL;
 }
 
 void qmp_tdx_emu_catch(bool has_leaves, uint64List *leaves,

@@ -139,6 +139,7 @@ static void tdx_emu_realize(DeviceState *dev, Error **errp)
     tdx_emu_payload_realize(s);
     tdx_emu_legacy_realize(s);
     tdx_emu_memory_realize(s);
+    tdx_emu_logarea_realize(s);
     if (s->quote) {
         s->quote->report_genuine = tdx_emu_report_genuine;
         s->quote->report_opaque = s;
@@ -160,6 +161,7 @@ static void tdx_emu_reset_hold(Object *obj, ResetType type)
     tdx_emu_service_reset(s);
     s->quote_generation++;
     tdx_emu_requests_cancel(s);
+    tdx_emu_logarea_reset(s);
     memset(&s->vm, 0, sizeof(s->vm));
     tdx_emu_measurements_reset(s);
     tdx_emu_memory_reset(s);
@@ -214,6 +216,8 @@ static const Property tdx_emu_properties[] = {
     DEFINE_PROP_BOOL("crash-msrs", TdxEmuState, crash_msrs, false),
     DEFINE_PROP_UINT32("stream-drain-ms", TdxEmuState, stream_drain_ms,
                        TDX_EMU_STREAM_DRAIN_MS),
+    DEFINE_PROP_UINT32("logarea-poll-ms", TdxEmuState, logarea_poll_ms,
+                       TDX_EMU_LOGAREA_POLL_MS),
     DEFINE_PROP_LINK("quote", TdxEmuState, quote, TYPE_TDX_QUOTE_BACKEND,
                      TdxQuoteBackend *),
     DEFINE_PROP_UINT64("mailbox", TdxEmuState, mailbox_gpa,
@@ -240,6 +244,9 @@ static const struct {
       "panic through (docs/debugging.md)" },
     { "stream-drain-ms", "how long a migration stream whose request ended "
       "may take to write out what the MigTD sent (docs/migration.md)" },
+    { "logarea-poll-ms", "how often the MigTD's log pages are read once "
+      "it enabled its log area (docs/debugging.md); 0: only at "
+      "query-tdx-emu-log-area" },
     { "mailbox", "GPA of the test mailbox (docs/mailbox.md); off if unset" },
     { "quote", "id of the tdx-quote-* object that answers GetQuote" },
 };

@@ -35,6 +35,7 @@ OBJECT_DECLARE_SIMPLE_TYPE(TdxEmuState, TDX_EMU)
 #define TDX_HASH_QWORDS     6       /* SHA-384 */
 #define TDX_NR_RTMRS        4
 #define TDX_SHA384_SIZE     48
+#define TDX_TDINFO_SIZE     512     /* TDINFO_STRUCT */
 
 /*
  * A target TD bound to the MigTD (TDX module ABI metadata fields): the TDCS
@@ -63,6 +64,9 @@ typedef struct TdxEmuTarget {
     bool mig_version_written;
     bool rebind_approved;
     uint64_t rebind_token[TDX_KEY_QWORDS];
+    /* The TDINFO of the MigTD first bound (GHCI 1.5 initMigtdData) */
+    bool has_init_tdinfo;
+    uint8_t init_tdinfo[TDX_TDINFO_SIZE];
 
     QTAILQ_ENTRY(TdxEmuTarget) next;
 } TdxEmuTarget;
@@ -144,6 +148,10 @@ typedef struct TdxEmuServiceWfr {
  */
 typedef struct TdxEmuStream TdxEmuStream;
 #define TDX_EMU_STREAM_DRAIN_MS     5000
+
+/* The MigTD's log area as the host reads it (vmm/logarea.c) */
+typedef struct TdxEmuLogState TdxEmuLogState;
+#define TDX_EMU_LOGAREA_POLL_MS     100
 
 /* A request for the MigTD (request.c) */
 #define TDX_EMU_REQ_PAYLOAD_MAX     568
@@ -247,6 +255,7 @@ struct TdxEmuState {
     bool expose_keys;
     bool crash_msrs;
     uint32_t stream_drain_ms;
+    uint32_t logarea_poll_ms;
     char *mrconfigid_hex;
     char *mrowner_hex;
     char *mrownerconfig_hex;
@@ -272,6 +281,7 @@ struct TdxEmuState {
     unsigned quotes_in_flight;
     uint64_t quote_generation;      /* bumped at reset */
     QTAILQ_HEAD(, TdxEmuMigReq) requests;
+    TdxEmuLogState *log;
     TdxEmuEventNotify event_notify;
     TdxEmuMeasurements mr;
     TdxEmuVmFields vm;

@@ -15,6 +15,7 @@
 #include <sys/un.h>
 #include "qemu/bswap.h"
 #include "qobject/qdict.h"
+#include "qobject/qlist.h"
 #include "libqtest.h"
 #include "tdx-emu-util.h"
 
@@ -135,16 +136,23 @@ static void test_requests(void)
     qtest_quit(qts);
 }
 
-static uint64_t report_status(QTestState *qts, uint64_t id, uint64_t status,
-                              const char *data)
+static uint64_t report_status_bytes(QTestState *qts, uint64_t id,
+                                    uint64_t status, const void *data,
+                                    uint32_t len)
 {
     uint8_t hdr[12] = { 0 };
 
-    stl_le_p(hdr + 8, strlen(data));
+    stl_le_p(hdr + 8, len);
     qtest_memwrite(qts, STATUS_GPA, hdr, sizeof(hdr));
-    qtest_memwrite(qts, STATUS_GPA + 12, data, strlen(data));
+    qtest_memwrite(qts, STATUS_GPA + 12, data, len);
     return migtd_call(qts, LEAF(REPORT_STATUS), id, status, 0x1000,
                       STATUS_GPA | SHARED, 0x50);
+}
+
+static uint64_t report_status(QTestState *qts, uint64_t id, uint64_t status,
+                              const char *data)
+{
+    return report_status_bytes(qts, id, status, data, strlen(data));
 }
 
 /* The host may queue at most 1,024 requests (docs/security.md) */
@@ -1012,6 +1020,419 @@ static void test_service_interrupt(void)
     unlink(trace);
 }
 
+/* ------------------------------------------------------------------ */
+/* MigTD's 2026 request formats (MigTD src/migtd/src/migration/mod.rs) */
+
+#define UUID_HEX \
+    "00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff"
+#define TDINFO_SIZE             512
+
+static char *tdinfo_hex(uint8_t seed)
+{
+    GString *s = g_string_new(NULL);
+    int i;
+
+    for (i = 0; i < TDINFO_SIZE; i++) {
+        g_string_append_printf(s, "%02x", (uint8_t)(seed + i));
+    }
+    return g_string_free(s, false);
+}
+
+/* The request the next WaitForRequest gets: its header and 568 bytes */
+static uint32_t next_request(QTestState *qts, uint8_t *buf)
+{
+    g_assert_cmphex(wfr(qts, WFR_GPA), ==, TDVMCALL_SUCCESS);
+    qtest_memread(qts, WFR_GPA, buf, 12 + 56 + TDINFO_SIZE);
+    return ldl_le_p(buf + 8);
+}
+
+static void test_request_formats(void)
+{
+    QTestState *qts = mailbox_init(NULL);
+    g_autofree char *init = tdinfo_hex(0x10);
+    g_autofree char *bound = tdinfo_hex(0x80);
+    g_autofree uint8_t *buf = g_malloc(12 + 56 + TDINFO_SIZE);
+    int i;
+
+    /* GetTDReport: the 8-byte {id}, its REPORTDATA being MigTD's own */
+    qtest_qmp_assert_success(qts, "{'execute': 'tdx-emu-request', "
+        "'arguments': {'type': 'get-td-report', 'request-id': 1}}");
+    g_assert_cmpuint(next_request(qts, buf), ==, 8);
+    g_assert_cmphex(ldq_le_p(buf), ==, 1 | (3 << 8));
+    g_assert_cmpuint(ldq_le_p(buf + 12), ==, 1);
+    g_assert_cmphex(report_status(qts, 1, 0, ""), ==, TDVMCALL_SUCCESS);
+
+    /* StartMigration without init data: 56 bytes, has_init_data 0 */
+    qtest_qmp_assert_success(qts, "{'execute': 'tdx-emu-request', "
+        "'arguments': {'type': 'start-migration', 'request-id': 2, "
+        "'source': true, 'binding-handle': 4096, 'target-uuid': %s}}",
+        UUID_HEX);
+    g_assert_cmpuint(next_request(qts, buf), ==, 56);
+    g_assert_cmpuint(buf[12 + 8], ==, 1);
+    g_assert_cmpuint(buf[12 + 9], ==, 0);
+    g_assert_cmphex(report_status(qts, 2, 0, ""), ==, TDVMCALL_SUCCESS);
+
+    /* ... with the init TDINFO: 568 bytes, has_init_data 1 */
+    qtest_qmp_assert_success(qts, "{'execute': 'tdx-emu-request', "
+        "'arguments': {'type': 'start-migration', 'request-id': 3, "
+        "'source': false, 'binding-handle': 4096, 'target-uuid': %s, "
+        "'init-tdinfo': %s}}", UUID_HEX, init);
+    g_assert_cmpuint(next_request(qts, buf), ==, 568);
+    g_assert_cmphex(ldq_le_p(buf), ==, 1 | (1 << 8));
+    g_assert_cmpuint(buf[12 + 8], ==, 0);
+    g_assert_cmpuint(buf[12 + 9], ==, 1);
+    for (i = 0; i < 6; i++) {
+        g_assert_cmpuint(buf[12 + 10 + i], ==, 0);
+    }
+    for (i = 0; i < TDINFO_SIZE; i++) {
+        g_assert_cmphex(buf[12 + 56 + i], ==, (uint8_t)(0x10 + i));
+    }
+    g_assert_cmphex(report_status(qts, 3, 0, ""), ==, TDVMCALL_SUCCESS);
+
+    /* StartRebinding of a target bound with one: it is carried along */
+    qtest_qmp_assert_success(qts, "{'execute': 'tdx-emu-add-target', "
+        "'arguments': {'handle': 8192, 'uuid': %s, 'init-tdinfo': %s}}",
+        UUID_HEX, bound);
+    qtest_qmp_assert_success(qts, "{'execute': 'tdx-emu-request', "
+        "'arguments': {'type': 'start-rebinding', 'request-id': 4, "
+        "'source': true, 'binding-handle': 8192, 'target-uuid': %s}}",
+        UUID_HEX);
+    g_assert_cmpuint(next_request(qts, buf), ==, 568);
+    g_assert_cmphex(ldq_le_p(buf), ==, 1 | (2 << 8));
+    g_assert_cmpuint(buf[12 + 9], ==, 1);
+    g_assert_cmpuint(ldq_le_p(buf + 12 + 48), ==, 8192);
+    g_assert_cmphex(buf[12 + 56], ==, 0x80);
+    g_assert_cmphex(buf[12 + 56 + 511], ==, (uint8_t)(0x80 + 511));
+
+    /* A malformed init TDINFO is refused */
+    expect_qmp_error(qts, "{'execute': 'tdx-emu-request', 'arguments': "
+        "{'type': 'start-rebinding', 'request-id': 5, 'source': true, "
+        "'binding-handle': 8192, 'target-uuid': %s, "
+        "'init-tdinfo': '0011'}}", UUID_HEX);
+    qtest_quit(qts);
+}
+
+/* One Send or Receive buffer is MigTD's MTU, 16 pages, header included */
+static void test_stream_mtu(void)
+{
+    Stream s;
+    g_autofree uint8_t *got = g_malloc(BIG_DATA);
+    uint8_t hdr[12] = { 0 };
+
+    stream_start(&s, "");
+    stl_le_p(hdr + 8, BIG_DATA + 1);
+    qtest_memwrite(s.qts, BIG_GPA, hdr, sizeof(hdr));
+    g_assert_cmphex(migtd_call(s.qts, LEAF(SEND), 3, 0x10001,
+                               BIG_GPA | SHARED, 0x52, 0), ==,
+                    TDVMCALL_INVALID_OPERAND);
+    g_assert_cmphex(qtest_readq(s.qts, BIG_GPA), ==, 0);
+    g_assert_cmphex(send_big(s.qts, 0x5a), ==, 1);      /* 65,524 bytes */
+    g_assert_cmpint(recv(s.peer, got, BIG_DATA, MSG_WAITALL), ==, BIG_DATA);
+
+    /* A Receive with no room for a byte, or past the MTU, is refused */
+    g_assert_cmphex(migtd_call(s.qts, LEAF(RECEIVE), 3, 12,
+                               RECV_GPA | SHARED, 0x52, 0), ==,
+                    TDVMCALL_INVALID_OPERAND);
+    g_assert_cmphex(migtd_call(s.qts, LEAF(RECEIVE), 3, 0x10001,
+                               RECV_GPA | SHARED, 0x52, 0), ==,
+                    TDVMCALL_INVALID_OPERAND);
+
+    /* More than fits arrives: one Receive takes 65,524 bytes of it */
+    memset(got, 0xa5, BIG_DATA);
+    g_assert_cmpint(send(s.peer, got, BIG_DATA, 0), ==, BIG_DATA);
+    g_assert_cmpint(send(s.peer, got, 100, 0), ==, 100);
+    g_usleep(100 * 1000);
+    qtest_memset(s.qts, RECV_GPA, 0, 12);
+    g_assert_cmphex(migtd_call(s.qts, LEAF(RECEIVE), 3, 0x10000,
+                               RECV_GPA | SHARED, 0x52, 0), ==,
+                    TDVMCALL_SUCCESS);
+    g_assert_cmphex(wait_header(s.qts, RECV_GPA), ==, 1);
+    g_assert_cmpuint(qtest_readl(s.qts, RECV_GPA + 8), >, 0);
+    g_assert_cmpuint(qtest_readl(s.qts, RECV_GPA + 8), <=, BIG_DATA);
+    stream_stop(&s);
+}
+
+/*
+ * tdx-emu-cancel-request: the VMM cancels the stream, a pending Receive
+ * and a later Send complete with NOT_COMPLETED | VMM_CANCEL << 8 (0x302,
+ * MigTD commit b4a75a3), the peer's bytes no longer reach the TD
+ */
+static void test_stream_vmm_cancel(void)
+{
+    Stream s;
+    uint8_t hdr[12] = { 0 };
+
+    stream_start(&s, "");
+    expect_qmp_error(s.qts, "{'execute': 'tdx-emu-cancel-request', "
+                     "'arguments': {'request-id': 99}}");
+    qtest_memset(s.qts, RECV_GPA, 0, 12);
+    g_assert_cmphex(migtd_call(s.qts, LEAF(RECEIVE), 3, 0x10000,
+                               RECV_GPA | SHARED, 0x52, 0), ==,
+                    TDVMCALL_SUCCESS);
+    qtest_qmp_assert_success(s.qts, "{'execute': 'tdx-emu-cancel-request', "
+                             "'arguments': {'request-id': 3}}");
+    g_assert_cmphex(qtest_readq(s.qts, RECV_GPA), ==, 0x302);
+
+    g_assert_cmpint(send(s.peer, "late", 4, 0), ==, 4);
+    qtest_memset(s.qts, RECV_GPA, 0, 12);
+    g_assert_cmphex(migtd_call(s.qts, LEAF(RECEIVE), 3, 0x10000,
+                               RECV_GPA | SHARED, 0x52, 0), ==,
+                    TDVMCALL_SUCCESS);
+    g_assert_cmphex(qtest_readq(s.qts, RECV_GPA), ==, 0x302);
+    stl_le_p(hdr + 8, 2);
+    qtest_memwrite(s.qts, SEND_GPA, hdr, sizeof(hdr));
+    g_assert_cmphex(migtd_call(s.qts, LEAF(SEND), 3, 12 + 2,
+                               SEND_GPA | SHARED, 0x52, 0), ==,
+                    TDVMCALL_SUCCESS);
+    g_assert_cmphex(qtest_readq(s.qts, SEND_GPA), ==, 0x302);
+
+    /* The request still ends with the MigTD's ReportStatus */
+    g_assert_cmphex(report_status(s.qts, 3, 1 | (10 << 8), ""), ==,
+                    TDVMCALL_SUCCESS);
+    stream_stop(&s);
+}
+
+/* ------------------------------------------------------------------ */
+/* The log area (MigTD src/migtd/src/migration/logging.rs)            */
+
+#define LOG_GPA                 0x250000ULL     /* vCPU n: + n pages */
+#define LOG_HDR                 40
+#define NO_REQUEST              UINT64_MAX
+
+static void log_header(uint8_t *page, uint32_t vcpu, uint64_t start,
+                       uint64_t end)
+{
+    memcpy(page, "MigTD LogArea 1", 16);
+    stl_le_p(page + 16, vcpu);
+    stl_le_p(page + 20, 0);
+    stq_le_p(page + 24, start);
+    stq_le_p(page + 32, end);
+}
+
+/* An entry at @at; its size */
+static uint32_t log_entry(uint8_t *at, uint64_t id, uint64_t req,
+                          uint8_t level, const char *text)
+{
+    stq_le_p(at, id);
+    stq_le_p(at + 8, req);
+    at[16] = level;
+    memset(at + 17, 0, 3);
+    stl_le_p(at + 20, strlen(text));
+    memcpy(at + 24, text, strlen(text));
+    return 24 + strlen(text);
+}
+
+/* EnableLogArea request @id answered with @n pages from LOG_GPA */
+static void enable_log_area(QTestState *qts, uint64_t id, uint32_t n,
+                            uint64_t page_size)
+{
+    uint8_t data[8 + 16 * 4] = { 0 };
+    uint32_t i;
+
+    qtest_qmp_assert_success(qts, "{'execute': 'tdx-emu-request', "
+        "'arguments': {'type': 'enable-log-area', 'request-id': %" PRIu64
+        ", 'log-level': 4}}", id);
+    g_assert_cmphex(wfr(qts, WFR_GPA), ==, TDVMCALL_SUCCESS);
+    stl_le_p(data, n);
+    for (i = 0; i < n; i++) {
+        stq_le_p(data + 8 + 16 * i, LOG_GPA + i * 0x1000);
+        stq_le_p(data + 16 + 16 * i, page_size);
+    }
+    g_assert_cmphex(report_status_bytes(qts, id, 0, data, 8 + 16 * n), ==,
+                    TDVMCALL_SUCCESS);
+}
+
+static QDict *query_log(QTestState *qts, uint64_t since)
+{
+    QDict *rsp = qtest_qmp(qts, "{'execute': 'query-tdx-emu-log-area', "
+                           "'arguments': {'since': %" PRIu64 "}}", since);
+    QDict *ret = qdict_get_qdict(rsp, "return");
+
+    g_assert(ret);
+    qobject_ref(ret);
+    qobject_unref(rsp);
+    return ret;
+}
+
+static QDict *nth_entry(QDict *log, int n)
+{
+    QList *entries = qdict_get_qlist(log, "entries");
+    QListEntry *e;
+
+    QLIST_FOREACH_ENTRY(entries, e) {
+        if (!n--) {
+            return qobject_to(QDict, qlist_entry_obj(e));
+        }
+    }
+    return NULL;
+}
+
+static void check_entry(QDict *log, int n, uint32_t vcpu, uint64_t id,
+                        uint64_t req, uint8_t level, const char *text)
+{
+    QDict *e = nth_entry(log, n);
+
+    g_assert(e);
+    g_assert_cmpuint(qdict_get_int(e, "vcpu"), ==, vcpu);
+    g_assert_cmpuint(qdict_get_int(e, "entry-id"), ==, id);
+    if (req == NO_REQUEST) {
+        g_assert_false(qdict_haskey(e, "request-id"));
+    } else {
+        g_assert_cmpuint(qdict_get_int(e, "request-id"), ==, req);
+    }
+    g_assert_cmpuint(qdict_get_int(e, "level"), ==, level);
+    g_assert_cmpstr(qdict_get_str(e, "text"), ==, text);
+}
+
+/* What a page of the last query-tdx-emu-log-area said was wrong, or "" */
+static const char *page_malformed(QDict *log, uint32_t vcpu)
+{
+    QList *pages = qdict_get_qlist(log, "pages");
+    QListEntry *e;
+
+    QLIST_FOREACH_ENTRY(pages, e) {
+        QDict *p = qobject_to(QDict, qlist_entry_obj(e));
+
+        if (qdict_get_int(p, "vcpu") == vcpu) {
+            return qdict_haskey(p, "malformed") ?
+                   qdict_get_str(p, "malformed") : "";
+        }
+    }
+    g_assert_not_reached();
+}
+
+static void test_logarea(void)
+{
+    QTestState *qts = mailbox_init(",logarea-poll-ms=0");
+    uint8_t page[0x1000] = { 0 };
+    uint32_t off = LOG_HDR;
+    QDict *log;
+
+    log = query_log(qts, 0);
+    g_assert_false(qdict_get_bool(log, "enabled"));
+    qobject_unref(log);
+
+    /* vCPU 0: what MigTD logged before and after the request; vCPU 1 */
+    off += log_entry(page + off, 1, NO_REQUEST, 3, "booted\n");
+    off += log_entry(page + off, 3, 7, 1, "request 7 failed\n");
+    log_header(page, 0, LOG_HDR, off);
+    qtest_memwrite(qts, LOG_GPA, page, sizeof(page));
+    memset(page, 0, sizeof(page));
+    log_header(page, 1, LOG_HDR, LOG_HDR +
+               log_entry(page + LOG_HDR, 2, 7, 4, "on vCPU 1\x01"));
+    qtest_memwrite(qts, LOG_GPA + 0x1000, page, sizeof(page));
+    enable_log_area(qts, 10, 2, 0x1000);
+
+    log = query_log(qts, 0);
+    g_assert_true(qdict_get_bool(log, "enabled"));
+    g_assert_cmpuint(qdict_get_int(log, "level"), ==, 4);
+    g_assert_cmpuint(qdict_get_int(log, "next-seq"), ==, 3);
+    check_entry(log, 0, 0, 1, NO_REQUEST, 3, "booted");
+    check_entry(log, 1, 0, 3, 7, 1, "request 7 failed");
+    check_entry(log, 2, 1, 2, 7, 4, "on vCPU 1\\x01");
+    g_assert_cmpstr(page_malformed(log, 0), ==, "");
+    qobject_unref(log);
+
+    /* A new entry on vCPU 0: only it is new */
+    qtest_memread(qts, LOG_GPA, page, sizeof(page));
+    off += log_entry(page + off, 4, 8, 3, "request 8\n");
+    stq_le_p(page + 32, off);
+    qtest_memwrite(qts, LOG_GPA, page, sizeof(page));
+    log = query_log(qts, 3);
+    g_assert_null(nth_entry(log, 1));
+    check_entry(log, 0, 0, 4, 8, 3, "request 8");
+    qobject_unref(log);
+
+    /*
+     * The ring wrapped: entry 5 at the page's end, then zeroes; entry 6
+     * at the start; endoffset < startoffset
+     */
+    memset(page, 0, sizeof(page));
+    log_entry(page + 0xf00, 5, 8, 3, "at the end");
+    log_header(page, 0, 0xf00, LOG_HDR +
+               log_entry(page + LOG_HDR, 6, 8, 2, "wrapped"));
+    qtest_memwrite(qts, LOG_GPA, page, sizeof(page));
+    log = query_log(qts, 4);
+    check_entry(log, 0, 0, 5, 8, 3, "at the end");
+    check_entry(log, 1, 0, 6, 8, 2, "wrapped");
+    g_assert_null(nth_entry(log, 2));
+    g_assert_cmpstr(page_malformed(log, 0), ==, "");
+    qobject_unref(log);
+
+    /* A reset: the pages are gone, what was read stays */
+    qtest_system_reset(qts);
+    log = query_log(qts, 0);
+    g_assert_false(qdict_get_bool(log, "enabled"));
+    g_assert_null(qdict_get_qlist(log, "pages") ?
+                  qlist_first(qdict_get_qlist(log, "pages")) : NULL);
+    check_entry(log, 0, 0, 1, NO_REQUEST, 3, "booted");
+    qobject_unref(log);
+    qtest_quit(qts);
+}
+
+/* Write vCPU 0's page, query, and expect it malformed with @why */
+static void expect_malformed(QTestState *qts, const uint8_t *page,
+                             const char *why)
+{
+    QDict *log;
+
+    qtest_memwrite(qts, LOG_GPA, page, 0x1000);
+    log = query_log(qts, 0);
+    g_assert_cmpstr(page_malformed(log, 0), ==, why);
+    g_assert_null(nth_entry(log, 0));
+    qobject_unref(log);
+}
+
+static void test_logarea_malformed(void)
+{
+    QTestState *qts = mailbox_init(",logarea-poll-ms=1");
+    uint8_t page[0x1000] = { 0 };
+    QDict *log;
+
+    /* Status data the device cannot use: no log area */
+    enable_log_area(qts, 1, 3, 0x1000);         /* 3 pages, 2 vCPUs */
+    enable_log_area(qts, 2, 1, 0x2000);         /* not a page */
+    log = query_log(qts, 0);
+    g_assert_false(qdict_get_bool(log, "enabled"));
+    qobject_unref(log);
+
+    enable_log_area(qts, 3, 1, 0x1000);
+    expect_malformed(qts, page, "no \"MigTD LogArea 1\" signature");
+    log_header(page, 1, LOG_HDR, LOG_HDR);
+    expect_malformed(qts, page, "its vcpuindex is another vCPU's");
+    log_header(page, 0, LOG_HDR, 0x1001);
+    expect_malformed(qts, page,
+                     "startoffset or endoffset is outside the page");
+    log_header(page, 0, 8, LOG_HDR);
+    expect_malformed(qts, page,
+                     "startoffset or endoffset is outside the page");
+    /* An entry whose length runs past endoffset, then past the page */
+    log_entry(page + LOG_HDR, 1, 1, 3, "x");
+    stl_le_p(page + LOG_HDR + 20, 0xffffffff);
+    log_header(page, 0, LOG_HDR, 0x1000);
+    expect_malformed(qts, page, "an entry runs past endoffset");
+    log_header(page, 0, LOG_HDR, LOG_HDR + 10);
+    expect_malformed(qts, page, "an entry header runs past endoffset");
+    log_header(page, 0, LOG_HDR, 0x20);
+    expect_malformed(qts, page,
+                     "startoffset or endoffset is outside the page");
+    memset(page, 0, sizeof(page));
+    log_entry(page + 0xff0 - 24, 1, 1, 3, "0123456789abcdef0123");
+    log_header(page, 0, 0xff0 - 24, LOG_HDR);
+    expect_malformed(qts, page, "an entry runs past the page");
+
+    /* Fixed by the TD: read again, fine */
+    memset(page, 0, sizeof(page));
+    log_header(page, 0, LOG_HDR, LOG_HDR +
+               log_entry(page + LOG_HDR, 9, 3, 3, "ok"));
+    qtest_memwrite(qts, LOG_GPA, page, sizeof(page));
+    log = query_log(qts, 0);
+    g_assert_cmpstr(page_malformed(log, 0), ==, "");
+    check_entry(log, 0, 0, 9, 3, 3, "ok");
+    qobject_unref(log);
+    qtest_quit(qts);
+}
+
 int main(int argc, char **argv)
 {
     g_test_init(&argc, &argv, NULL);
@@ -1030,6 +1451,13 @@ int main(int argc, char **argv)
     qtest_add_func("/tdx-emu/migtd/soak", test_soak);
     qtest_add_func("/tdx-emu/migtd/stream-drain-bound",
                    test_stream_drain_bound);
+    qtest_add_func("/tdx-emu/migtd/request-formats", test_request_formats);
+    qtest_add_func("/tdx-emu/migtd/stream-mtu", test_stream_mtu);
+    qtest_add_func("/tdx-emu/migtd/stream-vmm-cancel",
+                   test_stream_vmm_cancel);
+    qtest_add_func("/tdx-emu/migtd/logarea", test_logarea);
+    qtest_add_func("/tdx-emu/migtd/logarea-malformed",
+                   test_logarea_malformed);
     qtest_add_func("/tdx-emu/migtd/service-query", test_service_query);
     qtest_add_func("/tdx-emu/migtd/service-malformed",
                    test_service_malformed);

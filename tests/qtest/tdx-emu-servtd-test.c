@@ -456,6 +456,45 @@ static void test_rebind_approve(void)
     qtest_quit(qts);
 }
 
+/*
+ * A target bound with the initial MigTD's TDINFO (init-tdinfo) and no
+ * init-servtd-info-hash: SERVTD_INIT_SERVTD_INFO_HASH is the SHA-384 of
+ * that TDINFO with the fields init-attr's IGNORE bits name zeroed (here
+ * IGNORE_MRTD, bit 34: bytes 16..63), as MigTD's mig_policy.rs
+ * verify_servtd_info_hash recomputes it
+ */
+#define SERVTD_INIT_INFO_HASH   0x191000030000020EULL
+#define TDINFO_SIZE             512
+
+static void test_init_tdinfo(void)
+{
+    QTestState *qts = mailbox_init(NULL);
+    uint8_t tdinfo[TDINFO_SIZE], want[48];
+    g_autofree char *hex = NULL;
+    uint64_t value;
+    int i;
+
+    for (i = 0; i < TDINFO_SIZE; i++) {
+        tdinfo[i] = i * 7 + 1;
+    }
+    hex = bytes_hex(tdinfo, TDINFO_SIZE);
+    qtest_qmp_assert_success(qts, "{'execute': 'tdx-emu-add-target', "
+                             "'arguments': {'handle': %u, 'uuid': %s, "
+                             "'init-attr': %" PRIu64 ", 'init-tdinfo': %s}}",
+                             (unsigned)HANDLE, UUID_HEX, 1ULL << 34, hex);
+    memset(tdinfo + 16, 0, 48);
+    sha384(tdinfo, sizeof(tdinfo), want);
+    for (i = 0; i < 6; i++) {
+        g_assert_cmphex(servtd_rd(qts, SERVTD_INIT_INFO_HASH + i, &value,
+                                  NULL), ==, TDX_SUCCESS);
+        g_assert_cmphex(value, ==, ldq_le_p(want + 8 * i));
+    }
+    expect_qmp_error(qts, "{'execute': 'tdx-emu-add-target', 'arguments': "
+                     "{'handle': 1, 'uuid': %s, 'init-tdinfo': 'abcd'}}",
+                     UUID_HEX);
+    qtest_quit(qts);
+}
+
 /* ------------------------------------------------------------------ */
 /* Reports, RTMRs, #VE info                                           */
 
@@ -681,6 +720,7 @@ int main(int argc, char **argv)
     qtest_add_func("/tdx-emu/servtd/mig-version", test_mig_version);
     qtest_add_func("/tdx-emu/servtd/field-ids", test_field_ids);
     qtest_add_func("/tdx-emu/servtd/rebind-approve", test_rebind_approve);
+    qtest_add_func("/tdx-emu/servtd/init-tdinfo", test_init_tdinfo);
     qtest_add_func("/tdx-emu/sys-rd", test_sys_rd);
     qtest_add_func("/tdx-emu/vm-wr", test_vm_wr);
     qtest_add_func("/tdx-emu/report", test_report);

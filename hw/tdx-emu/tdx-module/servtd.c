@@ -13,6 +13,7 @@
 #include "qemu/osdep.h"
 #include "qapi/error.h"
 #include "qemu/log.h"
+#include "crypto/hash.h"
 #include "crypto/random.h"
 #include "hw/tdx-emu/tdx-emu.h"
 #include "tdx-module.h"
@@ -108,6 +109,41 @@ static const TdxMdContext target_md = {
     .fields = target_fields,
     .nr_fields = ARRAY_SIZE(target_fields),
 };
+
+/*
+ * SERVTD_ATTR bits 32..41 IGNORE_ATTRIBUTES, _XFAM, _MRTD, _MRCONFIGID,
+ * _MROWNER, _MROWNERCONFIG, _RTMR0.._RTMR3 leave these TDINFO_STRUCT fields
+ * out of a service TD's info hash (TDX module ABI; MigTD
+ * src/migtd/src/mig_policy.rs verify_servtd_info_hash)
+ */
+#define SERVTD_ATTR_IGNORE_SHIFT    32
+
+static const struct {
+    uint16_t offset, size;
+} servtd_ignore_fields[] = {
+    { 0, 8 }, { 8, 8 }, { 16, 48 }, { 64, 48 }, { 112, 48 }, { 160, 48 },
+    { 208, 48 }, { 256, 48 }, { 304, 48 }, { 352, 48 },
+};
+
+void tdx_emu_servtd_info_hash(const uint8_t *tdinfo, uint64_t servtd_attr,
+                              uint64_t *hash)
+{
+    uint8_t masked[TDX_TDINFO_SIZE];
+    g_autofree uint8_t *digest = NULL;
+    size_t digest_len = 0;
+    unsigned i;
+
+    memcpy(masked, tdinfo, sizeof(masked));
+    for (i = 0; i < ARRAY_SIZE(servtd_ignore_fields); i++) {
+        if (servtd_attr >> (SERVTD_ATTR_IGNORE_SHIFT + i) & 1) {
+            memset(masked + servtd_ignore_fields[i].offset, 0,
+                   servtd_ignore_fields[i].size);
+        }
+    }
+    qcrypto_hash_bytes(QCRYPTO_HASH_ALGO_SHA384, masked, sizeof(masked),
+                       &digest, &digest_len, &error_abort);
+    memcpy(hash, digest, TDX_SHA384_SIZE);
+}
 
 TdxEmuTarget *tdx_emu_target_find(TdxEmuState *s, uint64_t handle)
 {

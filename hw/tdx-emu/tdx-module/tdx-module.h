@@ -60,6 +60,12 @@ bool tdx_emu_ram_range(TdxEmuState *s, uint64_t gpa, uint64_t len);
 /* servtd.c: target TDs and the service-TD leaves */
 /* Bind @t (handle, UUID and fields set); the device owns it on success */
 bool tdx_emu_target_bind(TdxEmuState *s, TdxEmuTarget *t, Error **errp);
+/*
+ * SERVTD_INFO_HASH of a service TD whose TDINFO_STRUCT is @tdinfo, with
+ * the fields the IGNORE bits of @servtd_attr name zeroed
+ */
+void tdx_emu_servtd_info_hash(const uint8_t *tdinfo, uint64_t servtd_attr,
+                              uint64_t *hash);
 TdxEmuTarget *tdx_emu_target_find(TdxEmuState *s, uint64_t handle);
 uint64_t tdx_emu_servtd_rd(TdxEmuState *s, X86CPU *cpu, uint64_t *regs);
 uint64_t tdx_emu_servtd_wr(TdxEmuState *s, X86CPU *cpu, uint64_t *regs);

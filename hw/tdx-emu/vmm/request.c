@@ -104,6 +104,10 @@ static void request_complete(TdxEmuState *s, TdxEmuMigReq *req,
     g_autofree char *b64 = g_base64_encode(data, len);
 
     trace_tdx_emu_request_complete(req->id, status_word);
+    if (req->type == TDX_EMU_REQUEST_TYPE_ENABLE_LOG_AREA &&
+        !(status_word & 0xff)) {
+        tdx_emu_logarea_enable(s, req->payload[8], data, len);
+    }
     qapi_event_send_tdx_emu_request_complete(
         req->id, req->type,
         (status_word & 0xff) ? TDX_EMU_REQUEST_STATUS_FAILURE :
@@ -249,17 +253,41 @@ static bool service_fields(TdxEmuMigReq *req, TdxEmuMigrationRequest *m,
     return *policy != NULL;
 }
 
+#define MIG_INFO_SIZE       56
+#define MIG_INFO_FULL_SIZE  (MIG_INFO_SIZE + TDX_TDINFO_SIZE)
+QEMU_BUILD_BUG_ON(MIG_INFO_FULL_SIZE > TDX_EMU_REQ_PAYLOAD_MAX);
+
 /*
- * MigtdMigrationInformation, 56 bytes: u64 id, u8 source, u8 has_init_data
- * (0), 6 reserved, target TD UUID (4 x u64), u64 binding handle. Binds the
- * target TD if it is not bound yet. The chardev carries a vmcall-raw
- * MigTD's stream; other transports have their own device.
+ * The initial MigTD's TDINFO (GHCI 1.5 initMigtdData): the request's own,
+ * else the one the target was bound with; NULL if there is none.
+ */
+static const uint8_t *init_tdinfo(TdxEmuMigrationRequest *m,
+                                  const TdxEmuTarget *bound, uint8_t *buf,
+                                  Error **errp)
+{
+    if (m->init_tdinfo) {
+        return tdx_emu_hex_parse("init-tdinfo", m->init_tdinfo, buf,
+                                 TDX_TDINFO_SIZE, errp) ? buf : NULL;
+    }
+    return bound && bound->has_init_tdinfo ? bound->init_tdinfo : NULL;
+}
+
+/*
+ * MigtdMigrationInformation (MigTD src/migtd/src/migration/mod.rs): u64
+ * id, u8 source, u8 has_init_data, 6 reserved, target TD UUID (4 x u64),
+ * u64 binding handle: 56 bytes; with an init TDINFO, has_init_data = 1
+ * and the 512-byte TDINFO_STRUCT follows (568 bytes, MigTD commits
+ * e8b7c5b, 8df57dd). Binds the target TD if it is not bound yet. The
+ * chardev carries a vmcall-raw MigTD's stream; other transports have
+ * their own device.
  */
 static bool migration_payload(TdxEmuState *s, TdxEmuMigReq *req,
                               TdxEmuMigrationRequest *m, Error **errp)
 {
     g_autofree TdxEmuTarget *t = g_new0(TdxEmuTarget, 1);
     g_autofree uint8_t *policy = NULL;
+    uint8_t tdinfo_buf[TDX_TDINFO_SIZE];
+    const uint8_t *tdinfo;
     TdxEmuTarget *bound;
 
     if (!tdx_emu_hex_parse("target-uuid", m->target_uuid, t->uuid,
@@ -268,6 +296,10 @@ static bool migration_payload(TdxEmuState *s, TdxEmuMigReq *req,
         return false;
     }
     bound = tdx_emu_target_find(s, m->binding_handle);
+    tdinfo = init_tdinfo(m, bound, tdinfo_buf, errp);
+    if (m->init_tdinfo && !tdinfo) {
+        return false;
+    }
     if (bound && memcmp(bound->uuid, t->uuid, sizeof(t->uuid))) {
         error_setg(errp, "binding handle 0x%" PRIx64 " is bound to another "
                    "target TD", m->binding_handle);
@@ -284,7 +316,12 @@ static bool migration_payload(TdxEmuState *s, TdxEmuMigReq *req,
     req->payload[8] = m->source;
     memcpy(req->payload + 16, t->uuid, sizeof(t->uuid));
     stq_le_p(req->payload + 48, m->binding_handle);
-    req->payload_len = 56;
+    req->payload_len = MIG_INFO_SIZE;
+    if (tdinfo) {
+        req->payload[9] = 1;
+        memcpy(req->payload + MIG_INFO_SIZE, tdinfo, TDX_TDINFO_SIZE);
+        req->payload_len = MIG_INFO_FULL_SIZE;
+    }
     if (!bound) {
         t->handle = m->binding_handle;
         tdx_emu_target_bind(s, g_steal_pointer(&t), &error_abort);
@@ -292,12 +329,15 @@ static bool migration_payload(TdxEmuState *s, TdxEmuMigReq *req,
     return true;
 }
 
-/* {u64 id; u8 reportdata[64]}, 72 bytes */
+/*
+ * {u64 id}, 8 bytes, or with REPORTDATA {u64 id; u8 reportdata[64]}, 72
+ * bytes: MigTD takes either (mod.rs impl_read_from_bytes_with_optional).
+ */
 static bool report_payload(TdxEmuMigReq *req, TdxEmuReportRequest *r,
                            Error **errp)
 {
     stq_le_p(req->payload, req->id);
-    req->payload_len = 72;
+    req->payload_len = r->reportdata ? 72 : 8;
     return !r->reportdata ||
            tdx_emu_hex_parse("reportdata", r->reportdata, req->payload + 8,
                              64, errp);
@@ -356,6 +396,18 @@ TdxEmuMigReq *tdx_emu_request_new(TdxEmuState *s, TdxEmuRequest *arg,
         g_assert_not_reached();
     }
     return ok ? g_steal_pointer(&req) : NULL;
+}
+
+void tdx_emu_request_cancel(TdxEmuState *s, uint64_t id, Error **errp)
+{
+    TdxEmuMigReq *req = tdx_emu_request_running(s, id);
+
+    if (!req || !req->stream) {
+        error_setg(errp, "no request %" PRIu64 " with a migration stream is "
+                   "running", id);
+        return;
+    }
+    tdx_emu_stream_abort(req->stream);
 }
 
 /*

@@ -151,21 +151,29 @@ static void guid_hob(GByteArray *hobs, const uint8_t *guid,
  * The WaitForRequest answer for StartMigration (MigTD migration/data.rs
  * read_mig_info): {ver, 1, operation 1, rsv}, then the HOB list
  * MIGRATION_INFORMATION, STREAM_SOCKET_INFO, MIGPOLICY if there is a
- * policy, END.
+ * policy, END. With an init TDINFO (has_init_data = 1), its 512 bytes
+ * follow the 72-byte MIGRATION_INFORMATION (MigTD mod.rs
+ * MigtdMigrationInformation::read_from_bytes, policy_v2).
  */
 static GByteArray *wfr_start(TdxEmuMigReq *req)
 {
     GByteArray *out = g_byte_array_new();
     uint8_t head[4] = { SVC_VERSION, SVC_WAIT_FOR_REQUEST,
                         WFR_START_MIGRATION, 0 };
-    uint8_t info[MIG_INFO_SIZE], sock[SOCKET_INFO_SIZE];
+    uint8_t info[MIG_INFO_SIZE + TDX_TDINFO_SIZE], sock[SOCKET_INFO_SIZE];
+    uint32_t info_len = MIG_INFO_SIZE;
     uint8_t end[HOB_HDR_SIZE] = { 0 };
 
     g_byte_array_append(out, head, sizeof(head));
     memcpy(info, req->payload, RAW_MIG_INFO_SIZE);
     stq_le_p(info + RAW_MIG_INFO_SIZE, req->mig_policy_id);
     stq_le_p(info + RAW_MIG_INFO_SIZE + 8, req->communication_id);
-    guid_hob(out, mig_info_guid, info, sizeof(info));
+    if (req->payload_len > RAW_MIG_INFO_SIZE) {
+        memcpy(info + MIG_INFO_SIZE, req->payload + RAW_MIG_INFO_SIZE,
+               TDX_TDINFO_SIZE);
+        info_len += TDX_TDINFO_SIZE;
+    }
+    guid_hob(out, mig_info_guid, info, info_len);
     stq_le_p(sock, req->communication_id);
     stq_le_p(sock + 8, req->mig_td_cid);
     stl_le_p(sock + 16, req->mig_channel_port);

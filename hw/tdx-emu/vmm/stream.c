@@ -34,7 +34,12 @@
 /* Limits, listed in docs/migration.md */
 #define STREAM_RX_MAX           (1 * MiB)   /* arrived, not yet received */
 #define STREAM_TX_MAX           (1 * MiB)   /* sent, not yet written out */
-#define SEND_MAX                (64 * KiB)  /* one Send or Receive */
+/*
+ * One Send or Receive buffer, header included: MigTD's MTU of 16 pages,
+ * so a Send carries at most 65,524 bytes (MigTD commit 11156b8 chunks its
+ * Sends to that)
+ */
+#define BUFFER_MAX              (16 * 4 * KiB)
 
 struct TdxEmuStream {
     TdxEmuState *dev;
@@ -272,6 +277,19 @@ void tdx_emu_stream_free(TdxEmuStream *st)
     stream_flush(st);
 }
 
+/*
+ * The VMM cancels the stream (tdx-emu-cancel-request): nothing more is
+ * read from the peer or written to it, and pending and later Sends and
+ * Receives complete with NOT_COMPLETED | VMM_CANCEL << 8.
+ */
+void tdx_emu_stream_abort(TdxEmuStream *st)
+{
+    qemu_chr_fe_set_handlers(&st->chr, NULL, NULL, NULL, NULL, NULL, NULL,
+                             true);
+    g_byte_array_set_size(st->rx, 0);
+    stream_closed(st);
+}
+
 /* R13 = request id naming a running migration, with its stream */
 static TdxEmuStream *stream_of(TdxEmuState *s, uint64_t request_id)
 {
@@ -295,8 +313,7 @@ static uint64_t stream_buffer(TdxEmuState *s, X86CPU *cpu, const uint64_t *vmm,
         return TDVMCALL_ALIGN_ERROR;
     }
     if (vmm[R_EBX] < TDX_EVENT_NOTIFY_MIN_VECTOR || vmm[R_EBX] > 255 ||
-        buf->len <= VMCALL_RAW_HDR_SIZE ||
-        buf->len > VMCALL_RAW_HDR_SIZE + SEND_MAX ||
+        buf->len <= VMCALL_RAW_HDR_SIZE || buf->len > BUFFER_MAX ||
         !tdx_emu_ram_range(s, buf->gpa, buf->len)) {
         return TDVMCALL_INVALID_OPERAND;
     }

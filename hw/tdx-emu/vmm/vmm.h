@@ -43,6 +43,8 @@ bool tdx_emu_request_report(TdxEmuState *s, uint64_t id,
                             uint64_t status_word);
 /* Fail a request as the VMM does (a MigrationResult code) */
 void tdx_emu_request_fail(TdxEmuState *s, TdxEmuMigReq *req, uint8_t code);
+/* The VMM cancels a running request's stream (tdx-emu-cancel-request) */
+void tdx_emu_request_cancel(TdxEmuState *s, uint64_t id, Error **errp);
 uint64_t tdx_emu_migtd_report_status(TdxEmuState *s, X86CPU *cpu,
                                      uint64_t *vmm);
 
@@ -51,8 +53,19 @@ TdxEmuStream *tdx_emu_stream_new(TdxEmuState *s, uint64_t request_id,
                                  const char *chardev, Error **errp);
 void tdx_emu_stream_free(TdxEmuStream *st);
 void tdx_emu_stream_forget(TdxEmuStream *st);
+void tdx_emu_stream_abort(TdxEmuStream *st);
 uint64_t tdx_emu_migtd_send(TdxEmuState *s, X86CPU *cpu, uint64_t *vmm);
 uint64_t tdx_emu_migtd_receive(TdxEmuState *s, X86CPU *cpu, uint64_t *vmm);
+
+/*
+ * logarea.c: the MigTD's log area (EnableLogArea), read by the host.
+ * @data is the EnableLogArea ReportStatus data, @level the level asked.
+ */
+void tdx_emu_logarea_realize(TdxEmuState *s);
+void tdx_emu_logarea_enable(TdxEmuState *s, uint8_t level,
+                            const uint8_t *data, uint32_t len);
+void tdx_emu_logarea_reset(TdxEmuState *s);
+TdxEmuLogArea *tdx_emu_logarea_query(TdxEmuState *s, uint64_t since);
 
 /* quote.c: GetQuote */
 uint64_t tdx_emu_vmcall_get_quote(TdxEmuState *s, X86CPU *cpu, uint64_t *vmm);
