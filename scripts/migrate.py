@@ -31,7 +31,7 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from qmp import Qemu, QmpError  # noqa: E402
-from run import panic_text, parked, qemu_args  # noqa: E402
+from run import panic_text, parked, qemu_args, shutdown  # noqa: E402
 import transports  # noqa: E402
 
 POLL_S = 0.02
@@ -100,8 +100,9 @@ class Side:
                 raise QmpError(f"the {self.name} VM stopped: GUEST_PANICKED"
                                f"{panic_text(self.last_words())}", self.name)
             if event["event"] == "SHUTDOWN":
-                raise QmpError(f"the {self.name} VM stopped: "
-                               f"{event['event']}", self.name)
+                raise QmpError(f"the {self.name} TD is dead: "
+                               f"{shutdown(event, self.last_words())}",
+                               self.name)
 
     def last_words(self):
         """query-tdx-emu after a panic (the VM pauses): what the TD said"""

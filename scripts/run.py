@@ -36,8 +36,9 @@ POLL_S = 0.02
 
 
 def qemu_args(firmware, serial_log, smp, memory, device="tdx-emu"):
-    """A panic pauses the VM, so that QMP can still tell what the TD said;
-    an image whose TD_PARAMS asks for GPAW 52 gets it (scripts/tdparams.py)"""
+    """A panic, a triple fault or a shutdown pauses the VM, so that QMP can
+    still tell what the TD said and which VMCALL failed last; an image
+    whose TD_PARAMS asks for GPAW 52 gets it (scripts/tdparams.py)"""
     gpaw = image_gpaw(firmware)
     if gpaw != 48:
         device += f",gpaw={gpaw}"
@@ -45,7 +46,7 @@ def qemu_args(firmware, serial_log, smp, memory, device="tdx-emu"):
             "-cpu", f"max,phys-bits={gpaw},vendor=GenuineIntel",
             "-smp", str(smp), "-m", memory, "-nodefaults",
             "-display", "none", "-no-reboot", "-S",
-            "-action", "panic=pause",
+            "-action", "panic=pause", "-action", "shutdown=pause",
             "-global", "apic-common.vapic=off",
             "-serial", f"file:{serial_log}", "-bios", firmware,
             "-device", device]
@@ -66,19 +67,41 @@ def counts(info):
     return calls
 
 
+def failed_call(call):
+    """The last TDG.VP.VMCALL that failed, in words ("" if none)"""
+    if not call:
+        return ""
+    return (f"; the last failed TDG.VP.VMCALL: {call['name']} "
+            f"(R11 {call['subfunction']:#x}) returned {call['status']:#x}")
+
+
 def parked(event):
     """A TDX_EMU_VCPU_PARKED of vCPU 0 -- the TD is dead -- said in words,
     with the last TDG.VP.VMCALL that failed; None for any other event"""
     data = event.get("data", {})
     if event["event"] != "TDX_EMU_VCPU_PARKED" or data.get("cpu-index"):
         return None
-    why = "vCPU 0 halted with interrupts blocked (TDVMCALL<HLT>, R12 = 1)"
-    call = data.get("last-failed-vmcall")
-    if call:
-        why += (f"; the last failed TDG.VP.VMCALL: {call['name']} "
-                f"(R11 {call['subfunction']:#x}) returned "
-                f"{call['status']:#x}")
-    return why
+    return ("vCPU 0 halted with interrupts blocked (TDVMCALL<HLT>, R12 = 1)"
+            + failed_call(data.get("last-failed-vmcall")))
+
+
+# SHUTDOWN reasons of the guest's own making (QAPI ShutdownCause)
+GUEST_SHUTDOWNS = {
+    "guest-reset": "triple fault (the guest reset itself)",
+    "guest-shutdown": "the guest powered itself off",
+}
+
+
+def shutdown(event, info):
+    """A SHUTDOWN event in words, with the last TDG.VP.VMCALL that failed
+    (from query-tdx-emu @info) when the guest did it; None for others"""
+    if event["event"] != "SHUTDOWN":
+        return None
+    reason = event["data"].get("reason")
+    if reason not in GUEST_SHUTDOWNS:
+        return f"QEMU shut down ({reason})"
+    return GUEST_SHUTDOWNS[reason] + failed_call(
+        (info or {}).get("last-failed-vmcall"))
 
 
 def panic_text(info):
@@ -102,11 +125,8 @@ def failure(vm, info):
             return f"the TD is dead: {parked(event)}"
         if event["event"] == "GUEST_PANICKED":
             return "guest panicked" + panic_text(info)
-        if event["event"] == "SHUTDOWN" and \
-                event["data"].get("reason") == "guest-reset":
-            return "triple fault (the guest reset itself)"
-        if event["event"] == "SHUTDOWN":
-            return f"QEMU shut down ({event['data'].get('reason')})"
+        if shutdown(event, info):
+            return shutdown(event, info)
     if info and "fatal-error" in info:
         fatal = info["fatal-error"]
         return (f"the TD reported fatal error {fatal['code']:#x}: "

@@ -596,6 +596,27 @@ check_run_triple_fault() {
     fi
 }
 
+# A TD that dies at once (tests/tools/dead-td.py MODE: a failing
+# TDG.VP.VMCALL, then a triple fault or an ACPI power-off): run and
+# migrate (as the destination) stop at once, saying how it died and
+# naming that VMCALL
+check_dead_td() {
+    local mode=$1 want=$2 img=$WORK/dead-$1.bin out
+    local call="the last failed TDG.VP.VMCALL: unknown (R11 0x0) returned 0x8000000000000000"
+    local name="./tdx-emu run/migrate: a TD that dies by $mode is reported at once ($want), naming the last failed VMCALL"
+    /usr/bin/python3 "$ROOT/tests/tools/dead-td.py" "$mode" "$img"
+    if timeout 60 "$ROOT/tdx-emu" run --firmware "$img" --until-ready \
+           --timeout 30 >"$WORK/out" 2>&1; then
+        fail "$name (run succeeded)"; return
+    elif ! grep -q "tdx-emu run: $want; $call" "$WORK/out"; then
+        fail "$name (run)"; cat "$WORK/out"; return
+    fi
+    out=$(timeout 60 "$ROOT/tdx-emu" migrate --dst-firmware "$img" \
+          --timeout 30 2>"$WORK/migrate.err" | tail -n 1)
+    migrate_expect "$name" "$out" \
+        "r['result'] == 'failure' and r['failed_vm'] == 'destination' and r['step'] == 'boot' and 'the destination TD is dead: $want; $call' in r['error']"
+}
+
 # ./tdx-emu migrate: JSON field checks on its one output line
 migrate_expect() {
     local name=$1 json=$2 expr=$3
@@ -619,18 +640,38 @@ check_migrate() {
         "$out" 'r["result"] == "failure" and r["source"]["result_name"] == "InvalidParameter" and r["destination"]["result_name"] == "InvalidParameter" and not r["keys_match"]'
 }
 
-# The source against a misbehaving peer (tests/tools/peer.py)
+# ./tdx-emu migrate --transport T: the stub built for T on both sides;
+# and the transport read from an image (--firmware, no --transport)
+check_migrate_transport() {
+    local t=$1 out
+    out=$("$ROOT/tdx-emu" migrate --transport "$t" --timeout 120 \
+          2>"$WORK/migrate.err" | tail -n 1)
+    migrate_expect "./tdx-emu migrate --transport $t: pre-migration succeeds, keys match" \
+        "$out" "r['result'] == 'success' and r['keys_match'] and r['transport'] == '$t'"
+}
+
+check_migrate_image_transport() {
+    local out img=$GUEST_BUILD/guest/tdx-emu-guest-virtio-serial.bin
+    out=$("$ROOT/tdx-emu" migrate --firmware "$img" --timeout 120 \
+          2>"$WORK/migrate.err" | tail -n 1)
+    migrate_expect "./tdx-emu migrate --firmware IMG: the transport IMG is built for (virtio-serial)" \
+        "$out" "r['result'] == 'success' and r['keys_match'] and r['transport'] == 'virtio-serial'"
+}
+
+# The source against a misbehaving peer (tests/tools/peer.py), over
+# TRANSPORT (default vmcall-raw)
 check_migrate_bad_peer() {
-    local mode=$1 want=$2 port out
+    local mode=$1 want=$2 transport=${3:-vmcall-raw} port out
     port=$(/usr/bin/python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
     /usr/bin/python3 "$ROOT/tests/tools/peer.py" "$port" "$mode" &
     local peer=$!
     sleep 0.3
     out=$("$ROOT/tdx-emu" migrate --side source --peer "127.0.0.1:$port" \
-          --timeout 60 2>"$WORK/migrate.err" | tail -n 1)
+          --transport "$transport" --timeout 60 2>"$WORK/migrate.err" |
+          tail -n 1)
     kill "$peer" 2>/dev/null
     wait "$peer" 2>/dev/null
-    migrate_expect "./tdx-emu migrate against a $mode peer: $want" "$out" \
+    migrate_expect "./tdx-emu migrate --transport $transport against a $mode peer: $want" "$out" \
         "r['result'] == 'failure' and r['source']['result_name'] == '$want'"
 }
 
@@ -1144,6 +1185,11 @@ check_migrate
 check_migrate_bad_peer disconnect VmmCanceled
 check_migrate_bad_peer silent NetworkError
 check_migrate_bad_peer garbage InvalidParameter
+check_migrate_transport virtio-serial
+check_migrate_image_transport
+check_migrate_bad_peer garbage InvalidParameter virtio-serial
+check_dead_td triple-fault "triple fault (the guest reset itself)"
+check_dead_td power-off "the guest powered itself off"
 check_migrate_vm_lost STOP "did not answer"
 check_migrate_vm_lost KILL "killed by signal 9"
 check_migrate_quote
