@@ -935,6 +935,82 @@ static void test_tdvf_bad_images(void)
     }
 }
 
+/* The stub in layout @variant (guest/meson.build), next to the image */
+static char *layout_image(const char *image, const char *variant)
+{
+    g_autofree char *base = g_strndup(image, strlen(image) - strlen(".bin"));
+
+    return g_strdup_printf("%s-%s.bin", base, variant);
+}
+
+/* How many firmware sections of type @type, and their total size */
+static int sections_of_type(QDict *info, int64_t type, uint64_t *size)
+{
+    QListEntry *e;
+    int n = 0;
+
+    *size = 0;
+    QLIST_FOREACH_ENTRY(qdict_get_qlist(info, "firmware-sections"), e) {
+        QDict *sec = qobject_to(QDict, qlist_entry_obj(e));
+
+        if (qdict_get_int(sec, "type") == type) {
+            n++;
+            *size += qdict_get_int(sec, "size");
+        }
+    }
+    return n;
+}
+
+/*
+ * The stub's layouts: a TdParams section (no memory) whose TD_PARAMS asks
+ * for GPAW 52, refused at gpaw=48; a TempMem in RAM with PermMem split
+ * around it (MigTD #894), added (accepted) at reset
+ */
+static void test_tdvf_layouts(void)
+{
+    static const char *const gpaw[] = {
+        "TD_PARAMS (TdParams section) asks for GPAW 52, the device has "
+        "gpaw=48", "-device tdx-emu,gpaw=52", NULL
+    };
+    const char *image = guest_image();
+    g_autofree char *gpaw52 = NULL;
+    g_autofree char *tempmem = NULL;
+    g_autofree char *args = NULL;
+    QTestState *qts;
+    QDict *info;
+    uint64_t size;
+
+    if (!image) {
+        return;
+    }
+    gpaw52 = layout_image(image, "gpaw52");
+    tempmem = layout_image(image, "tempmem-ram");
+    args = g_strdup_printf("-cpu max,phys-bits=52 -m 64M -bios %s "
+                           "-device tdx-emu", gpaw52);
+    expect_refusal(args, gpaw);
+
+    qts = qtest_initf("-machine q35 -cpu max,phys-bits=52 -m 64M "
+                      "-nodefaults -bios %s -device tdx-emu,gpaw=52", gpaw52);
+    info = query_tdx_emu(qts);
+    g_assert_cmpint(sections_of_type(info, 8, &size), ==, 1);    /* TdParams */
+    g_assert_cmpuint(size, ==, 0);
+    g_assert_cmpint(qdict_get_int(info, "gpaw"), ==, 52);
+    qobject_unref(info);
+    qtest_quit(qts);
+
+    qts = qtest_initf("-machine q35 -cpu max,phys-bits=48 -m 64M "
+                      "-nodefaults -bios %s -device tdx-emu", tempmem);
+    info = query_tdx_emu(qts);
+    g_assert_cmpint(sections_of_type(info, 3, &size), ==, 2);    /* TempMem */
+    g_assert_cmpint(sections_of_type(info, 4, &size), ==, 2);    /* PermMem */
+    g_assert_cmphex(size, ==, 0x2000000 - 0x21000);
+    /* Added at reset, of RAM: the TempMem there (PermMem is AUGed) */
+    g_assert_cmpuint(qdict_get_int(info, "accepted-pages"), ==,
+                     0x21000 / 4096);
+    qobject_unref(info);
+    qtest_quit(qts);
+}
+
 /*
  * No OVMF table and td-shim's metadata pointer (image end - 0x20) near
  * 2^32: not a TDVF image, and nothing is read past the image's end.
@@ -1263,6 +1339,7 @@ int main(int argc, char **argv)
     qtest_add_func("/tdx-emu/realize/phys-bits", test_realize_phys_bits);
     qtest_add_func("/tdx-emu/realize/errors", test_realize_errors);
     qtest_add_func("/tdx-emu/realize/tdvf-bad-images", test_tdvf_bad_images);
+    qtest_add_func("/tdx-emu/realize/tdvf-layouts", test_tdvf_layouts);
     qtest_add_func("/tdx-emu/realize/tdvf-pointer-wrap",
                    test_tdvf_pointer_wrap);
     qtest_add_func("/tdx-emu/realize/payload-elf", test_payload_elf);
