@@ -1282,6 +1282,35 @@ static void test_guest_tdcall(void)
     unlink(log_path);
 }
 
+/*
+ * Four vCPUs: the APs park on td-shim's mailbox (boot.S), the BSP has
+ * each arrive and check in (smp.c), and the stub's checks all pass
+ */
+static void test_guest_smp(void)
+{
+    const char *image = guest_image();
+    g_autofree char *log_path = NULL;
+    g_autofree char *log = NULL;
+    GuestResult res;
+    QTestState *qts;
+
+    if (!image) {
+        return;
+    }
+    log_path = serial_log_path();
+    qts = guest_run(image, "-smp 4 -device tdx-emu", log_path, &res);
+    g_assert_cmpuint(res.state, ==, GUEST_STATE_PASS);
+    g_assert_cmpuint(res.failed, ==, 0);
+    qtest_quit(qts);
+    log = read_log(log_path);
+    g_assert_nonnull(strstr(log, "  AP 3 checked in: x2APIC ID 3"));
+    g_assert_nonnull(strstr(log, "3 of 3 APs arrived at the mailbox, 3 "
+                            "checked in"));
+    g_assert_nonnull(strstr(log, "ok - every AP arrives at td-shim's "
+                            "mailbox and checks in"));
+    unlink(log_path);
+}
+
 static void test_guest_no_device_ud(void)
 {
     const char *image = guest_image();
@@ -1345,6 +1374,7 @@ int main(int argc, char **argv)
     qtest_add_func("/tdx-emu/realize/payload-elf", test_payload_elf);
     qtest_add_func("/tdx-emu/qmp/catch", test_catch_qmp);
     qtest_add_func("/tdx-emu/guest/tdcall", test_guest_tdcall);
+    qtest_add_func("/tdx-emu/guest/smp", test_guest_smp);
     qtest_add_func("/tdx-emu/guest/no-device-ud", test_guest_no_device_ud);
     return g_test_run();
 }
