@@ -138,6 +138,7 @@ static void tdx_emu_realize(DeviceState *dev, Error **errp)
     tdx_emu_tdcall_realize(s);
     tdx_emu_payload_realize(s);
     tdx_emu_legacy_realize(s);
+    tdx_emu_virtio_realize(s);
     tdx_emu_memory_realize(s);
     tdx_emu_logarea_realize(s);
     if (s->quote) {

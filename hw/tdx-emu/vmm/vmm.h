@@ -13,6 +13,9 @@
 /* legacy.c: the legacy PC platform as a TD has it */
 void tdx_emu_legacy_realize(TdxEmuState *s);
 
+/* virtio-td.c: virtio devices modern-only with ACCESS_PLATFORM */
+void tdx_emu_virtio_realize(TdxEmuState *s);
+
 /* instr.c: Instruction.* VMCALLs */
 uint64_t tdx_emu_vmcall_cpuid(TdxEmuState *s, X86CPU *cpu, uint64_t *vmm);
 uint64_t tdx_emu_vmcall_hlt(TdxEmuState *s, X86CPU *cpu, uint64_t *vmm);
