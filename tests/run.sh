@@ -617,6 +617,31 @@ check_dead_td() {
         "r['result'] == 'failure' and r['failed_vm'] == 'destination' and r['step'] == 'boot' and 'the destination TD is dead: $want; $call' in r['error']"
 }
 
+# A TD's virtio devices are modern-only with ACCESS_PLATFORM
+# (hw/tdx-emu/vmm/virtio-td.c): one created after tdx-emu gets both, one
+# created before without them stops QEMU with how to fix it
+check_virtio_td() {
+    local name="tdx-emu: virtio devices are modern-only with ACCESS_PLATFORM (default after it, refused before it)"
+    local base=(-machine q35,smm=off -accel tcg -m 32M -nodefaults
+                -display none -S -bios "$GUEST")
+    if printf '%s\n' '{"execute":"qmp_capabilities"}' \
+           '{"execute":"qom-get","arguments":{"path":"/machine/peripheral/vs","property":"disable-legacy"}}' \
+           '{"execute":"qom-get","arguments":{"path":"/machine/peripheral/vs/virtio-backend","property":"iommu_platform"}}' \
+           '{"execute":"quit"}' |
+           timeout 30 "$QEMU" "${base[@]}" -cpu max,phys-bits=48 \
+               -device tdx-emu -device virtio-serial-pci,id=vs -qmp stdio \
+               >"$WORK/out" 2>&1 &&
+       grep -q '"return": "on"' "$WORK/out" &&
+       grep -q '"return": true' "$WORK/out" &&
+       ! timeout 30 "$QEMU" "${base[@]}" -cpu max,phys-bits=48 \
+           -device virtio-serial-pci -device tdx-emu >"$WORK/out" 2>&1 &&
+       grep -q "must be modern-only and offer ACCESS_PLATFORM" "$WORK/out"; then
+        pass "$name"
+    else
+        fail "$name"; cat "$WORK/out"
+    fi
+}
+
 # ./tdx-emu migrate: JSON field checks on its one output line
 migrate_expect() {
     local name=$1 json=$2 expr=$3
@@ -1185,6 +1210,7 @@ check_migrate
 check_migrate_bad_peer disconnect VmmCanceled
 check_migrate_bad_peer silent NetworkError
 check_migrate_bad_peer garbage InvalidParameter
+check_virtio_td
 check_migrate_transport virtio-serial
 check_migrate_image_transport
 check_migrate_bad_peer garbage InvalidParameter virtio-serial
