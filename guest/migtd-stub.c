@@ -406,6 +406,32 @@ static void handle_request(void)
     }
 }
 
+/*
+ * What MigTD does when it cannot go on: it panics, and td-payload's panic
+ * handler issues ReportFatalError (td-shim b3695f5). The stub gives its
+ * reason in GHCI 1.5's in-register message: R14, R15, RBX, RDI, RSI, R8,
+ * R9, RDX, 64 bytes.
+ */
+void migtd_give_up(const char *why)
+{
+    uint8_t msg[64] = { 0 };
+    unsigned i;
+    struct tdx_regs r;
+
+    for (i = 0; i < sizeof(msg) - 1 && why[i]; i++) {
+        msg[i] = why[i];
+    }
+    r = (struct tdx_regs) {
+        .rax = TDG_VP_VMCALL, .rcx = 0xffcc,
+        .r11 = TDVMCALL_REPORT_FATAL_ERROR,
+        .r14 = ld64(msg), .r15 = ld64(msg + 8), .rbx = ld64(msg + 16),
+        .rdi = ld64(msg + 24), .rsi = ld64(msg + 32), .r8 = ld64(msg + 40),
+        .r9 = ld64(msg + 48), .rdx = ld64(msg + 56),
+    };
+    guest_printf("migtd-stub: %s\n", why);
+    tdcall(&r);
+}
+
 /* vmcall-raw's request loop: WaitForRequest, then the request */
 static void vmcall_raw_run(void)
 {
@@ -418,7 +444,7 @@ static void vmcall_raw_run(void)
     guest_printf("migtd-stub: waiting for requests\n");
     for (;;) {
         if (wait_for_request() != TDVMCALL_SUCCESS) {
-            guest_printf("migtd-stub: WaitForRequest refused\n");
+            migtd_give_up("WaitForRequest refused");
             return;
         }
         while (!request_arrived) {
@@ -433,12 +459,12 @@ void migtd_stub_run(void)
     const struct transport *t = stub_transport();
 
     if (!shared_init()) {
-        guest_printf("migtd-stub: MapGPA failed\n");
+        migtd_give_up("MapGPA of the shared pool failed");
         return;
     }
     timer_start();
     if (t->init() != RESULT_SUCCESS) {
-        guest_printf("migtd-stub: %s: no device\n", t->name);
+        migtd_give_up(t->init_failed);
         return;
     }
     if (t == &vmcall_raw_transport) {

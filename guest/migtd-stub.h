@@ -36,6 +36,9 @@ extern volatile int request_arrived;
 /* The key exchange of a start-migration request; a MigrationResult */
 int migtd_exchange_msk(const struct migration_info *mi);
 
+/* Panic as MigTD does: ReportFatalError, @why as its message */
+void migtd_give_up(const char *why);
+
 /* Serve MigTD requests forever (returns only if the VMM refuses us) */
 void migtd_stub_run(void);
 

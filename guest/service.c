@@ -239,7 +239,7 @@ void service_run(void)
     cmd = shared_alloc(1);
     rsp = shared_alloc(1);
     if (!cmd || !rsp || !query(interrupt)) {
-        guest_printf("migtd-stub: Migration is not supported by VMM\n");
+        migtd_give_up("Migration is not supported by VMM");
         return;
     }
     guest_printf("migtd-stub: waiting for requests (Service, %s)\n",
@@ -250,5 +250,5 @@ void service_run(void)
                      stub_transport()->name);
         report_status(mi.id, migtd_exchange_msk(&mi));
     }
-    guest_printf("migtd-stub: WaitForRequest refused\n");
+    migtd_give_up("WaitForRequest refused");
 }

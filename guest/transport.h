@@ -35,6 +35,7 @@
 struct transport {
     const char *name;
     int (*init)(void);                  /* at boot: the device */
+    const char *init_failed;            /* what a failed init means */
     int (*open)(const struct migration_info *mi);
     int (*send)(const uint8_t *data, uint32_t len);
     int (*recv)(const uint8_t **data, uint32_t *len, uint64_t timeout_ms);

@@ -243,6 +243,7 @@ static void serial_close(void)
 const struct transport virtio_serial_transport = {
     .name = "virtio-serial",
     .init = serial_init,
+    .init_failed = "no virtio-serial device (PCI 1af4:1043) answered",
     .open = serial_open,
     .send = serial_send,
     .recv = serial_recv,

@@ -144,6 +144,7 @@ static int vv_open(const struct migration_info *mi)
 const struct transport virtio_vsock_transport = {
     .name = "virtio-vsock",
     .init = vv_init,
+    .init_failed = "no virtio-vsock device (PCI 1af4:1053) answered",
     .open = vv_open,
     .send = vsock_send,
     .recv = vsock_recv,

@@ -103,6 +103,7 @@ static void raw_close(void)
 const struct transport vmcall_raw_transport = {
     .name = "vmcall-raw",
     .init = raw_init,
+    .init_failed = "out of shared memory",
     .open = raw_open,
     .send = raw_send,
     .recv = raw_recv,

@@ -126,6 +126,7 @@ static int mv_open(const struct migration_info *mi)
 const struct transport vmcall_vsock_transport = {
     .name = "vmcall-vsock",
     .init = mv_init,
+    .init_failed = "out of shared memory",
     .open = mv_open,
     .send = vsock_send,
     .recv = vsock_recv,
