@@ -28,6 +28,8 @@
 #define AP_CMD_CHECK        4           /* answer: APIC_ID invalid */
 #define AP_CMD_SET_CR3      5
 #define AP_CMD_SET_IDT      6
+/* ap_relocated[] entries: one per vCPU the stub brings up (smp.h) */
+#define AP_RELOCATED_MAX    16
 /* Set by the BSP once its page tables are built: the APs may page */
 #define AP_PAGING_READY     0xFFFC6100
 

@@ -110,7 +110,8 @@ static void check_aps(void)
     }
     check(smp_bring_up(vcpus) ==
           (vcpus - 1 < SMP_MAX_APS ? vcpus - 1 : SMP_MAX_APS),
-          "every AP arrives at td-shim's mailbox and checks in");
+          "every AP arrives at td-shim's mailbox, checks in and moves "
+          "to the relocated AP loop");
 }
 
 static void check_bad_leaves(void)

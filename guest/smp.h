@@ -13,8 +13,9 @@
 #define SMP_MAX_APS     15
 
 /*
- * Bring up the APs of a TD with @vcpus vCPUs as td-shim does and have each
- * check in (its vCPU index and x2APIC ID); returns how many did
+ * Bring up the APs of a TD with @vcpus vCPUs as td-shim does, have each
+ * check in (its vCPU index and x2APIC ID) and move them to the relocated
+ * AP loop; returns how many got there
  */
 unsigned smp_bring_up(uint64_t vcpus);
 

@@ -519,7 +519,7 @@ check_run_smp() {
            >"$log.json" 2>"$log.err" &&
        grep -q '"ready": true' "$log.json" &&
        [ "$(grep -ac '^  AP [0-9]* checked in: x2APIC ID' "$log/serial.log")" -eq $((n - 1)) ] &&
-       grep -aq "ok - every AP arrives at td-shim's mailbox and checks in" "$log/serial.log" &&
+       grep -aq "ok - every AP arrives at td-shim's mailbox, checks in and moves to the relocated AP loop" "$log/serial.log" &&
        grep -aq "tdx-emu guest: [1-9][0-9]* passed, 0 failed" "$log/serial.log"; then
         pass "$name"
     else
@@ -537,9 +537,9 @@ check_migrate_smp() {
           2>"$WORK/migrate.err" | tail -n 1)
     if echo "$out" | grep -q '"result": "success"' &&
        echo "$out" | grep -q '"keys_match": true' &&
-       grep -aq "ok - every AP arrives at td-shim's mailbox and checks in" \
+       grep -aq "ok - every AP arrives at td-shim's mailbox, checks in and moves to the relocated AP loop" \
            "$WORK/mig-smp/source-serial.log" &&
-       grep -aq "ok - every AP arrives at td-shim's mailbox and checks in" \
+       grep -aq "ok - every AP arrives at td-shim's mailbox, checks in and moves to the relocated AP loop" \
            "$WORK/mig-smp/destination-serial.log"; then
         pass "$name"
     else

@@ -1284,7 +1284,8 @@ static void test_guest_tdcall(void)
 
 /*
  * Four vCPUs: the APs park on td-shim's mailbox (boot.S), the BSP has
- * each arrive and check in (smp.c), and the stub's checks all pass
+ * each arrive and check in, then moves them to the relocated AP loop
+ * (smp.c, ap-loop.S), and the stub's checks all pass
  */
 static void test_guest_smp(void)
 {
@@ -1305,9 +1306,10 @@ static void test_guest_smp(void)
     log = read_log(log_path);
     g_assert_nonnull(strstr(log, "  AP 3 checked in: x2APIC ID 3"));
     g_assert_nonnull(strstr(log, "3 of 3 APs arrived at the mailbox, 3 "
-                            "checked in"));
+                            "checked in, 3 in the relocated AP loop"));
     g_assert_nonnull(strstr(log, "ok - every AP arrives at td-shim's "
-                            "mailbox and checks in"));
+                            "mailbox, checks in and moves to the "
+                            "relocated AP loop"));
     unlink(log_path);
 }
 
