@@ -642,6 +642,39 @@ check_virtio_td() {
     fi
 }
 
+# How migrate tells an image's transport (scripts/transports.py): the
+# stub's mark, else the one transport crate a MigTD payload names
+check_image_transport_marks() {
+    local name="migrate: an image's transport from the stub's mark or a MigTD payload's transport crate, none when unsure"
+    if /usr/bin/python3 - "$ROOT/scripts" "$GUEST_BUILD/guest" "$WORK" <<'PY'
+import os, sys
+sys.path.insert(0, sys.argv[1])
+from transports import TRANSPORTS, image_transport, stub_image
+for t in TRANSPORTS:
+    assert image_transport(stub_image(sys.argv[2], t))[0] == t, t
+def fake(*paths):
+    img = os.path.join(sys.argv[3], "fake-migtd.bin")
+    with open(img, "wb") as f:
+        f.write(b"\xff" * 4096 + b"\0".join(p.encode() for p in paths))
+    return image_transport(img)[0]
+assert fake("src/devices/virtio_serial/src/lib.rs",
+            "src/devices/virtio/src/virtqueue.rs") == "virtio-serial"
+assert fake("src/devices/vsock/src/transport/vmcall.rs",
+            "src/devices/vsock/src/stream.rs") == "vmcall-vsock"
+assert fake("src/devices/vsock/src/transport/virtio_pci.rs") == \
+    "virtio-vsock"
+assert fake("src/devices/vmcall_raw/src/stream.rs") == "vmcall-raw"
+assert fake("src/migtd/src/main.rs") is None
+assert fake("src/devices/vmcall_raw/src/stream.rs",
+            "src/devices/virtio_serial/src/lib.rs") is None
+PY
+    then
+        pass "$name"
+    else
+        fail "$name"
+    fi
+}
+
 # ./tdx-emu migrate: JSON field checks on its one output line
 migrate_expect() {
     local name=$1 json=$2 expr=$3
@@ -1211,6 +1244,7 @@ check_migrate_bad_peer disconnect VmmCanceled
 check_migrate_bad_peer silent NetworkError
 check_migrate_bad_peer garbage InvalidParameter
 check_virtio_td
+check_image_transport_marks
 check_migrate_transport virtio-serial
 check_migrate_image_transport
 check_migrate_bad_peer garbage InvalidParameter virtio-serial
