@@ -12,10 +12,16 @@
  *                    the peer over the transport (no TLS), agree on a
  *                    version, check SERVTD_ATTR = 0, write MIG_VERSION and
  *                    the peer's key into MIG_DEC_KEY (SERVTD.WR)
+ *   start-rebinding  policy v2 rebinding (rebind.c)
  *   get-td-report    a TDREPORT over "HostRequestedMigTDReport"
  *   get-migtd-data   the TDINFO of a TDREPORT over the host's REPORTDATA
- *   enable-log-area  one shared log page per vCPU, described
+ *   enable-log-area  the log pages (logarea.c), described
  *   others           UnsupportedOperationError
+ *
+ * Requests are checked as MigTD 9a1fb18 checks them (migration/mod.rs,
+ * session.rs): MigtdMigrationInformation is 56 bytes, or 568 with
+ * has_init_data = 1 and the initial MigTD's TDINFO; GetTDReport and
+ * GetMigtdData 8 or 72 bytes; EnableLogArea 16 with its reserved bytes 0.
  *
  * SPDX-License-Identifier: GPL-2.0-or-later
  */
@@ -27,12 +33,14 @@
 #include "shared.h"
 #include "transport.h"
 #include "bench.h"
+#include "logarea.h"
 
 #define HDR                 VMCALL_RAW_HDR
 #define WAIT_FOR_REQUEST    1
 #define REPORT_STATUS       2
 
 #define OP_START_MIGRATION  1
+#define OP_START_REBINDING  2
 #define OP_GET_TD_REPORT    3
 #define OP_ENABLE_LOG_AREA  4
 #define OP_GET_MIGTD_DATA   5
@@ -47,7 +55,7 @@
 #define MIN_EXPORT_VERSION  0x2000000100000001ULL
 
 #define EXCHANGE_SIZE       40
-#define LOG_PAGES           4
+#define MIG_INFO_SIZE       56
 #define REQUEST_PAGES       7
 #define STATUS_PAGES        2
 
@@ -61,7 +69,7 @@ _Static_assert(sizeof(struct exchange_info) == EXCHANGE_SIZE,
                "ExchangeInformation is 40 bytes");
 
 /* vmcall-raw's shared buffers (shared.c) */
-static uint8_t *request_buf, *status_buf, *log_pages;
+static uint8_t *request_buf, *status_buf;
 static uint8_t tdreport[1024] __attribute__((aligned(1024)));
 static uint8_t reportdata[64] __attribute__((aligned(64)));
 
@@ -98,15 +106,16 @@ static void report_status(uint64_t id, int failed, uint8_t result,
     st64(status_buf, 0);
     st32(status_buf + 8, len);
     copy(status_buf + HDR, data, len);
-    guest_printf("migtd-stub: request %lu: ReportStatus %s, result %u\n",
-                 id, failed ? "failure" : "success", result);
+    migtd_log(failed ? LOG_ERROR : LOG_INFO, id, "migtd-stub: request %lu: "
+              "ReportStatus %s, result %u\n", id,
+              failed ? "failure" : "success", result);
     if (migtd_vmcall(&r) != TDVMCALL_SUCCESS || status_buf[0] != VMM_SUCCESS) {
-        guest_printf("migtd-stub: ReportStatus was refused\n");
+        migtd_log(LOG_ERROR, id, "migtd-stub: ReportStatus was refused\n");
     }
 }
 
 /* Send @len bytes, in pieces the transport takes */
-static int stream_send(const uint8_t *data, uint64_t len)
+int migtd_stream_send(const uint8_t *data, uint64_t len)
 {
     const struct transport *t = stub_transport();
     uint32_t n;
@@ -128,7 +137,7 @@ static const uint8_t *rx_data;
 static uint32_t rx_left;
 
 /* Take exactly @len bytes from the stream (into @data unless NULL) */
-static int stream_receive(uint8_t *data, uint64_t len)
+int migtd_stream_receive(uint8_t *data, uint64_t len)
 {
     uint64_t got = 0, n;
     int res;
@@ -169,10 +178,10 @@ static int stream_bench(const struct migration_info *mi)
     int i, res = RESULT_SUCCESS;
 
     for (i = 0; mi->source && i < BENCH_CHUNKS && !res; i++) {
-        res = stream_send(chunk, BENCH_CHUNK);
+        res = migtd_stream_send(chunk, BENCH_CHUNK);
     }
     if (!mi->source) {
-        res = stream_receive(NULL, total);
+        res = migtd_stream_receive(NULL, total);
     }
     if (!mi->source && !res && hz) {
         guest_printf("BENCH stream bytes=%lu us=%lu\n", total,
@@ -181,7 +190,7 @@ static int stream_bench(const struct migration_info *mi)
     return res;
 }
 
-static uint64_t servtd(uint64_t leaf, const struct migration_info *mi,
+uint64_t migtd_servtd(uint64_t leaf, const struct migration_info *mi,
                        uint64_t field, uint64_t *value)
 {
     struct tdx_regs r = {
@@ -214,7 +223,7 @@ static int local_exchange_info(const struct migration_info *mi,
 
     for (i = 0; i < 4; i++) {
         ex->key[i] = 0;
-        if (servtd(TDG_SERVTD_RD, mi, MIG_ENC_KEY + i, &ex->key[i])) {
+        if (migtd_servtd(TDG_SERVTD_RD, mi, MIG_ENC_KEY + i, &ex->key[i])) {
             return RESULT_TDX_MODULE_ERROR;
         }
     }
@@ -249,39 +258,48 @@ static int install_keys(const struct migration_info *mi,
     uint64_t attr = 0, v = version;
     int i;
 
-    if (servtd(TDG_SERVTD_RD, mi, SERVTD_ATTR, &attr) || attr) {
+    if (migtd_servtd(TDG_SERVTD_RD, mi, SERVTD_ATTR, &attr) || attr) {
         return attr ? RESULT_INVALID_PARAMETER : RESULT_TDX_MODULE_ERROR;
     }
-    if (servtd(TDG_SERVTD_WR, mi, MIG_VERSION, &v)) {
+    if (migtd_servtd(TDG_SERVTD_WR, mi, MIG_VERSION, &v)) {
         return RESULT_TDX_MODULE_ERROR;
     }
     for (i = 0; i < 4; i++) {
         v = peer->key[i];
-        if (servtd(TDG_SERVTD_WR, mi, MIG_DEC_KEY + i, &v)) {
+        if (migtd_servtd(TDG_SERVTD_WR, mi, MIG_DEC_KEY + i, &v)) {
             return RESULT_TDX_MODULE_ERROR;
         }
     }
     return RESULT_SUCCESS;
 }
 
+int migtd_stream_open(const struct migration_info *mi)
+{
+    rx_left = 0;                        /* a new stream */
+    return stub_transport()->open(mi);
+}
+
+void migtd_stream_close(void)
+{
+    stub_transport()->close();
+}
+
 int migtd_exchange_msk(const struct migration_info *mi)
 {
-    const struct transport *t = stub_transport();
     struct exchange_info local, peer;
     uint64_t version = 0;
     int res;
 
-    rx_left = 0;                        /* a new stream */
     res = local_exchange_info(mi, &local);
     if (res == RESULT_SUCCESS) {
-        res = t->open(mi);
+        res = migtd_stream_open(mi);
     }
     if (res != RESULT_SUCCESS) {
         return res;
     }
-    res = stream_send((const uint8_t *)&local, EXCHANGE_SIZE);
+    res = migtd_stream_send((const uint8_t *)&local, EXCHANGE_SIZE);
     if (res == RESULT_SUCCESS) {
-        res = stream_receive((uint8_t *)&peer, EXCHANGE_SIZE);
+        res = migtd_stream_receive((uint8_t *)&peer, EXCHANGE_SIZE);
     }
     if (res == RESULT_SUCCESS &&
         (peer.reserved[0] | peer.reserved[1] | peer.reserved[2] |
@@ -297,58 +315,90 @@ int migtd_exchange_msk(const struct migration_info *mi)
     if (res == RESULT_SUCCESS && bench_requested()) {
         res = stream_bench(mi);
     }
-    t->close();
+    migtd_stream_close();
     local.key[0] = local.key[1] = local.key[2] = local.key[3] = 0;
     return res;
 }
 
-static void start_migration(const uint8_t *p, uint32_t len)
+/*
+ * MigtdMigrationInformation (MigTD mod.rs read_from_bytes, policy_v2): 56
+ * bytes with has_init_data = 0, or 568 with has_init_data = 1 and the
+ * initial MigTD's TDINFO after it; the reserved bytes 0. A MigrationResult.
+ */
+static int migration_info(const uint8_t *p, uint32_t len,
+                          struct migration_info *mi,
+                          const uint8_t **init_tdinfo)
+{
+    int i;
+
+    mi->id = ld64(p);
+    for (i = 10; i < 16; i++) {
+        if (p[i]) {
+            return RESULT_INVALID_PARAMETER;
+        }
+    }
+    if (p[9] > 1 ||
+        len != MIG_INFO_SIZE + (p[9] ? TDINFO_SIZE : 0)) {
+        return RESULT_INVALID_PARAMETER;
+    }
+    mi->source = p[8] == 1;
+    for (i = 0; i < 4; i++) {
+        mi->uuid[i] = ld64(p + 16 + 8 * i);
+    }
+    mi->binding_handle = ld64(p + 48);
+    *init_tdinfo = p[9] ? p + MIG_INFO_SIZE : 0;
+    return RESULT_SUCCESS;
+}
+
+static void start_migration(const uint8_t *p, uint32_t len, int rebinding)
 {
     struct migration_info mi = { 0 };
-    int i, res;
+    const uint8_t *init_tdinfo;
+    int res = migration_info(p, len, &mi, &init_tdinfo);
 
-    mi.id = ld64(p);
-    if (len != 56 || p[9] != 0) {
-        report_status(mi.id, 1, RESULT_INVALID_PARAMETER, 0, 0);
-        return;
+    if (res == RESULT_SUCCESS) {
+        migtd_log(LOG_INFO, mi.id, "migtd-stub: request %lu: start %s as "
+                  "%s%s\n", mi.id, rebinding ? "rebinding" : "migration",
+                  mi.source ? "source" : "destination",
+                  init_tdinfo ? ", with the init TDINFO" : "");
+        res = rebinding ? migtd_rebind(&mi, init_tdinfo) :
+                          migtd_exchange_msk(&mi);
     }
-    mi.source = p[8] == 1;
-    for (i = 0; i < 4; i++) {
-        mi.uuid[i] = ld64(p + 16 + 8 * i);
-    }
-    mi.binding_handle = ld64(p + 48);
-    guest_printf("migtd-stub: request %lu: start migration as %s\n", mi.id,
-                 mi.source ? "source" : "destination");
-    res = migtd_exchange_msk(&mi);
     report_status(mi.id, res != RESULT_SUCCESS, res, 0, 0);
 }
 
-static int make_report(void)
+/* TDG.MR.REPORT over @data (@len <= 64 bytes, zero-padded) */
+const uint8_t *migtd_tdreport(const void *data, uint32_t len)
 {
     struct tdx_regs r = {
         .rax = TDG_MR_REPORT, .rcx = (uint64_t)tdreport,
         .rdx = (uint64_t)reportdata,
     };
-
-    tdcall(&r);
-    return r.rax == TDX_SUCCESS;
-}
-
-static void get_td_report(const uint8_t *p, uint32_t len, int tdinfo_only)
-{
-    static const char host_requested[] = "HostRequestedMigTDReport";
-    uint64_t id = ld64(p);
     int i;
 
     for (i = 0; i < 64; i++) {
         reportdata[i] = 0;
     }
-    if (tdinfo_only && len == 72) {
-        copy(reportdata, p + 8, 64);        /* GetMigtdData: the host's */
-    } else {
-        copy(reportdata, host_requested, sizeof(host_requested) - 1);
+    copy(reportdata, data, len);
+    tdcall(&r);
+    return r.rax == TDX_SUCCESS ? tdreport : 0;
+}
+
+/*
+ * {u64 id} or {u64 id, reportdata[64]}. GetTDReport's REPORTDATA is
+ * fixed since MigTD 06d9cab; GetMigtdData takes the host's.
+ */
+static void get_td_report(const uint8_t *p, uint32_t len, int tdinfo_only)
+{
+    static const char host_requested[] = "HostRequestedMigTDReport";
+    uint64_t id = ld64(p);
+
+    if (len != 8 && len != 72) {
+        report_status(id, 1, RESULT_INVALID_PARAMETER, 0, 0);
+        return;
     }
-    if (!make_report()) {
+    if (tdinfo_only ? !migtd_tdreport(p + 8, len - 8) :
+        !migtd_tdreport(host_requested, sizeof(host_requested) - 1)) {
         report_status(id, 1, RESULT_TDX_MODULE_ERROR, 0, 0);
     } else if (tdinfo_only) {
         report_status(id, 0, RESULT_SUCCESS, tdreport + 512, 512);
@@ -357,25 +407,30 @@ static void get_td_report(const uint8_t *p, uint32_t len, int tdinfo_only)
     }
 }
 
-/* {u32 num_vcpus, u32 0, then {u64 log page GPA, u64 size} per vCPU} */
+/*
+ * {u64 id, u8 log_max_level, u8 reserved[7] = 0} (MigTD e5710d0); the
+ * answer is {u32 num_vcpus, u32 0, then {u64 page GPA, u64 size} per vCPU}
+ */
 static void enable_log_area(const uint8_t *p, uint32_t len)
 {
-    static const char signature[16] = "MigTD LogArea 1";
-    uint8_t reply[8 + 16 * LOG_PAGES];
-    uint64_t id = ld64(p), vcpus = 1;
-    uint64_t i;
+    static const char no_area[] = "Error: LogArea has not been created\n";
+    uint8_t reply[8 + 16 * LOGAREA_MAX_VCPUS];
+    uint64_t id = ld64(p);
+    uint32_t n;
 
-    if (len != 16 || p[8] < 1 || p[8] > 5) {
+    if (len != 16 || p[8] < 1 || p[8] > 5 || ld64(p + 8) >> 8) {
         report_status(id, 1, RESULT_INVALID_PARAMETER, 0, 0);
         return;
     }
-    for (i = 0; i < vcpus; i++) {
-        copy(log_pages + i * PAGE, signature, sizeof(signature));
-        st64(reply + 8 + 16 * i, (uint64_t)(log_pages + i * PAGE));
-        st64(reply + 16 + 16 * i, PAGE);
+    n = logarea_enable(p[8], reply);
+    if (!n) {
+        report_status(id, 1, RESULT_UNSUPPORTED_OPERATION, no_area,
+                      sizeof(no_area) - 1);
+        return;
     }
-    st64(reply, vcpus);
-    report_status(id, 0, RESULT_SUCCESS, reply, 8 + 16 * vcpus);
+    migtd_log(LOG_INFO, id, "migtd-stub: request %lu: log area enabled at "
+              "level %u\n", id, p[8]);
+    report_status(id, 0, RESULT_SUCCESS, reply, n);
 }
 
 static void handle_request(void)
@@ -389,7 +444,8 @@ static void handle_request(void)
     }
     switch (op) {
     case OP_START_MIGRATION:
-        start_migration(payload, len);
+    case OP_START_REBINDING:
+        start_migration(payload, len, op == OP_START_REBINDING);
         break;
     case OP_GET_TD_REPORT:
         get_td_report(payload, len, 0);
@@ -437,11 +493,13 @@ static void vmcall_raw_run(void)
 {
     request_buf = shared_alloc(REQUEST_PAGES);
     status_buf = shared_alloc(STATUS_PAGES);
-    log_pages = shared_alloc(LOG_PAGES);
-    if (!request_buf || !status_buf || !log_pages) {
+    if (!request_buf || !status_buf) {
         return;
     }
-    guest_printf("migtd-stub: waiting for requests\n");
+    if (!logarea_create()) {
+        guest_printf("migtd-stub: no log area\n");
+    }
+    migtd_log(LOG_INFO, LOG_NO_REQUEST, "migtd-stub: waiting for requests\n");
     for (;;) {
         if (wait_for_request() != TDVMCALL_SUCCESS) {
             migtd_give_up("WaitForRequest refused");

@@ -92,14 +92,21 @@ static void put_char(char c)
     port_write8(COM1, c);
 }
 
-static void put_string(const char *s)
+static void put_console(char c, void *opaque __attribute__((unused)))
+{
+    put_char(c);
+}
+
+static void put_string(void (*put)(char, void *), void *opaque,
+                       const char *s)
 {
     while (*s) {
-        put_char(*s++);
+        put(*s++, opaque);
     }
 }
 
-static void put_number(uint64_t value, unsigned base)
+static void put_number(void (*put)(char, void *), void *opaque,
+                       uint64_t value, unsigned base)
 {
     char buf[24];
     int i = 0;
@@ -109,21 +116,19 @@ static void put_number(uint64_t value, unsigned base)
         value /= base;
     } while (value);
     while (i) {
-        put_char(buf[--i]);
+        put(buf[--i], opaque);
     }
 }
 
-/* A printf with %s, %c, %d, %u, %x and an 'l' modifier */
-void guest_printf(const char *fmt, ...)
+/* %s, %c, %d, %u, %x and an 'l' modifier */
+void guest_vformat(void (*put)(char c, void *opaque), void *opaque,
+                   const char *fmt, va_list ap)
 {
-    va_list ap;
-
-    va_start(ap, fmt);
     for (; *fmt; fmt++) {
         int is_long = 0;
 
         if (*fmt != '%') {
-            put_char(*fmt);
+            put(*fmt, opaque);
             continue;
         }
         if (*++fmt == 'l') {
@@ -132,25 +137,33 @@ void guest_printf(const char *fmt, ...)
         }
         switch (*fmt) {
         case 's':
-            put_string(va_arg(ap, const char *));
+            put_string(put, opaque, va_arg(ap, const char *));
             break;
         case 'c':
-            put_char(va_arg(ap, int));
+            put(va_arg(ap, int), opaque);
             break;
         case 'd':
         case 'u':
-            put_number(is_long ? va_arg(ap, uint64_t) : va_arg(ap, unsigned),
-                       10);
+            put_number(put, opaque, is_long ? va_arg(ap, uint64_t) :
+                       va_arg(ap, unsigned), 10);
             break;
         case 'x':
-            put_number(is_long ? va_arg(ap, uint64_t) : va_arg(ap, unsigned),
-                       16);
+            put_number(put, opaque, is_long ? va_arg(ap, uint64_t) :
+                       va_arg(ap, unsigned), 16);
             break;
         default:
-            put_char(*fmt);
+            put(*fmt, opaque);
             break;
         }
     }
+}
+
+void guest_printf(const char *fmt, ...)
+{
+    va_list ap;
+
+    va_start(ap, fmt);
+    guest_vformat(put_console, 0, fmt, ap);
     va_end(ap);
 }
 

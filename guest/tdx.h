@@ -7,6 +7,7 @@
 #ifndef GUEST_TDX_H
 #define GUEST_TDX_H
 
+#include <stdarg.h>
 #include <stdint.h>
 #include "result.h"
 
@@ -73,6 +74,9 @@ uint64_t tdvmcall_io(unsigned size, int write, uint16_t port,
 void guest_set_tdcall_available(int available);
 void guest_printf(const char *fmt, ...)
     __attribute__((format(printf, 1, 2)));
+/* guest_printf's formatting, each character through @put */
+void guest_vformat(void (*put)(char c, void *opaque), void *opaque,
+                   const char *fmt, va_list ap);
 struct guest_result *guest_result(void);
 void guest_finish(enum guest_state state) __attribute__((noreturn));
 

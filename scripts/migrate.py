@@ -12,6 +12,12 @@ is the destination's DEC key and the other way round. Prints the QEMU
 command lines, then one JSON line; exits 0 only on success with matching
 keys.
 
+By default each MigTD is first asked to enable its log area
+(EnableLogArea, --log-level, default info); what it logs is copied into
+NAME-logarea.log in --log-dir as it is read (scripts/logarea.py). With
+--rebind the two MigTDs rebind instead: the source is the MigTD bound to
+the target TD so far, the destination the new one (docs/migration.md).
+
 --timeout bounds the whole run, every QMP exchange included: a QEMU that
 stops answering or dies ends it, and the JSON line says which VM
 ("failed_vm"), at which step ("step") and how ("error": the exit status or
@@ -19,6 +25,7 @@ signal and the last stderr lines of a QEMU that died).
 """
 
 import argparse
+import base64
 import hashlib
 import json
 import os
@@ -31,6 +38,7 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from qmp import Qemu, QmpError  # noqa: E402
+from logarea import LEVELS, LogArea, level_number  # noqa: E402
 from run import panic_text, parked, qemu_args, shutdown  # noqa: E402
 import transports  # noqa: E402
 
@@ -62,6 +70,9 @@ class Side:
         self.cmdline = shlex.join([qemu, *self.args, "-qmp", "stdio"])
         self.vm = None
         self.result = None
+        self.request_id = None
+        self.results = {}               # TDX_EMU_REQUEST_COMPLETE by id
+        self.log = LogArea(self.command, log_dir, name)
 
     def start(self, qemu, deadline):
         self.vm = Qemu(qemu, self.args, self.name, deadline)
@@ -111,35 +122,75 @@ class Side:
         except QmpError:
             return None
 
-    def request(self, request_id, source):
+    def request(self, request_id, source, kind="start-migration",
+                **members):
+        self.request_id = request_id
         self.command("tdx-emu-request", **{
-            "type": "start-migration", "request-id": request_id,
+            "type": kind, "request-id": request_id,
             "source": source, "binding-handle": self.binding_handle,
             "target-uuid": self.target_uuid,
-            **transports.request_members(self.transport)})
+            **transports.request_members(self.transport), **members})
 
     def poll(self):
-        self.command("query-tdx-emu")      # reads pending events
+        """Collect completed requests and log entries; whether the
+        migration (or rebinding) request completed"""
+        self.log.poll()                    # reads pending events too
         self.check_alive()
         for event in self.vm.events:
             if event["event"] == "TDX_EMU_REQUEST_COMPLETE":
-                self.result = event["data"]
+                self.results[event["data"]["request-id"]] = event["data"]
         self.vm.events.clear()
+        self.result = self.results.get(self.request_id)
         return self.result is not None
 
-    def keys(self):
+    def ask(self, request_id, kind, deadline):
+        """Request @kind and wait for its completion; its event data"""
+        def done(side):
+            side.poll()
+            return request_id in side.results
+
+        self.command("tdx-emu-request", type=kind,
+                     **{"request-id": request_id})
+        wait_for((self,), done, deadline)
+        return self.results[request_id]
+
+    def init_tdinfo(self, request_id, deadline):
+        """The MigTD's TDINFO, to bind the target with: GetMigtdData, or
+        where the image has none (UnsupportedOperationError, MigTD PR
+        #911), the TDINFO of its GetTDReport. (TDINFO, how)"""
+        for kind, offset in (("get-migtd-data", 0), ("get-td-report", 512)):
+            res = self.ask(request_id, kind, deadline)
+            if res["status"] == "success":
+                data = base64.b64decode(res["data"])[offset:offset + 512]
+                if len(data) == 512:
+                    return data.hex(), kind
+            request_id += 1
+        raise QmpError(f"the {self.name} MigTD gave no TDINFO: "
+                       f"{res['result-name']}", self.name)
+
+    def bind(self, init_tdinfo):
+        """Bind the target TD with the initial MigTD's TDINFO: the device
+        derives SERVTD_INIT_SERVTD_INFO_HASH from it"""
+        self.command("tdx-emu-add-target", handle=self.binding_handle,
+                     uuid=self.target_uuid, **{"init-tdinfo": init_tdinfo})
+
+    def target(self):
         info = self.command("query-tdx-emu")
         for t in info["targets"]:
             if t["handle"] == self.binding_handle:
-                return t.get("enc-key"), t.get("dec-key")
-        return None, None
+                return info, t
+        return info, {}
+
+    def keys(self):
+        _, t = self.target()
+        return t.get("enc-key"), t.get("dec-key")
 
     def summary(self):
         res = self.result or {}
         return {"status": res.get("status", "none"),
                 "result": res.get("result"),
                 "result_name": res.get("result-name"),
-                "serial_log": self.serial_log}
+                "serial_log": self.serial_log, **self.log.summary()}
 
 
 def wait_for(sides, what, deadline):
@@ -163,6 +214,56 @@ def key_digest(key):
     return hashlib.sha256(key.encode()).hexdigest() if key else None
 
 
+def enable_log_areas(sides, args):
+    """EnableLogArea first on every side, unless --log-level off; a MigTD
+    without a log area answers it with a failure, which is no error"""
+    if args.log_level != "off":
+        for side in sides:
+            side.log.enable(args.request_id + 1,
+                            level_number(args.log_level))
+
+
+def servtd_ext_hash(init_tdinfo):
+    """SHA-384 of the SERVTD_EXT (MigTD servtd_ext.rs, 272 bytes) of a
+    target bound with only init-tdinfo, with the current fields zeroed:
+    INIT_SERVTD_INFO_HASH = SHA-384(init TDINFO), the rest zero"""
+    ext = hashlib.sha384(bytes.fromhex(init_tdinfo)).digest() + \
+        bytes(272 - 48)
+    return hashlib.sha384(ext).hexdigest()
+
+
+def rebinding(src, dst, init_tdinfo):
+    """What the host sees of a rebinding: the old MigTD approved the token
+    the new one accepted, with the attributes and SERVTD_EXT hash"""
+    _, old = src.target()
+    new, _ = dst.target()
+    checks = {
+        "approved": old.get("rebind-approved", False),
+        "token_match": old.get("rebind-token") == new["rebind-accept-token"],
+        "attr_match": old.get("servtd-attr") == new["rebind-attr"],
+        "ext_hash_match": new["accept-servtd-ext-hash"] ==
+        servtd_ext_hash(init_tdinfo),
+    }
+    return {**checks, "rebound": all(checks.values()),
+            "rebind_token": old.get("rebind-token")}
+
+
+def start_requests(src, dst, args, deadline):
+    """start-migration on both; with --rebind, start-rebinding once the
+    source's target is bound with the source MigTD's TDINFO. The
+    rebinding's init TDINFO (hex) and where it came from, or Nones."""
+    if not args.rebind:
+        dst.request(args.request_id, False)
+        src.request(args.request_id, True)
+        return None, None
+    init, how = src.init_tdinfo(args.request_id + 2, deadline)
+    src.bind(init)
+    dst.request(args.request_id, False, "start-rebinding",
+                **{"init-tdinfo": init})
+    src.request(args.request_id, True, "start-rebinding")
+    return init, how
+
+
 def migrate_one_side(args, log_dir):
     """One VM of a migration whose peer runs elsewhere (another host)."""
     source = args.side == "source"
@@ -182,6 +283,7 @@ def migrate_one_side(args, log_dir):
         side.start(args.qemu, deadline)
         step = "boot"
         wait_for((side,), Side.ready, deadline)
+        enable_log_areas((side,), args)
         step = "peer"
         wait_for((side,), Side.connected, deadline)
         step = "request"
@@ -228,24 +330,31 @@ def migrate(args):
     deadline = start + args.timeout
     error = None
     keys_match = False
+    rebind = None
     try:
         step = "start"
         dst.start(args.qemu, deadline)
         src.start(args.qemu, deadline)
         step = "boot"
         wait_for((dst, src), Side.ready, deadline)
+        enable_log_areas((dst, src), args)
         t0 = time.monotonic()
         step = "request"
-        dst.request(args.request_id, False)
-        src.request(args.request_id, True)
+        init, how = start_requests(src, dst, args, deadline)
         step = "migration"
         wait_for((dst, src), Side.poll, deadline)
         elapsed = time.monotonic() - t0
-        step = "keys"
-        src_enc, src_dec = src.keys()
-        dst_enc, dst_dec = dst.keys()
-        keys_match = bool(src_enc) and src_enc == dst_dec and \
-            dst_enc == src_dec
+        step = "rebinding" if args.rebind else "keys"
+        if args.rebind:
+            rebind = {**rebinding(src, dst, init), "init_tdinfo_from": how}
+            keys_match = rebind["rebound"]
+        else:
+            src_enc, src_dec = src.keys()
+            dst_enc, dst_dec = dst.keys()
+            keys_match = bool(src_enc) and src_enc == dst_dec and \
+                dst_enc == src_dec
+        for side in (src, dst):
+            side.log.poll()
     except QmpError as err:
         error = failure(err, step, args.timeout)
         elapsed = time.monotonic() - start
@@ -258,7 +367,9 @@ def migrate(args):
     report = {"result": "success" if success else "failure",
               "transport": args.transport,
               "source": src.summary(), "destination": dst.summary(),
-              "keys_match": keys_match, "elapsed_s": round(elapsed, 3)}
+              **({"rebinding": rebind} if args.rebind else
+                 {"keys_match": keys_match}),
+              "elapsed_s": round(elapsed, 3)}
     report.update(error or {})
     print(json.dumps(report))
     return 0 if success else 1
@@ -337,11 +448,21 @@ def main():
                         help="the MigTD build's transport (default: the "
                         "one the image is built for when it says, else "
                         "vmcall-raw)")
+    parser.add_argument("--rebind", action="store_true",
+                        help="rebind the target TD from the source MigTD "
+                        "to the destination MigTD instead of migrating "
+                        "(policy v2, vmcall-raw; docs/migration.md)")
+    parser.add_argument("--log-level", choices=LEVELS, default="info",
+                        help="EnableLogArea level for both MigTDs; their "
+                        "logs go to NAME-logarea.log in --log-dir "
+                        "(default info; off: no EnableLogArea)")
     parser.add_argument("--src-device-props", help=argparse.SUPPRESS)
     parser.add_argument("--dst-device-props", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if bool(args.side) != bool(args.peer):
         parser.error("--side and --peer go together")
+    if args.rebind and args.side:
+        parser.error("--rebind runs both MigTDs on this host")
     try:
         args.quote_args = quote_args(args.quote, os.path.abspath(args.pki))
     except ValueError as err:
