@@ -47,12 +47,24 @@ class LogArea:
         self.entries = 0
         self.malformed = {}
         self.enabled = False
+        self.request_id = None
+        self.result = None      # the EnableLogArea's MigrationResult name
 
     def enable(self, request_id, level):
         """Ask for it (the answer comes as TDX_EMU_REQUEST_COMPLETE)"""
+        self.request_id = request_id
         self.command("tdx-emu-request", **{
             "type": "enable-log-area", "request-id": request_id,
             "log-level": level})
+
+    def seen(self, events):
+        """Note the EnableLogArea's completion among QMP @events; whether
+        it completed"""
+        for event in events:
+            if event["event"] == "TDX_EMU_REQUEST_COMPLETE" and \
+                    event["data"]["request-id"] == self.request_id:
+                self.result = event["data"]["result-name"]
+        return self.result is not None
 
     def poll(self):
         """Append what the device read since the last poll"""
@@ -73,4 +85,5 @@ class LogArea:
 
     def summary(self):
         return {"log_area": self.path if self.enabled else None,
+                "log_area_result": self.result,
                 "log_entries": self.entries}

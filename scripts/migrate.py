@@ -139,6 +139,7 @@ class Side:
         for event in self.vm.events:
             if event["event"] == "TDX_EMU_REQUEST_COMPLETE":
                 self.results[event["data"]["request-id"]] = event["data"]
+        self.log.seen(self.vm.events)
         self.vm.events.clear()
         self.result = self.results.get(self.request_id)
         return self.result is not None

@@ -30,6 +30,7 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from qmp import Qemu, QmpError  # noqa: E402
+from logarea import LEVELS, LogArea, level_number  # noqa: E402
 from tdparams import image_gpaw  # noqa: E402
 
 POLL_S = 0.02
@@ -155,6 +156,21 @@ def last_words(vm, info):
         return info
 
 
+LOG_AREA_REQUEST = 1
+
+
+def log_area_step(vm, log, args):
+    """A MigTD waits for requests: enable its log area (once, unless
+    --log-level off), and copy what was read into td-logarea.log. True
+    once there is nothing more to wait for before reporting ready."""
+    if args.log_level == "off":
+        return True
+    if log.request_id is None:
+        log.enable(LOG_AREA_REQUEST, level_number(args.log_level))
+    log.poll()
+    return log.seen(vm.events)
+
+
 def run(args):
     log_dir = args.log_dir or tempfile.mkdtemp(prefix="tdx-emu-run-")
     os.makedirs(log_dir, exist_ok=True)
@@ -166,17 +182,22 @@ def run(args):
           file=sys.stderr)
     start = time.monotonic()
     deadline = start + args.timeout if args.timeout < float("inf") else None
-    vm = None
+    vm = log = None
     reason = info = None
     try:
         vm = Qemu(args.qemu, cmdline, "the TD", deadline)
+        log = LogArea(vm.command, log_dir, "td")
+        logged = False
         vm.command("cont")      # started paused: QMP sees everything
         while True:
             info = vm.command("query-tdx-emu")
             reason = failure(vm, info)
             if reason:
                 break
-            if ready(args, info, serial_log):
+            if "wait-for-request" in info or log.request_id is not None:
+                logged = log_area_step(vm, log, args)
+            if ready(args, info, serial_log) and \
+                    (not args.until_ready or logged):
                 print(json.dumps({
                     "ready": True,
                     "boot_s": round(time.monotonic() - start, 3),
@@ -185,6 +206,7 @@ def run(args):
                     "tdcalls": counts(info),
                     "payload": info.get("payload"),
                     "serial_log": serial_log,
+                    **log.summary(),
                 }))
                 return 0
             if time.monotonic() - start > args.timeout:
@@ -223,7 +245,12 @@ def main():
                         "(any TD guest: OVMF's 'Shell>', a kernel's line)")
     parser.add_argument("--timeout", type=float, default=60,
                         help="seconds before giving up (default 60)")
-    parser.add_argument("--log-dir", help="where serial.log goes")
+    parser.add_argument("--log-dir", help="where serial.log and "
+                        "td-logarea.log go")
+    parser.add_argument("--log-level", choices=LEVELS, default="info",
+                        help="a MigTD's log area: EnableLogArea at this "
+                        "level once it waits for requests, its entries "
+                        "into td-logarea.log (default info; off: none)")
     parser.add_argument("--smp", type=int, default=1,
                         help="vCPUs (the guest stub brings up its APs "
                         "through td-shim's mailbox)")
