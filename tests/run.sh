@@ -549,11 +549,11 @@ check_migrate_smp() {
 
 # The stub's crash mode (CFV "tdx-emu crash") panics as a vmcall-raw MigTD
 # does: with --crash-msrs its message and MigrationResult 0xFF reach run's
-# JSON through the Hyper-V crash MSRs; without, only ReportFatalError with
-# no message (td-payload's panic)
+# JSON (and migrate's error) through the Hyper-V crash MSRs; without, only
+# ReportFatalError with no message (td-payload's panic)
 check_run_crash() {
     local name="./tdx-emu run: a MigTD panic reaches the JSON (crash MSRs, ReportFatalError)"
-    local img=$WORK/crash.bin
+    local img=$WORK/crash.bin out
     stub_patched "$img" $((STUB_CFV)) "$(printf 'tdx-emu crash' | od -An -tx1 | tr -d ' \n')"
     "$ROOT/tdx-emu" run --firmware "$img" --until-ready --timeout 60 \
         --crash-msrs >"$WORK/crash.json" 2>"$WORK/crash.err"
@@ -576,6 +576,16 @@ PY
     else
         fail "$name"; cat "$WORK/crash.json" "$WORK/crash-off.json"
         tail -n 5 "$WORK/crash.err"
+    fi
+    name="./tdx-emu migrate --crash-msrs: a MigTD panic is the error, with its text"
+    out=$("$ROOT/tdx-emu" migrate --firmware "$img" --crash-msrs --timeout 60 \
+          2>"$WORK/migrate.err" | tail -n 1)
+    if echo "$out" | grep -q '"result": "failure"' &&
+       echo "$out" | grep -q 'VM stopped: GUEST_PANICKED: P0 0xff: Panic: msg: tdx-emu guest stub crash mode' &&
+       echo "$out" | grep -q '"step": "boot"'; then
+        pass "$name"
+    else
+        fail "$name"; echo "$out"; tail -n 5 "$WORK/migrate.err"
     fi
 }
 
