@@ -695,6 +695,47 @@ migrate_expect() {
     fi
 }
 
+# migrate --rebind: the source MigTD (bound to the target so far)
+# approves a token over TDG.SERVTD.REBIND.APPROVE, the destination
+# accepts it with TDG.VM.WR; query-tdx-emu shows both sides agree
+check_migrate_rebind() {
+    local out
+    out=$("$ROOT/tdx-emu" migrate --rebind --timeout 120 \
+          --log-dir "$WORK/mig-rebind" 2>"$WORK/migrate.err" | tail -n 1)
+    migrate_expect "./tdx-emu migrate --rebind: token approved and accepted, attributes and SERVTD_EXT hash agree" \
+        "$out" 'r["result"] == "success" and r["rebinding"]["rebound"] and r["rebinding"]["token_match"] and r["rebinding"]["ext_hash_match"] and r["rebinding"]["init_tdinfo_from"] == "get-migtd-data" and r["source"]["result"] == r["destination"]["result"] == 0'
+}
+
+# The log area (docs/debugging.md): migrate enables it on both MigTDs and
+# writes each entry as a line with its request id; run --until-ready too
+check_logarea_lines() {
+    local name="./tdx-emu migrate --log-dir: NAME-logarea.log with a line per log-area entry, each with its request id"
+    local dir=$WORK/mig-logarea side ok=1
+    "$ROOT/tdx-emu" migrate --timeout 120 --log-level debug --log-dir "$dir" \
+        >"$WORK/logarea.json" 2>"$WORK/migrate.err" || ok=0
+    for side in source destination; do
+        grep -q '^entry=[0-9]* vcpu=0 request=1 level=INFO migtd-stub: request 1: start migration as '"$side"'$' \
+            "$dir/$side-logarea.log" || ok=0
+        grep -q '^entry=1 vcpu=0 request=- level=INFO migtd-stub: waiting for requests$' \
+            "$dir/$side-logarea.log" || ok=0
+    done
+    if [ "$ok" = 1 ]; then
+        pass "$name"
+    else
+        fail "$name"; tail -n 3 "$WORK/logarea.json" "$dir"/*-logarea.log
+    fi
+    name="./tdx-emu run --until-ready --log-dir: td-logarea.log, EnableLogArea answered"
+    if "$ROOT/tdx-emu" run --until-ready --timeout 60 --log-dir "$WORK/run-logarea" \
+           >"$WORK/run-logarea.json" 2>/dev/null &&
+       grep -q '"log_area_result": "Success"' "$WORK/run-logarea.json" &&
+       grep -q '^entry=[0-9]* vcpu=0 request=1 level=INFO migtd-stub: request 1: log area enabled at level 3$' \
+           "$WORK/run-logarea/td-logarea.log"; then
+        pass "$name"
+    else
+        fail "$name"; cat "$WORK/run-logarea.json"
+    fi
+}
+
 check_migrate() {
     local out
     out=$("$ROOT/tdx-emu" migrate --timeout 120 --log-dir "$WORK/mig" \
@@ -1250,6 +1291,8 @@ check_gdb_symbol_places
 check_gdb_catch
 check_bench_smoke
 check_migrate
+check_migrate_rebind
+check_logarea_lines
 check_migrate_bad_peer disconnect VmmCanceled
 check_migrate_bad_peer silent NetworkError
 check_migrate_bad_peer garbage InvalidParameter
