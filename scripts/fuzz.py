@@ -72,7 +72,7 @@ QEMU_ARGS = [
     "-cpu", "max,phys-bits=52,vendor=GenuineIntel", "-smp", "2",
     "-m", "64M", "-nodefaults", "-serial", "null",
     "-chardev", "null,id=mig0",
-    "-device", f"tdx-emu,mailbox={MAILBOX_GPA:#x}",
+    "-device", f"tdx-emu,mailbox={MAILBOX_GPA:#x},crash-msrs=on",
 ]
 
 # The stub's TD (as tests/run.sh boots it): 2 vCPUs; a reset or a
@@ -96,6 +96,9 @@ INTERESTING = [
     0x1000, 0x1001, 0xFFFF, 0x10000, 0x7FFFFFFF, 0x80000000, 0xFFFFFFFF,
     1 << 32, SHARED_BIT - 1, SHARED_BIT, 1 << 48, 1 << 51, 1 << 52,
     1 << 63, (1 << 64) - 1, (1 << 64) - 0x1000,
+    # the Hyper-V leaves and crash MSRs (crash-msrs=on), CRASH_CTL's bits
+    0x40000000, 0x40000003, 0x40000100, 0x40000103, 0x40000104, 0x40000105,
+    1 << 62, (1 << 63) | (1 << 62),
 ]
 DEVICE_GPAS = [0xFEC00000, 0xFEC00010, 0xFED00000, 0xFEE00000, MAILBOX_GPA,
                MAILBOX_DOORBELL, 0xE0000000, 0xFFFFFFF0]
