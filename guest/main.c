@@ -472,6 +472,10 @@ static void check_hlt_wakes_with_if_clear(void)
  */
 #define TDG_MR_VERIFYREPORT     22
 #define TDREPORT_MRTD           528
+/* TEE_TCB_INFO (TDX module ABI 1.5, td-shim 3f1a733 tdreport.rs) */
+#define TDREPORT_TCB_VALID      256
+#define TDREPORT_TEE_TCB_SVN    264
+#define TDREPORT_TEE_TCB_SVN2   384
 
 static uint8_t tdreport[1024] __attribute__((aligned(1024)));
 static uint8_t reportdata[64] __attribute__((aligned(64)));
@@ -492,6 +496,14 @@ static void check_report(void)
     tdcall(&r);
     check(r.rax == TDX_SUCCESS && tdreport[0] == 0x81 &&
           tdreport[128 + 63] == 63, "TDG.MR.REPORT");
+    /* VALID ff 01 03: VALID, TEE_TCB_SVN, MRSEAM and TEE_TCB_SVN2 */
+    check(tdreport[TDREPORT_TCB_VALID] == 0xff &&
+          tdreport[TDREPORT_TCB_VALID + 1] == 0x01 &&
+          tdreport[TDREPORT_TCB_VALID + 2] == 0x03 &&
+          tdreport[TDREPORT_TEE_TCB_SVN2 + 1] ==
+          tdreport[TDREPORT_TEE_TCB_SVN + 1] &&
+          tdreport[TDREPORT_TEE_TCB_SVN2 + 1],
+          "TDREPORT TEE_TCB_INFO as a TDX module 1.5 fills it (TEE_TCB_SVN2)");
     guest_printf("  MRTD ");
     for (i = 0; i < 48; i++) {
         uint8_t b = tdreport[TDREPORT_MRTD + i];
