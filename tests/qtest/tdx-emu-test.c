@@ -1285,7 +1285,8 @@ static void test_guest_tdcall(void)
 /*
  * Four vCPUs: the APs park on td-shim's mailbox (boot.S), the BSP has
  * each arrive and check in, then moves them to the relocated AP loop
- * (smp.c, ap-loop.S), and the stub's checks all pass
+ * (smp.c, ap-loop.S), and the stub's checks all pass; as a MigTD it then
+ * has a log page per vCPU
  */
 static void test_guest_smp(void)
 {
@@ -1294,6 +1295,7 @@ static void test_guest_smp(void)
     g_autofree char *log = NULL;
     GuestResult res;
     QTestState *qts;
+    QDict *rsp;
 
     if (!image) {
         return;
@@ -1302,6 +1304,15 @@ static void test_guest_smp(void)
     qts = guest_run(image, "-smp 4 -device tdx-emu", log_path, &res);
     g_assert_cmpuint(res.state, ==, GUEST_STATE_PASS);
     g_assert_cmpuint(res.failed, ==, 0);
+    /* Then a MigTD: EnableLogArea names a log page for each vCPU */
+    qtest_qmp_assert_success(qts, "{'execute': 'tdx-emu-request', "
+        "'arguments': {'type': 'enable-log-area', 'request-id': 1, "
+        "'log-level': 3}}");
+    qobject_unref(qtest_qmp_eventwait_ref(qts, "TDX_EMU_REQUEST_COMPLETE"));
+    rsp = qtest_qmp(qts, "{'execute': 'query-tdx-emu-log-area'}");
+    g_assert_cmpuint(qlist_size(qdict_get_qlist(qdict_get_qdict(rsp,
+                     "return"), "pages")), ==, 4);
+    qobject_unref(rsp);
     qtest_quit(qts);
     log = read_log(log_path);
     g_assert_nonnull(strstr(log, "  AP 3 checked in: x2APIC ID 3"));
