@@ -262,9 +262,15 @@ class Generator:
         kind = r.choice(["start-migration", "start-rebinding",
                          "get-td-report", "enable-log-area",
                          "get-migtd-data", "query", "reset", "catch",
-                         "target", "stop-cont"])
+                         "target", "stop-cont", "log-area", "cancel"])
         if kind == "query":
             msg = {"execute": "query-tdx-emu"}
+        elif kind == "log-area":
+            msg = {"execute": "query-tdx-emu-log-area",
+                   "arguments": {"since": r.choice([0, 1 << 63])}}
+        elif kind == "cancel":
+            msg = {"execute": "tdx-emu-cancel-request",
+                   "arguments": {"request-id": r.choice([0, 1, 2])}}
         elif kind == "reset":
             msg = {"execute": "system_reset"}
         elif kind == "stop-cont":
@@ -277,6 +283,8 @@ class Generator:
             msg = {"execute": "tdx-emu-add-target",
                    "arguments": {"handle": r.randrange(1 << 64),
                                  "uuid": r.randbytes(32).hex()}}
+            if r.random() < 0.5:
+                msg["arguments"]["init-tdinfo"] = r.randbytes(512).hex()
         else:
             args = {"type": kind, "request-id": r.choice(
                 [0, 1, 2, r.randrange(1 << 64)])}
@@ -285,6 +293,9 @@ class Generator:
                              "binding-handle": r.randrange(1 << 64),
                              "target-uuid": r.randbytes(32).hex(),
                              "chardev": r.choice(["mig0", "nope"])})
+                if r.random() < 0.3:
+                    args["init-tdinfo"] = r.randbytes(
+                        r.choice([512, 511])).hex()
             elif kind == "enable-log-area":
                 args["log-level"] = r.randrange(256)
             elif r.random() < 0.5:
