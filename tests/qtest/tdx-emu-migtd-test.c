@@ -1433,6 +1433,37 @@ static void test_logarea_malformed(void)
     qtest_quit(qts);
 }
 
+/*
+ * A policy_v2 MigTD on TDG.VP.VMCALL<Service> gets the init TDINFO after
+ * the 72-byte MIGRATION_INFORMATION, has_init_data = 1 (MigTD mod.rs
+ * MigtdMigrationInformation::read_from_bytes)
+ */
+static void test_service_init_tdinfo(void)
+{
+    QTestState *qts = mailbox_init(NULL);
+    static const uint8_t wfr_cmd[4] = { 0, 1 };
+    g_autofree char *init = tdinfo_hex(0x40);
+    const uint8_t *d;
+    uint8_t rsp[PAGE];
+
+    qtest_qmp_assert_success(qts, "{'execute': 'tdx-emu-request', "
+        "'arguments': {'type': 'start-migration', 'request-id': 5, "
+        "'source': false, 'binding-handle': 4096, 'target-uuid': %s, "
+        "'init-tdinfo': %s}}", TARGET_UUID, init);
+    g_assert_cmphex(service(qts, migtd_guid, wfr_cmd, 4, 0, rsp), ==,
+                    SVC_SUCCESS);
+    g_assert_cmphex(ldl_le_p(rsp + 24), ==, 0x10100);
+    d = guid_hob(rsp + 28, mig_info_guid, 24 + 72 + 512);
+    g_assert_cmpuint(ldq_le_p(d), ==, 5);
+    g_assert_cmpuint(d[9], ==, 1);                      /* has_init_data */
+    g_assert_cmpuint(ldq_le_p(d + 64), ==, 5);          /* communication id */
+    g_assert_cmphex(d[72], ==, 0x40);
+    g_assert_cmphex(d[72 + 511], ==, (uint8_t)(0x40 + 511));
+    d = guid_hob(rsp + 28 + 24 + 584, socket_info_guid, 24 + 24);
+    g_assert_cmpuint(ldq_le_p(d), ==, 5);
+    qtest_quit(qts);
+}
+
 int main(int argc, char **argv)
 {
     g_test_init(&argc, &argv, NULL);
@@ -1463,6 +1494,8 @@ int main(int argc, char **argv)
                    test_service_malformed);
     qtest_add_func("/tdx-emu/migtd/service-wait-for-request",
                    test_service_wait_for_request);
+    qtest_add_func("/tdx-emu/migtd/service-init-tdinfo",
+                   test_service_init_tdinfo);
     qtest_add_func("/tdx-emu/migtd/service-interrupt",
                    test_service_interrupt);
     return g_test_run();
