@@ -169,11 +169,14 @@ class Side:
         raise QmpError(f"the {self.name} MigTD gave no TDINFO: "
                        f"{res['result-name']}", self.name)
 
-    def bind(self, init_tdinfo):
+    def bind(self, init_tdinfo, init_hash=None):
         """Bind the target TD with the initial MigTD's TDINFO: the device
-        derives SERVTD_INIT_SERVTD_INFO_HASH from it"""
+        derives SERVTD_INIT_SERVTD_INFO_HASH from it (unless @init_hash,
+        a test's way to make the TDX module disagree with the VMM)"""
         self.command("tdx-emu-add-target", handle=self.binding_handle,
-                     uuid=self.target_uuid, **{"init-tdinfo": init_tdinfo})
+                     uuid=self.target_uuid, **{"init-tdinfo": init_tdinfo},
+                     **({"init-servtd-info-hash": init_hash}
+                        if init_hash else {}))
 
     def target(self):
         info = self.command("query-tdx-emu")
@@ -258,7 +261,7 @@ def start_requests(src, dst, args, deadline):
         src.request(args.request_id, True)
         return None, None
     init, how = src.init_tdinfo(args.request_id + 2, deadline)
-    src.bind(init)
+    src.bind(init, args.init_servtd_info_hash)
     dst.request(args.request_id, False, "start-rebinding",
                 **{"init-tdinfo": init})
     src.request(args.request_id, True, "start-rebinding")
@@ -457,6 +460,7 @@ def main():
                         help="EnableLogArea level for both MigTDs; their "
                         "logs go to NAME-logarea.log in --log-dir "
                         "(default info; off: no EnableLogArea)")
+    parser.add_argument("--init-servtd-info-hash", help=argparse.SUPPRESS)
     parser.add_argument("--src-device-props", help=argparse.SUPPRESS)
     parser.add_argument("--dst-device-props", help=argparse.SUPPRESS)
     args = parser.parse_args()

@@ -704,6 +704,13 @@ check_migrate_rebind() {
           --log-dir "$WORK/mig-rebind" 2>"$WORK/migrate.err" | tail -n 1)
     migrate_expect "./tdx-emu migrate --rebind: token approved and accepted, attributes and SERVTD_EXT hash agree" \
         "$out" 'r["result"] == "success" and r["rebinding"]["rebound"] and r["rebinding"]["token_match"] and r["rebinding"]["ext_hash_match"] and r["rebinding"]["init_tdinfo_from"] == "get-migtd-data" and r["source"]["result"] == r["destination"]["result"] == 0'
+    # The target's INIT_SERVTD_INFO_HASH is not the init TDINFO's: the
+    # new MigTD refuses to accept the token
+    out=$("$ROOT/tdx-emu" migrate --rebind --timeout 120 \
+          --init-servtd-info-hash "$(printf '%096d' 0)" \
+          2>"$WORK/migrate.err" | tail -n 1)
+    migrate_expect "./tdx-emu migrate --rebind: an init TDINFO that does not match INIT_SERVTD_INFO_HASH fails the new MigTD (PolicyUnsatisfiedError), nothing accepted" \
+        "$out" 'r["result"] == "failure" and r["destination"]["result_name"] == "PolicyUnsatisfiedError" and not r["rebinding"]["rebound"] and not r["rebinding"]["token_match"]'
 }
 
 # The log area (docs/debugging.md): migrate enables it on both MigTDs and
