@@ -448,6 +448,9 @@ def main():
     parser.add_argument("--crash-msrs", action="store_true",
                         help="offer both MigTDs the Hyper-V crash MSRs "
                         "(docs/debugging.md)")
+    parser.add_argument("--rbp-mod", action="store_true",
+                        help="TDs without NO_RBP_MOD, for a MigTD whose "
+                        "td-shim AP loop exposes RBP (docs/tdx-module.md)")
     parser.add_argument("--transport", choices=transports.TRANSPORTS,
                         help="the MigTD build's transport (default: the "
                         "one the image is built for when it says, else "
@@ -472,11 +475,13 @@ def main():
         args.quote_args = quote_args(args.quote, os.path.abspath(args.pki))
     except ValueError as err:
         parser.error(str(err))
-    if args.crash_msrs:
-        args.src_device_props = ",".join(
-            filter(None, [args.src_device_props, "crash-msrs=on"]))
-        args.dst_device_props = ",".join(
-            filter(None, [args.dst_device_props, "crash-msrs=on"]))
+    for prop, on in (("crash-msrs=on", args.crash_msrs),
+                     ("no-rbp-mod=off", args.rbp_mod)):
+        if on:
+            args.src_device_props = ",".join(
+                filter(None, [args.src_device_props, prop]))
+            args.dst_device_props = ",".join(
+                filter(None, [args.dst_device_props, prop]))
     error = pick_transport(args, build_guest)
     if error:
         parser.error(error)

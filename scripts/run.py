@@ -175,9 +175,10 @@ def run(args):
     log_dir = args.log_dir or tempfile.mkdtemp(prefix="tdx-emu-run-")
     os.makedirs(log_dir, exist_ok=True)
     serial_log = os.path.join(log_dir, "serial.log")
+    props = [prop for prop, on in (("crash-msrs=on", args.crash_msrs),
+                                   ("no-rbp-mod=off", args.rbp_mod)) if on]
     cmdline = qemu_args(args.firmware, serial_log, args.smp, args.memory,
-                        "tdx-emu,crash-msrs=on" if args.crash_msrs
-                        else "tdx-emu")
+                        ",".join(["tdx-emu", *props]))
     print("qemu:", shlex.join([args.qemu, *cmdline, "-qmp", "stdio"]),
           file=sys.stderr)
     start = time.monotonic()
@@ -257,6 +258,10 @@ def main():
     parser.add_argument("--crash-msrs", action="store_true",
                         help="offer the Hyper-V crash MSRs a vmcall-raw "
                         "MigTD reports a panic through (docs/debugging.md)")
+    parser.add_argument("--rbp-mod", action="store_true",
+                        help="a TD without NO_RBP_MOD: TDG.VP.VMCALL may "
+                        "expose RBP, as the AP loop of td-shim before "
+                        "e3a692b does (docs/tdx-module.md)")
     parser.add_argument("--memory", default="32M")
     args = parser.parse_args()
     if not args.until_ready and not args.until_serial:

@@ -215,6 +215,7 @@ static const Property tdx_emu_properties[] = {
                        sys.max_import_version, 0),
     DEFINE_PROP_BOOL("expose-keys", TdxEmuState, expose_keys, false),
     DEFINE_PROP_BOOL("crash-msrs", TdxEmuState, crash_msrs, false),
+    DEFINE_PROP_BOOL("no-rbp-mod", TdxEmuState, no_rbp_mod, true),
     DEFINE_PROP_UINT32("stream-drain-ms", TdxEmuState, stream_drain_ms,
                        TDX_EMU_STREAM_DRAIN_MS),
     DEFINE_PROP_UINT32("logarea-poll-ms", TdxEmuState, logarea_poll_ms,
@@ -243,6 +244,8 @@ static const struct {
       "secrets)" },
     { "crash-msrs", "offer the Hyper-V guest crash MSRs MigTD reports a "
       "panic through (docs/debugging.md)" },
+    { "no-rbp-mod", "the TD's CONFIG_FLAGS.NO_RBP_MOD, as KVM sets it: "
+      "TDG.VP.VMCALL may not expose RBP (docs/tdx-module.md)" },
     { "stream-drain-ms", "how long a migration stream whose request ended "
       "may take to write out what the MigTD sent (docs/migration.md)" },
     { "logarea-poll-ms", "how often the MigTD's log pages are read once "

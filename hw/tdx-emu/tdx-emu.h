@@ -254,6 +254,7 @@ struct TdxEmuState {
     uint64_t mailbox_gpa;
     bool expose_keys;
     bool crash_msrs;
+    bool no_rbp_mod;            /* TD_PARAMS.CONFIG_FLAGS.NO_RBP_MOD */
     uint32_t stream_drain_ms;
     uint32_t logarea_poll_ms;
     char *mrconfigid_hex;

@@ -126,6 +126,7 @@ static void test_vmcall_gpr_select(void)
         0xfc00 | (1 << RAX),
         0xfc00 | (1 << RCX),
         0xfc00 | (1ULL << 32),  /* RCX[63:32] reserved */
+        0xffec,                 /* RBP, under NO_RBP_MOD (the default) */
     };
     QTestState *qts = mailbox_init(NULL);
     uint64_t in[NR_GPRS], out[NR_GPRS];
@@ -148,6 +149,19 @@ static void test_vmcall_gpr_select(void)
     g_assert_cmphex(out[RAX], ==, TDX_SUCCESS);
     g_assert_cmphex(out[R10], ==, TDVMCALL_INVALID_OPERAND);
     g_assert_cmphex(out[R12], ==, in[R12]);
+    qtest_quit(qts);
+
+    /* Without NO_RBP_MOD, td-shim's old AP loop mask 0xffec is taken */
+    qts = mailbox_init(",no-rbp-mod=off");
+    vmcall_regs(in, 0x0a);
+    in[RCX] = 0xffec;
+    in[R12] = 0xb;
+    in[R13] = 0;
+    tdcall(qts, 1, in, out, OUT(RAX) | OUT(RDX) | OUT(RBX) | OUT(RBP) |
+           OUT(RSI) | OUT(RDI) | OUT(R8) | OUT(R9) | VMCALL_OUTPUTS);
+    g_assert_cmphex(out[RAX], ==, TDX_SUCCESS);
+    g_assert_cmphex(out[R10], ==, TDVMCALL_SUCCESS);
+    g_assert_cmphex(out[R15], ==, 1);           /* vCPU 1's x2APIC ID */
     qtest_quit(qts);
 }
 

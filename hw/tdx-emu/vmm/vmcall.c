@@ -124,18 +124,21 @@ static void tdvmcall_dispatch(TdxEmuState *s, X86CPU *cpu, uint64_t *vmm)
 /*
  * TDG.VP.VMCALL (TDCALL leaf 0, GHCI 1.5), as the TDX module runs it: RCX
  * selects the GPRs the VMM may see and change; RAX, RCX and RSP can never
- * be exposed and RCX[63:32] is reserved. The VMM gets the selected GPRs and
+ * be exposed, nor RBP in a TD with CONFIG_FLAGS.NO_RBP_MOD (which KVM
+ * gives every TD: Linux arch/x86/kvm/vmx/tdx.c setup_tdparams; td-shim
+ * e3a692b), and RCX[63:32] is reserved. The VMM gets the selected GPRs and
  * zeroes elsewhere; on return only the selected GPRs take the VMM's values.
  */
 uint64_t tdx_emu_vmcall(TdxEmuState *s, X86CPU *cpu, uint64_t *regs)
 {
     uint64_t control = regs[R_ECX];
     uint64_t select = control & TDVMCALL_GPR_SELECT_MASK;
+    uint64_t forbidden = TDVMCALL_GPR_FORBIDDEN |
+                         (s->no_rbp_mod ? 1ULL << R_EBP : 0);
     uint64_t vmm[TDX_EMU_NR_GPRS] = { 0 };
     int i;
 
-    if ((control & TDVMCALL_RESERVED_MASK) ||
-        (select & TDVMCALL_GPR_FORBIDDEN)) {
+    if ((control & TDVMCALL_RESERVED_MASK) || (select & forbidden)) {
         qemu_log_mask(LOG_GUEST_ERROR,
                       "tdx-emu: TDG.VP.VMCALL: invalid GPR select RCX=0x%"
                       PRIx64 "\n", control);
