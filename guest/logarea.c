@@ -150,29 +150,15 @@ static void entry_write(int level, uint64_t request_id, const char *text,
     st64(page + 32, at + ENTRY_HDR + len);
 }
 
-struct line {
-    char text[LINE_MAX + 1];
-    uint32_t len;
-};
-
-static void put_line(char c, void *opaque)
-{
-    struct line *l = opaque;
-
-    if (l->len < LINE_MAX) {
-        l->text[l->len++] = c;
-    }
-}
-
 void migtd_log(int level, uint64_t request_id, const char *fmt, ...)
 {
-    struct line l = { .len = 0 };
+    char text[LINE_MAX];
+    uint32_t len;
     va_list ap;
 
     va_start(ap, fmt);
-    guest_vformat(put_line, &l, fmt, ap);
+    len = guest_vsnprintf(text, sizeof(text), fmt, ap);
     va_end(ap);
-    l.text[l.len] = 0;
-    guest_printf("%s", l.text);
-    entry_write(level, request_id, l.text, l.len);
+    guest_printf("%s", text);
+    entry_write(level, request_id, text, len);
 }

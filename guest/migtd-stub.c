@@ -350,6 +350,22 @@ static int migration_info(const uint8_t *p, uint32_t len,
     return RESULT_SUCCESS;
 }
 
+/*
+ * A request's MigrationResult; a failed rebinding says why in UTF-8, as
+ * MigTD's rebinding.rs does since f75347a
+ */
+static void report_result(uint64_t id, int res, int rebinding)
+{
+    char why[96];
+    uint32_t len = 0;
+
+    if (res != RESULT_SUCCESS && rebinding) {
+        len = guest_snprintf(why, sizeof(why), "Error: start_rebinding(): "
+                             "result %u. Migration ID: %lx\n", res, id);
+    }
+    report_status(id, res != RESULT_SUCCESS, res, why, len);
+}
+
 static void start_migration(const uint8_t *p, uint32_t len, int rebinding)
 {
     struct migration_info mi = { 0 };
@@ -364,7 +380,7 @@ static void start_migration(const uint8_t *p, uint32_t len, int rebinding)
         res = rebinding ? migtd_rebind(&mi, init_tdinfo) :
                           migtd_exchange_msk(&mi);
     }
-    report_status(mi.id, res != RESULT_SUCCESS, res, 0, 0);
+    report_result(mi.id, res, rebinding);
 }
 
 /* TDG.MR.REPORT over @data (@len <= 64 bytes, zero-padded) */

@@ -158,6 +158,43 @@ void guest_vformat(void (*put)(char c, void *opaque), void *opaque,
     }
 }
 
+struct buffer {
+    char *buf;
+    uint32_t size, len;
+};
+
+static void put_buffer(char c, void *opaque)
+{
+    struct buffer *b = opaque;
+
+    if (b->len + 1 < b->size) {
+        b->buf[b->len++] = c;
+    }
+}
+
+uint32_t guest_vsnprintf(char *buf, uint32_t size, const char *fmt,
+                         va_list ap)
+{
+    struct buffer b = { .buf = buf, .size = size, .len = 0 };
+
+    guest_vformat(put_buffer, &b, fmt, ap);
+    if (size) {
+        buf[b.len] = 0;
+    }
+    return b.len;
+}
+
+uint32_t guest_snprintf(char *buf, uint32_t size, const char *fmt, ...)
+{
+    va_list ap;
+    uint32_t len;
+
+    va_start(ap, fmt);
+    len = guest_vsnprintf(buf, size, fmt, ap);
+    va_end(ap);
+    return len;
+}
+
 void guest_printf(const char *fmt, ...)
 {
     va_list ap;

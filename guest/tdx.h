@@ -77,6 +77,11 @@ void guest_printf(const char *fmt, ...)
 /* guest_printf's formatting, each character through @put */
 void guest_vformat(void (*put)(char c, void *opaque), void *opaque,
                    const char *fmt, va_list ap);
+/* ... into @buf, cut to @size - 1 characters and NUL-terminated; length */
+uint32_t guest_vsnprintf(char *buf, uint32_t size, const char *fmt,
+                         va_list ap);
+uint32_t guest_snprintf(char *buf, uint32_t size, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
 struct guest_result *guest_result(void);
 void guest_finish(enum guest_state state) __attribute__((noreturn));
 

@@ -190,10 +190,16 @@ class Side:
         return t.get("enc-key"), t.get("dec-key")
 
     def summary(self):
+        """The request's outcome; a failure's data is the MigTD's reason
+        (UTF-8, a rebinding's since MigTD f75347a)"""
         res = self.result or {}
+        reason = base64.b64decode(res.get("data", "")).decode(
+            errors="replace").strip() if res.get("status") == "failure" \
+            else ""
         return {"status": res.get("status", "none"),
                 "result": res.get("result"),
                 "result_name": res.get("result-name"),
+                **({"reason": reason} if reason else {}),
                 "serial_log": self.serial_log, **self.log.summary()}
 
 

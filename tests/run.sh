@@ -710,7 +710,7 @@ check_migrate_rebind() {
           --init-servtd-info-hash "$(printf '%096d' 0)" \
           2>"$WORK/migrate.err" | tail -n 1)
     migrate_expect "./tdx-emu migrate --rebind: an init TDINFO that does not match INIT_SERVTD_INFO_HASH fails the new MigTD (PolicyUnsatisfiedError), nothing accepted" \
-        "$out" 'r["result"] == "failure" and r["destination"]["result_name"] == "PolicyUnsatisfiedError" and not r["rebinding"]["rebound"] and not r["rebinding"]["token_match"]'
+        "$out" 'r["result"] == "failure" and r["destination"]["result_name"] == "PolicyUnsatisfiedError" and r["destination"]["reason"].startswith("Error: start_rebinding()") and not r["rebinding"]["rebound"] and not r["rebinding"]["token_match"]'
 }
 
 # The log area (docs/debugging.md): migrate enables it on both MigTDs and
