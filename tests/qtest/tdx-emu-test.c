@@ -727,7 +727,11 @@ static QDict *crash_after(const char *text, uint64_t gpa, uint64_t len,
     g_assert_cmphex(qdict_get_int(info, "arg4"), ==, gpa);
     g_assert_cmphex(qdict_get_int(info, "arg5"), ==, len);
     qobject_unref(ev);
-    info = query_tdx_emu(qts);
+    /* A second crash updates query-tdx-emu only: no second event */
+    g_assert_cmphex(vmcall_msr(qts, 0x20, HV_CRASH_CTL, ctl, &r11), ==,
+                    TDVMCALL_SUCCESS);
+    info = query_tdx_emu(qts);          /* any event comes before it */
+    g_assert(!qtest_qmp_event_ref(qts, "GUEST_PANICKED"));
     crash = qdict_get_qdict(info, "crash");
     g_assert(crash);
     qobject_ref(crash);

@@ -108,17 +108,27 @@ static char *crash_message(TdxEmuState *s)
     return tdx_emu_printable(buf, len);
 }
 
+/*
+ * The first crash of a TD is a guest panic; later ones (a TD that goes on,
+ * with -action panic=none) only update query-tdx-emu and the trace, so a
+ * TD writing CRASH_CTL in a loop cannot flood stderr or the QMP events
+ */
 static void crash_report(TdxEmuState *s, bool has_message)
 {
-    GuestPanicInformation *info = g_new0(GuestPanicInformation, 1);
+    GuestPanicInformation *info;
+    bool first = !s->crash.reported;
 
     g_free(s->crash.message);
     s->crash.message = has_message ? crash_message(s) : NULL;
     s->crash.reported = true;
+    trace_tdx_emu_crash(s->crash.params[0], s->crash.message ?: "");
+    if (!first) {
+        return;
+    }
     error_report("tdx-emu: TD crashed (Hyper-V crash MSRs) with P0 0x%"
                  PRIx64 "%s%s", s->crash.params[0],
                  has_message ? ": " : "", has_message ? s->crash.message : "");
-    trace_tdx_emu_crash(s->crash.params[0], s->crash.message ?: "");
+    info = g_new0(GuestPanicInformation, 1);
     info->type = GUEST_PANIC_INFORMATION_TYPE_HYPER_V;
     info->u.hyper_v.arg1 = s->crash.params[0];
     info->u.hyper_v.arg2 = s->crash.params[1];
