@@ -159,15 +159,16 @@ class Side:
         """The MigTD's TDINFO, to bind the target with: GetMigtdData, or
         where the image has none (UnsupportedOperationError, MigTD PR
         #911), the TDINFO of its GetTDReport. (TDINFO, how)"""
-        for kind, offset in (("get-migtd-data", 0), ("get-td-report", 512)):
-            res = self.ask(request_id, kind, deadline)
-            if res["status"] == "success":
-                data = base64.b64decode(res["data"])[offset:offset + 512]
-                if len(data) == 512:
-                    return data.hex(), kind
-            request_id += 1
-        raise QmpError(f"the {self.name} MigTD gave no TDINFO: "
-                       f"{res['result-name']}", self.name)
+        kind, offset = "get-migtd-data", 0
+        res = self.ask(request_id, kind, deadline)
+        if res["result-name"] == "UnsupportedOperationError":
+            kind, offset = "get-td-report", 512
+            res = self.ask(request_id + 1, kind, deadline)
+        data = base64.b64decode(res["data"])[offset:offset + 512]
+        if res["status"] != "success" or len(data) != 512:
+            raise QmpError(f"the {self.name} MigTD gave no TDINFO: {kind}: "
+                           f"{res['result-name']}", self.name)
+        return data.hex(), kind
 
     def bind(self, init_tdinfo, init_hash=None):
         """Bind the target TD with the initial MigTD's TDINFO: the device

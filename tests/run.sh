@@ -713,6 +713,42 @@ check_migrate_rebind() {
         "$out" 'r["result"] == "failure" and r["destination"]["result_name"] == "PolicyUnsatisfiedError" and r["destination"]["reason"].startswith("Error: start_rebinding()") and not r["rebinding"]["rebound"] and not r["rebinding"]["token_match"]'
 }
 
+# GetMigtdData is optional (MigTD PR #911 removes it): an image that
+# answers it UnsupportedOperationError gives migrate --rebind the TDINFO
+# of its GetTDReport instead; any other failure ends the rebinding
+check_rebind_init_tdinfo_fallback() {
+    local name="migrate --rebind: GetMigtdData answered UnsupportedOperationError is a result: the TDINFO comes from GetTDReport"
+    if /usr/bin/python3 - "$ROOT/scripts" <<'PY'
+import base64, sys
+sys.path.insert(0, sys.argv[1])
+import migrate
+tdinfo = bytes(range(256)) * 2
+answers = {
+    "get-migtd-data": {"status": "failure", "data": "", "result-name":
+                       "UnsupportedOperationError"},
+    "get-td-report": {"status": "success", "result-name": "Success",
+                      "data": base64.b64encode(bytes(512) + tdinfo).decode()},
+}
+side = migrate.Side.__new__(migrate.Side)
+side.name = "source"
+side.ask = lambda request_id, kind, deadline: answers[kind]
+assert migrate.Side.init_tdinfo(side, 3, 0) == (tdinfo.hex(), "get-td-report")
+for kind in answers:
+    answers[kind] = {"status": "failure", "data": "",
+                     "result-name": "TdxModuleError"}
+    try:
+        migrate.Side.init_tdinfo(side, 3, 0)
+        sys.exit(1)
+    except migrate.QmpError as err:
+        assert "TdxModuleError" in str(err), err
+PY
+    then
+        pass "$name"
+    else
+        fail "$name"
+    fi
+}
+
 # The log area (docs/debugging.md): migrate enables it on both MigTDs and
 # writes each entry as a line with its request id; run --until-ready too
 check_logarea_lines() {
@@ -1299,6 +1335,7 @@ check_gdb_catch
 check_bench_smoke
 check_migrate
 check_migrate_rebind
+check_rebind_init_tdinfo_fallback
 check_logarea_lines
 check_migrate_bad_peer disconnect VmmCanceled
 check_migrate_bad_peer silent NetworkError
