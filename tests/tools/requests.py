@@ -49,6 +49,13 @@ def main():
         assert report[128:152] == b"HostRequestedMigTDReport", report[128:152]
         info = vm.command("query-tdx-emu")
         assert report[528:576].hex() == info["mrtd"], "MRTD"
+        # The 72-byte form: the host's REPORTDATA is ignored (MigTD 06d9cab)
+        vm.command("tdx-emu-request", type="get-td-report",
+                   **{"request-id": 14, "reportdata": "cd" * 64})
+        ev = complete(vm, 14, deadline)
+        report = base64.b64decode(ev["data"])
+        assert report[128:192] == b"HostRequestedMigTDReport".ljust(64,
+                                                                    b"\0")
 
         vm.command("tdx-emu-request", type="get-migtd-data",
                    **{"request-id": 12, "reportdata": "ab" * 64})
