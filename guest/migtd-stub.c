@@ -458,6 +458,8 @@ static void handle_request(void)
     if (request_buf[0] != VMM_SUCCESS || len < 8) {
         return;                             /* spurious */
     }
+    migtd_log(LOG_DEBUG, ld64(payload), "migtd-stub: request %lu: "
+              "operation %u, %u bytes\n", ld64(payload), op, len);
     switch (op) {
     case OP_START_MIGRATION:
     case OP_START_REBINDING:

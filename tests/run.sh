@@ -759,20 +759,34 @@ check_logarea_lines() {
     for side in source destination; do
         grep -q '^entry=[0-9]* vcpu=0 request=1 level=INFO migtd-stub: request 1: start migration as '"$side"'$' \
             "$dir/$side-logarea.log" || ok=0
+        grep -q '^entry=[0-9]* vcpu=0 request=1 level=DEBUG migtd-stub: request 1: operation 1, 56 bytes$' \
+            "$dir/$side-logarea.log" || ok=0
         grep -q '^entry=1 vcpu=0 request=- level=INFO migtd-stub: waiting for requests$' \
             "$dir/$side-logarea.log" || ok=0
     done
+    # At the default level (info) the debug entry of request 1, made after
+    # EnableLogArea, is not there
+    "$ROOT/tdx-emu" migrate --timeout 120 --log-dir "$dir-info" \
+        >>"$WORK/logarea.json" 2>>"$WORK/migrate.err" || ok=0
+    grep -q 'request=1 level=INFO migtd-stub: request 1: start migration' \
+        "$dir-info/source-logarea.log" || ok=0
+    ! grep -q 'request=1 level=DEBUG' "$dir-info/source-logarea.log" || ok=0
     if [ "$ok" = 1 ]; then
         pass "$name"
     else
         fail "$name"; tail -n 3 "$WORK/logarea.json" "$dir"/*-logarea.log
     fi
-    name="./tdx-emu run --until-ready --log-dir: td-logarea.log, EnableLogArea answered"
+    # At info, a debug entry before EnableLogArea is kept (provisional
+    # logs, MigTD a1da894); none after it
+    name="./tdx-emu run --until-ready --log-dir: td-logarea.log, EnableLogArea answered, the level applied from then on"
     if "$ROOT/tdx-emu" run --until-ready --timeout 60 --log-dir "$WORK/run-logarea" \
            >"$WORK/run-logarea.json" 2>/dev/null &&
        grep -q '"log_area_result": "Success"' "$WORK/run-logarea.json" &&
        grep -q '^entry=[0-9]* vcpu=0 request=1 level=INFO migtd-stub: request 1: log area enabled at level 3$' \
-           "$WORK/run-logarea/td-logarea.log"; then
+           "$WORK/run-logarea/td-logarea.log" &&
+       grep -q '^entry=[0-9]* vcpu=0 request=1 level=DEBUG migtd-stub: request 1: operation 4, 16 bytes$' \
+           "$WORK/run-logarea/td-logarea.log" &&
+       [ "$(grep -c 'level=DEBUG' "$WORK/run-logarea/td-logarea.log")" = 1 ]; then
         pass "$name"
     else
         fail "$name"; cat "$WORK/run-logarea.json"
