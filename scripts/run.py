@@ -189,6 +189,7 @@ def run(args):
         vm = Qemu(args.qemu, cmdline, "the TD", deadline)
         log = LogArea(vm.command, log_dir, "td")
         logged = False
+        ready_at = None         # (query-tdx-emu, seconds) once ready
         vm.command("cont")      # started paused: QMP sees everything
         while True:
             info = vm.command("query-tdx-emu")
@@ -197,15 +198,18 @@ def run(args):
                 break
             if "wait-for-request" in info or log.request_id is not None:
                 logged = log_area_step(vm, log, args)
-            if ready(args, info, serial_log) and \
-                    (not args.until_ready or logged):
+            if not ready_at and ready(args, info, serial_log):
+                ready_at = info, round(time.monotonic() - start, 3)
+            # --until-ready: the TD as it was then, once its log area is
+            # enabled (if it has one) and read
+            if ready_at and (not args.until_ready or logged):
                 print(json.dumps({
                     "ready": True,
-                    "boot_s": round(time.monotonic() - start, 3),
-                    "mrtd": info["mrtd"],
-                    "rtmr": info["rtmr"],
-                    "tdcalls": counts(info),
-                    "payload": info.get("payload"),
+                    "boot_s": ready_at[1],
+                    "mrtd": ready_at[0]["mrtd"],
+                    "rtmr": ready_at[0]["rtmr"],
+                    "tdcalls": counts(ready_at[0]),
+                    "payload": ready_at[0].get("payload"),
                     "serial_log": serial_log,
                     **log.summary(),
                 }))
