@@ -225,13 +225,19 @@ def key_digest(key):
     return hashlib.sha256(key.encode()).hexdigest() if key else None
 
 
-def enable_log_areas(sides, args):
-    """EnableLogArea first on every side, unless --log-level off; a MigTD
-    without a log area answers it with a failure, which is no error"""
+def enable_log_areas(sides, args, deadline):
+    """EnableLogArea first on every side, unless --log-level off, and wait
+    for the answers (so that the migration's time is its own); a MigTD
+    without a log area answers with a failure, which is no error"""
+    def answered(side):
+        side.poll()
+        return side.log.result is not None
+
     if args.log_level != "off":
         for side in sides:
             side.log.enable(args.request_id + 1,
                             level_number(args.log_level))
+        wait_for(sides, answered, deadline)
 
 
 def servtd_ext_hash(init_tdinfo):
@@ -294,7 +300,8 @@ def migrate_one_side(args, log_dir):
         side.start(args.qemu, deadline)
         step = "boot"
         wait_for((side,), Side.ready, deadline)
-        enable_log_areas((side,), args)
+        step = "log-area"
+        enable_log_areas((side,), args, deadline)
         step = "peer"
         wait_for((side,), Side.connected, deadline)
         step = "request"
@@ -348,7 +355,8 @@ def migrate(args):
         src.start(args.qemu, deadline)
         step = "boot"
         wait_for((dst, src), Side.ready, deadline)
-        enable_log_areas((dst, src), args)
+        step = "log-area"
+        enable_log_areas((dst, src), args, deadline)
         t0 = time.monotonic()
         step = "request"
         init, how = start_requests(src, dst, args, deadline)
