@@ -122,18 +122,21 @@ int pci_find(uint16_t vendor, uint16_t device, struct pci_device *d)
 static uint64_t bar_size(const struct pci_device *d, unsigned off, int is64)
 {
     uint32_t lo = pci_read(d, off, 4), hi = is64 ? pci_read(d, off + 4, 4) : 0;
-    uint64_t mask;
+    uint64_t high = ~0ULL << 32, mask;
 
     pci_write(d, off, 4, ~0U);
     if (is64) {
         pci_write(d, off + 4, 4, ~0U);
     }
-    mask = (pci_read(d, off, 4) & ~0xfULL) |
-           (is64 ? (uint64_t)pci_read(d, off + 4, 4) << 32 : 0xffffffff00000000ULL);
+    mask = pci_read(d, off, 4) & ~0xfULL;
+    if (is64) {
+        high = (uint64_t)pci_read(d, off + 4, 4) << 32;
+    }
     pci_write(d, off, 4, lo);
     if (is64) {
         pci_write(d, off + 4, 4, hi);
     }
+    mask |= high;
     return (uint32_t)mask ? ~mask + 1 : 0;
 }
 

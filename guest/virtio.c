@@ -209,7 +209,8 @@ static void st16(volatile uint8_t *p, uint16_t v)
 
 /* MigTD's VirtQueueLayout: desc, avail, then used a page further */
 #define AVAIL_OFF           (DESC_SIZE * VQ_SIZE)
-#define USED_OFF            ((AVAIL_OFF + 2 * (3 + VQ_SIZE) + PAGE) & ~(PAGE - 1))
+#define AVAIL_SIZE          (2 * (3 + VQ_SIZE))
+#define USED_OFF            ((AVAIL_OFF + AVAIL_SIZE + PAGE) & ~(PAGE - 1))
 #define RING_PAGES          (USED_OFF / PAGE + 1)
 
 int virtq_init(struct virtio_dev *v, struct virtq *q, uint16_t index)
