@@ -30,6 +30,7 @@
 #define MMIO64_START        0x100000000ULL
 #define MMIO64_SIZE         0x40000000ULL
 #define PCI_COMMAND         0x04
+#define PCI_STATUS          0x06
 #define PCI_BAR0            0x10
 #define CMD_IO_MEM_MASTER   0x7
 #define BAR_IO              1
@@ -159,6 +160,8 @@ int pci_setup(struct pci_device *d)
     uint32_t val;
     uint64_t size, addr;
 
+    pci_read(d, PCI_COMMAND, 2);        /* MigTD logs command and status */
+    pci_read(d, PCI_STATUS, 2);
     for (bar = 0, off = PCI_BAR0; off <= PCI_BAR0 + 0x14; bar++, off += 4) {
         val = pci_read(d, off, 4);
         if (val & BAR_IO) {

@@ -5,8 +5,9 @@
  *
  * - the vendor capabilities give the common, notify, ISR, device and PCI
  *   configuration structures (all four of common, notify, ISR and PCI cfg
- *   must be there); the MSI-X capability's table is where vectors go,
- *   handed out from the top entry down, and MSI-X is enabled;
+ *   must be there, the ones used long enough for what MigTD reads); the
+ *   MSI-X capability's table is where vectors go, handed out from the top
+ *   entry down, and MSI-X is enabled;
  * - status: |= 64, reset, ACKNOWLEDGE, DRIVER, FEATURES_OK. Like MigTD the
  *   stub writes no driver features: the device runs with none negotiated;
  * - every register access is a TDG.VP.VMCALL<#VE.RequestMMIO>;
@@ -28,6 +29,7 @@
 #include "virtio.h"
 
 #define VIRTIO_VENDOR       0x1af4
+#define PCI_DEVICE_ID       0x02
 #define PCI_STATUS          0x06
 #define PCI_STATUS_CAPS     0x10
 #define PCI_CAP_PTR         0x34
@@ -40,6 +42,7 @@ enum { CFG_COMMON = 1, CFG_NOTIFY = 2, CFG_ISR = 3, CFG_DEVICE = 4,
        CFG_PCI = 5 };
 
 /* Common configuration (virtio 1.2 section 4.1.4.3) */
+#define COMMON_SIZE         0x38
 #define COMMON_MSIX_CONFIG  0x10
 #define COMMON_STATUS       0x14
 #define COMMON_Q_SELECT     0x16
@@ -74,12 +77,19 @@ static void add_status(struct virtio_dev *v, uint8_t bits)
     mmio_write(v->common + COMMON_STATUS, 1, status(v) | bits);
 }
 
-static uint64_t cap_address(struct virtio_dev *v, unsigned cap)
+/*
+ * The GPA of a vendor capability's structure (struct virtio_pci_cap:
+ * bar, offset, length); 0 if its BAR is not placed or the structure is
+ * shorter than MigTD needs (@min bytes)
+ */
+static uint64_t vendor_cap(struct virtio_dev *v, unsigned cap, uint32_t min)
 {
     uint8_t bar = pci_read(&v->pci, cap + 4, 1);
+    uint32_t off = pci_read(&v->pci, cap + 8, 4);
+    uint32_t len = pci_read(&v->pci, cap + 12, 4);
 
-    return bar < PCI_BARS && v->pci.bar[bar] ?
-           v->pci.bar[bar] + pci_read(&v->pci, cap + 8, 4) : 0;
+    return bar < PCI_BARS && v->pci.bar[bar] && len >= min ?
+           v->pci.bar[bar] + off : 0;
 }
 
 static void msix_cap(struct virtio_dev *v, unsigned cap)
@@ -87,7 +97,7 @@ static void msix_cap(struct virtio_dev *v, unsigned cap)
     uint16_t control = pci_read(&v->pci, cap + 2, 2);
     uint32_t table = pci_read(&v->pci, cap + 4, 4);
 
-    if ((table & 7) >= PCI_BARS) {
+    if ((table & 7) >= PCI_BARS || !v->pci.bar[table & 7]) {
         return;
     }
     v->msix_table = v->pci.bar[table & 7] + (table & ~7U);
@@ -95,46 +105,56 @@ static void msix_cap(struct virtio_dev *v, unsigned cap)
     pci_write(&v->pci, cap + 2, 2, control | MSIX_ENABLE);
 }
 
+/* The device configuration MigTD reads: virtio-serial 12, vsock 8 bytes */
+static uint32_t device_cfg_size(uint16_t device_id)
+{
+    return device_id == 0x1043 ? 12 : 8;
+}
+
+#define CFG_NEEDED  (1 << CFG_COMMON | 1 << CFG_NOTIFY | 1 << CFG_ISR | \
+                     1 << CFG_PCI)
+
 /* Walk the capability list; 1 if the structures MigTD needs are there */
-static int read_caps(struct virtio_dev *v)
+static int read_caps(struct virtio_dev *v, uint16_t device_id)
 {
     unsigned cap, n, found = 0;
+    uint8_t type;
 
-    if (!(pci_read(&v->pci, PCI_STATUS, 2) & PCI_STATUS_CAPS)) {
+    if (!(pci_read(&v->pci, PCI_STATUS, 2) & PCI_STATUS_CAPS) ||
+        pci_read(&v->pci, PCI_DEVICE_ID, 2) != device_id) {
         return 0;
     }
     cap = pci_read(&v->pci, PCI_CAP_PTR, 1);
     for (n = 0; cap && cap <= 0xf0 && n < MAX_CAPS; n++) {
-        uint8_t id = pci_read(&v->pci, cap, 1);
-        uint8_t type = pci_read(&v->pci, cap + 3, 1);
-
-        if (id == CAP_MSIX) {
+        switch (pci_read(&v->pci, cap, 1)) {
+        case CAP_MSIX:
             msix_cap(v, cap);
-        } else if (id == CAP_VENDOR && type >= CFG_COMMON &&
-                   type <= CFG_PCI) {
-            found |= 1 << type;
+            break;
+        case CAP_VENDOR:
+            type = pci_read(&v->pci, cap + 3, 1);
+            found |= type <= CFG_PCI ? 1 << type : 0;
             if (type == CFG_COMMON) {
-                v->common = cap_address(v, cap);
+                v->common = vendor_cap(v, cap, COMMON_SIZE);
             } else if (type == CFG_NOTIFY) {
-                v->notify = cap_address(v, cap);
+                v->notify = vendor_cap(v, cap, 4);
                 v->notify_mult = pci_read(&v->pci, cap + 16, 4);
             } else if (type == CFG_DEVICE) {
-                v->device_cfg = cap_address(v, cap);
+                v->device_cfg = vendor_cap(v, cap,
+                                           device_cfg_size(device_id));
             }
+            break;
         }
         cap = pci_read(&v->pci, cap + 1, 1);
     }
-    return (found & (1 << CFG_COMMON | 1 << CFG_NOTIFY | 1 << CFG_ISR |
-                     1 << CFG_PCI)) ==
-           (1 << CFG_COMMON | 1 << CFG_NOTIFY | 1 << CFG_ISR | 1 << CFG_PCI) &&
-           v->common && v->notify && v->msix_table;
+    return (found & CFG_NEEDED) == CFG_NEEDED && v->common && v->notify &&
+           v->msix_table;
 }
 
 int virtio_init(struct virtio_dev *v, uint16_t device_id)
 {
     pci_ecam_init();
     if (!pci_find(VIRTIO_VENDOR, device_id, &v->pci) ||
-        !pci_setup(&v->pci) || !read_caps(v)) {
+        !pci_setup(&v->pci) || !read_caps(v, device_id)) {
         return 0;
     }
     add_status(v, STATUS_NEEDS_RESET);
