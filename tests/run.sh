@@ -685,6 +685,22 @@ PY
     fi
 }
 
+# The guest stub's vsock stream layer (guest/vsock.c) on the host against
+# a scripted peer (tests/tools/vsock-stream-test.c)
+check_vsock_stream() {
+    local name="guest stub vsock stream: connect, credit, a foreign stream's packets dropped, credit request, SHUTDOWN/RST, refused connect"
+    if cc -Wall -Wextra -Werror -I"$ROOT/guest" -DSTUB_TRANSPORT=2 \
+           -DSTUB_TRANSPORT_NAME='"virtio-vsock"' -o "$WORK/vsock-stream-test" \
+           "$ROOT/tests/tools/vsock-stream-test.c" "$ROOT/guest/vsock.c" \
+           >"$WORK/out" 2>&1 &&
+       "$WORK/vsock-stream-test" >>"$WORK/out" 2>&1 &&
+       grep -q "vsock stream: all checks passed" "$WORK/out"; then
+        pass "$name"
+    else
+        fail "$name"; tail -n 20 "$WORK/out"
+    fi
+}
+
 # ./tdx-emu migrate: JSON field checks on its one output line
 migrate_expect() {
     local name=$1 json=$2 expr=$3
@@ -1356,6 +1372,7 @@ check_migrate_bad_peer silent NetworkError
 check_migrate_bad_peer garbage InvalidParameter
 check_virtio_td
 check_image_transport_marks
+check_vsock_stream
 check_migrate_transport virtio-serial
 check_migrate_image_transport
 check_migrate_bad_peer garbage InvalidParameter virtio-serial
