@@ -17,6 +17,7 @@ BUILD_PACKAGES=(
     libcurl4-openssl-dev
     libssl-dev libtss2-dev swtpm tpm2-tools
     python3-cryptography
+    python3-matplotlib
     ovmf
 )
 SOURCES_FILE=/etc/apt/sources.list.d/tdx-emu.sources
