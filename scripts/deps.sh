@@ -18,6 +18,7 @@ BUILD_PACKAGES=(
     libssl-dev libtss2-dev swtpm tpm2-tools
     python3-cryptography
     python3-matplotlib
+    python3-pytest python3-pytest-xdist python3-pytest-timeout
     ovmf
 )
 SOURCES_FILE=/etc/apt/sources.list.d/tdx-emu.sources

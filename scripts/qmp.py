@@ -135,6 +135,23 @@ class Qemu:
             if "event" in reply:
                 self.events.append(reply)
 
+    def wait_event(self, name, what=None):
+        """The first event NAME (one already received, or the next), read
+        within the deadline."""
+        while True:
+            for event in self.events:
+                if event["event"] == name:
+                    return event
+            reply = self._read(what or f"event {name}")
+            if "event" in reply:
+                self.events.append(reply)
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.quit()
+
     def quit(self):
         """Ask QEMU to quit; kill it if it has not within EXIT_S, or if it
         hung (SIGKILL ends a stopped process too)."""

@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: GPL-2.0-or-later
 #
-# Run every tdx-emu test: the qtest binary (each of its cases counts) and
-# the command-line checks below. Ends with "N passed, N failed".
+# The command-line checks not yet converted to tests/system (pytest);
+# ./tdx-emu test runs them beside it. Ends with "N passed, N failed".
 #
 # Usage: tests/run.sh QEMU_BUILD_DIR GUEST_BUILD_DIR
 # (QVL_NODE_MODULES: where the DCAP verifier one check uses is installed;
@@ -28,27 +28,6 @@ failed=0
 pass() { passed=$((passed + 1)); echo "PASS: $1"; }
 fail() { failed=$((failed + 1)); echo "FAIL: $1"; }
 
-# --- qtest: one result per TAP line -------------------------------------
-run_qtest() {
-    local bin=$1 name tap line planned=0 seen=0
-    name=$(basename "$bin")
-    tap=$WORK/$name.tap
-    QTEST_QEMU_BINARY=$QEMU TDX_EMU_GUEST_IMAGE=$GUEST \
-        "$bin" --tap -k >"$tap" 2>"$WORK/$name.err"
-    while IFS= read -r line; do
-        case "$line" in
-        1..*) planned=${line#1..} ;;
-        "ok "*"# SKIP"*) seen=$((seen + 1)); fail "$name ${line#ok } (skipped)" ;;
-        "ok "*) seen=$((seen + 1)); pass "$name ${line#ok }" ;;
-        "not ok "*) seen=$((seen + 1)); fail "$name ${line#not ok }" ;;
-        esac
-    done <"$tap"
-    if [ "$seen" -lt "$planned" ] || [ "$planned" -eq 0 ]; then
-        fail "$name: ran $seen of $planned planned cases (crashed?)"
-        tail -n 20 "$WORK/$name.err"
-    fi
-}
-
 # --- command-line checks ------------------------------------------------
 # A guest that hangs fails its check (status 124) instead of stalling CI
 GUEST_TIMEOUT_S=300
@@ -68,47 +47,6 @@ check_guest_exit() {
     else
         fail "$name (exit $status, want $want)"
         cat "$WORK/out" "$serial" 2>/dev/null | tail -n 20
-    fi
-}
-
-check_phys_bits_message() {
-    local name="tdx-emu without enough phys-bits: error says how to fix it"
-    if "$ROOT/tdx-emu" qemu -M q35 -accel tcg -display none -nodefaults \
-           -device tdx-emu >"$WORK/out" 2>&1; then
-        fail "$name (QEMU started)"
-    elif grep -q "phys-bits=40" "$WORK/out" &&
-         grep -q -- "-cpu max,phys-bits=48" "$WORK/out"; then
-        pass "$name"
-    else
-        fail "$name"; cat "$WORK/out"
-    fi
-}
-
-check_starts_with_phys_bits() {
-    local name="tdx-emu with -cpu max,phys-bits=48: QEMU starts"
-    printf '%s\n' '{"execute":"qmp_capabilities"}' '{"execute":"quit"}' |
-        "$ROOT/tdx-emu" qemu -M q35 -accel tcg -cpu max,phys-bits=48 -S \
-            -display none -nodefaults -device tdx-emu -qmp stdio \
-            >"$WORK/out" 2>&1
-    if [ $? -eq 0 ] && grep -q '"return"' "$WORK/out"; then
-        pass "$name"
-    else
-        fail "$name"; cat "$WORK/out"
-    fi
-}
-
-check_trace_events() {
-    local name="-trace tdx_emu_*: every TDCALL and VMCALL is traced"
-    timeout "$GUEST_TIMEOUT_S" "$QEMU" "${GUEST_ARGS[@]}" -cpu max,phys-bits=48 -device tdx-emu \
-        -device isa-debug-exit,iobase=0xf4,iosize=1 -serial null \
-        -trace 'tdx_emu_*' -D "$WORK/trace.log" >/dev/null 2>&1
-    if grep -q 'tdx_emu_tdcall .*TDG.VP.INFO' "$WORK/trace.log" &&
-       grep -q 'tdx_emu_vmcall .*Instruction.IO' "$WORK/trace.log" &&
-       grep -q 'tdx_emu_tdcall_done .*unknown status=0xc000010000000000' \
-           "$WORK/trace.log"; then
-        pass "$name"
-    else
-        fail "$name"; tail -n 5 "$WORK/trace.log"
     fi
 }
 
@@ -1302,20 +1240,6 @@ check_fuzz_guest_replay() {
     fi
 }
 
-check_cli() {
-    local name="./tdx-emu --help lists the commands; unknown commands fail"
-    if "$ROOT/tdx-emu" --help | grep -q '^  test' &&
-       "$ROOT/tdx-emu" --help | grep -q '^  migrate' &&
-       ! "$ROOT/tdx-emu" no-such-command >/dev/null 2>&1; then
-        pass "$name"
-    else
-        fail "$name"
-    fi
-}
-
-for bin in "$QEMU_BUILD"/tests/qtest/tdx-emu-*test; do
-    run_qtest "$bin"
-done
 check_guest_exit "guest stub passes its TDCALL checks (isa-debug-exit)" \
     33 "RESULT: PASS" -cpu max,phys-bits=48 -device tdx-emu
 check_guest_exit "guest stub without tdx-emu: TDCALL raises #UD" \
@@ -1382,10 +1306,6 @@ check_migrate_vm_lost STOP "did not answer"
 check_migrate_vm_lost KILL "killed by signal 9"
 check_migrate_quote
 check_dead_td_reason
-check_phys_bits_message
-check_starts_with_phys_bits
-check_trace_events
-check_cli
 check_fuzz_cases
 check_fuzz
 check_fuzz_guest_replay
