@@ -41,6 +41,7 @@ from qmp import Qemu, QmpError  # noqa: E402
 from logarea import LEVELS, LogArea, level_number  # noqa: E402
 from run import panic_text, parked, qemu_args, shutdown  # noqa: E402
 import transports  # noqa: E402
+import timeline  # noqa: E402
 
 POLL_S = 0.02
 
@@ -55,7 +56,8 @@ class Side:
     """One VM: its QEMU, its target TD and its request."""
 
     def __init__(self, name, qemu, firmware, chardev, log_dir, props,
-                 quote, smp=1, transport=transports.DEFAULT):
+                 quote, smp=1, transport=transports.DEFAULT,
+                 recorder=timeline.OFF):
         self.name = name
         self.transport = transport
         self.binding_handle = secrets.randbits(48) << 12
@@ -66,13 +68,15 @@ class Side:
         self.args = quote + qemu_args(firmware, self.serial_log, smp, "32M",
                                       device=device) + \
             transports.qemu_args(transport, chardev) + \
-            ["-pidfile", os.path.join(log_dir, f"{name}.pid")]
+            ["-pidfile", os.path.join(log_dir, f"{name}.pid")] + \
+            recorder.qemu_args(name, log_dir)
         self.cmdline = shlex.join([qemu, *self.args, "-qmp", "stdio"])
         self.vm = None
         self.result = None
         self.request_id = None
         self.results = {}               # TDX_EMU_REQUEST_COMPLETE by id
         self.log = LogArea(self.command, log_dir, name)
+        self.recorder = recorder
 
     def start(self, qemu, deadline):
         self.vm = Qemu(qemu, self.args, self.name, deadline)
@@ -140,6 +144,7 @@ class Side:
             if event["event"] == "TDX_EMU_REQUEST_COMPLETE":
                 self.results[event["data"]["request-id"]] = event["data"]
         self.log.seen(self.vm.events)
+        self.recorder.qmp_events(self.name, self.vm.events)
         self.vm.events.clear()
         self.result = self.results.get(self.request_id)
         return self.result is not None
@@ -290,7 +295,7 @@ def migrate_one_side(args, log_dir):
     side = Side(args.side, args.qemu, args.src_firmware if source
                 else args.dst_firmware, chardev, log_dir,
                 args.src_device_props if source else args.dst_device_props,
-                args.quote_args, args.smp, args.transport)
+                args.quote_args, args.smp, args.transport, args.timeline)
     print(f"{side.name}: {side.cmdline}", file=sys.stderr)
     start = time.monotonic()
     deadline = start + args.timeout
@@ -315,6 +320,8 @@ def migrate_one_side(args, log_dir):
     finally:
         if side.vm:
             side.vm.quit()
+            side.recorder.qmp_events(side.name, side.vm.events)
+        args.timeline.write()
     success = error is None and side.result["status"] == "success"
     report = {"result": "success" if success else "failure",
               "transport": args.transport, side.name: side.summary(),
@@ -336,11 +343,11 @@ def migrate(args):
     dst = Side("destination", args.qemu, args.dst_firmware,
                f"socket,id=mig0,host=127.0.0.1,port={port},server=on,"
                f"wait=off,nodelay=on", log_dir, args.dst_device_props,
-               args.quote_args, args.smp, args.transport)
+               args.quote_args, args.smp, args.transport, args.timeline)
     src = Side("source", args.qemu, args.src_firmware,
                f"socket,id=mig0,host=127.0.0.1,port={port},server=off,"
                f"nodelay=on", log_dir, args.src_device_props,
-               args.quote_args, args.smp, args.transport)
+               args.quote_args, args.smp, args.transport, args.timeline)
     for side in (dst, src):
         print(f"{side.name}: {side.cmdline}", file=sys.stderr)
 
@@ -381,6 +388,8 @@ def migrate(args):
         for side in (src, dst):
             if side.vm:
                 side.vm.quit()
+                side.recorder.qmp_events(side.name, side.vm.events)
+        args.timeline.write()
     success = error is None and keys_match and \
         src.result["status"] == dst.result["status"] == "success"
     report = {"result": "success" if success else "failure",
@@ -478,6 +487,11 @@ def main():
                         help="EnableLogArea level for both MigTDs; their "
                         "logs go to NAME-logarea.log in --log-dir "
                         "(default info; off: no EnableLogArea)")
+    parser.add_argument("--timeline", metavar="FILE", type=timeline.Timeline,
+                        default=timeline.OFF,
+                        help="trace both devices and write a Perfetto/"
+                        "Chrome trace-event JSON of the run "
+                        "(docs/timeline.md)")
     parser.add_argument("--init-servtd-info-hash", help=argparse.SUPPRESS)
     parser.add_argument("--src-device-props", help=argparse.SUPPRESS)
     parser.add_argument("--dst-device-props", help=argparse.SUPPRESS)

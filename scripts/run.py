@@ -32,6 +32,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from qmp import Qemu, QmpError  # noqa: E402
 from logarea import LEVELS, LogArea, level_number  # noqa: E402
 from tdparams import image_gpaw  # noqa: E402
+from timeline import Timeline  # noqa: E402
 
 POLL_S = 0.02
 
@@ -177,8 +178,10 @@ def run(args):
     serial_log = os.path.join(log_dir, "serial.log")
     props = [prop for prop, on in (("crash-msrs=on", args.crash_msrs),
                                    ("no-rbp-mod=off", args.rbp_mod)) if on]
+    timeline = Timeline(args.timeline)
     cmdline = qemu_args(args.firmware, serial_log, args.smp, args.memory,
-                        ",".join(["tdx-emu", *props]))
+                        ",".join(["tdx-emu", *props])) + \
+        timeline.qemu_args("td", log_dir)
     print("qemu:", shlex.join([args.qemu, *cmdline, "-qmp", "stdio"]),
           file=sys.stderr)
     start = time.monotonic()
@@ -226,6 +229,8 @@ def run(args):
     finally:
         if vm:
             vm.quit()
+            timeline.qmp_events("td", vm.events)
+        timeline.write()
     print(json.dumps({"ready": False, "reason": reason,
                       "crash": (info or {}).get("crash"),
                       "fatal_error": (info or {}).get("fatal-error"),
@@ -267,6 +272,9 @@ def main():
                         "expose RBP, as the AP loop of td-shim before "
                         "e3a692b does (docs/tdx-module.md)")
     parser.add_argument("--memory", default="32M")
+    parser.add_argument("--timeline", metavar="FILE",
+                        help="trace the device and write a Perfetto/Chrome "
+                        "trace-event JSON of the run (docs/timeline.md)")
     args = parser.parse_args()
     if not args.until_ready and not args.until_serial:
         args.timeout = float("inf") if "--timeout" not in sys.argv \
