@@ -18,7 +18,7 @@ sys.path.insert(0, str(ROOT / "scripts"))
 import qmp  # noqa: E402,F401  (scripts/qmp.py)
 
 
-@dataclass
+@dataclass(repr=False)
 class Result:
     status: int         # exit status; 124 if it ran past its timeout
     out: str
@@ -30,7 +30,7 @@ class Result:
         lines = self.out.strip().splitlines()
         return json.loads(lines[-1]) if lines else None
 
-    def __str__(self):
+    def __repr__(self):
         """For assertion messages: the status and the output's tail."""
         tail = (self.out + self.err).strip().splitlines()[-30:]
         return f"exit {self.status}:\n" + "\n".join(tail)
