@@ -176,8 +176,6 @@ class VmTrace:
         self.begin(("vmcall", cpu), VCPU_TID + cpu, f"VMCALL {name}",
                    "vmcall", ts, r11=hex(f["r11"]), r12=hex(f["r12"]))
         self.calls.setdefault(("TDG.VP.VMCALLs/s", cpu), []).append(ts)
-        if leaf == "WaitForRequest":
-            self.mark("wait-for-request", ts)
         if leaf in ("Send", "Receive"):
             self.begin(leaf, SEND if leaf == "Send" else RECEIVE, leaf,
                        leaf.lower(), ts, cpu=cpu)
@@ -191,6 +189,9 @@ class VmTrace:
             if r10 and vmcall and key in self.open and \
                     self.open[key].start == vmcall.start:
                 del self.open[key]
+
+    def on_wait_for_request(self, ts, text):
+        self.mark("wait-for-request", ts)      # one the VMM took
 
     def on_service(self, ts, text):
         if text.startswith("WaitForRequest"):
