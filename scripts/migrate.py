@@ -14,7 +14,7 @@ keys.
 
 By default each MigTD is first asked to enable its log area
 (EnableLogArea, --log-level, default info); what it logs is copied into
-NAME-logarea.log in --log-dir as it is read (scripts/logarea.py). With
+NAME-logarea.log in --log-dir as it is read (migtd/logarea.py). With
 --rebind the two MigTDs rebind instead: the source is the MigTD bound to
 the target TD so far, the destination the new one (docs/migration.md).
 
@@ -37,6 +37,8 @@ import tempfile
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)),
+                                "..", "migtd"))    # logarea, transports
 from qmp import Qemu, QmpError  # noqa: E402
 from logarea import LEVELS, LogArea, level_number  # noqa: E402
 from run import panic_text, parked, qemu_args, shutdown  # noqa: E402

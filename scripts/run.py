@@ -29,6 +29,8 @@ import tempfile
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)),
+                                "..", "migtd"))    # logarea, transports
 from qmp import Qemu, QmpError  # noqa: E402
 from logarea import LEVELS, LogArea, level_number  # noqa: E402
 from tdparams import image_gpaw  # noqa: E402

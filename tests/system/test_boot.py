@@ -321,7 +321,7 @@ def test_virtio_td(qemu, guest, vm):
 
 def test_image_transport_marks(guest_dir, tmp_path):
     """migrate: an image's transport from the stub's mark or a MigTD
-    payload's transport crate, none when unsure (scripts/transports.py)"""
+    payload's transport crate, none when unsure (migtd/transports.py)"""
     from transports import TRANSPORTS, image_transport, stub_image
     for t in TRANSPORTS:
         assert image_transport(stub_image(str(guest_dir), t))[0] == t, t
