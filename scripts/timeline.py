@@ -515,11 +515,14 @@ def draw(trace, out, window=None):
                        for c in cats], loc="lower left", fontsize=7,
               ncol=len(cats) or 1, bbox_to_anchor=(0, 1.0), frameon=False)
     ax.grid(axis="x", linewidth=0.3)
-    draw_rates(rate, events, procs)
+    draw_rates(rate, events, procs, lo, hi)
     rate.set_xlabel("milliseconds")
     rate.set_xlim(lo, hi)
     fig.tight_layout()
-    fig.savefig(out)
+    # text stays text in an SVG; no date, so a picture is reproducible
+    plt.rcParams["svg.fonttype"] = "none"
+    fig.savefig(out, metadata={"Date": None} if str(out).endswith(
+        (".svg", ".pdf")) else None)
     plt.close(fig)
 
 
@@ -547,15 +550,18 @@ def draw_row(ax, row, items, lo, hi):
                        color=COLORS.get(cat, "#999999"), linewidth=0)
 
 
-def draw_rates(ax, events, procs):
-    """The TDCALL rate of each VM (its vCPUs summed)"""
+def draw_rates(ax, events, procs, lo, hi):
+    """The TDCALL rate of each VM (its vCPUs summed) from @lo to @hi ms"""
     lines = {}
     for e in events:
-        if e["ph"] == "C" and e["name"] == "TDCALLs/s":
+        if e["ph"] == "C" and e["name"] == "TDCALLs/s" and \
+                e["ts"] / 1000 <= hi:
             lines.setdefault(e["pid"], []).append(
                 (e["ts"] / 1000, sum(e["args"].values())))
     for pid, points in sorted(lines.items()):
         points.sort()
+        before = [p for p in points if p[0] < lo]      # the step at @lo
+        points = before[-1:] + [p for p in points if p[0] >= lo]
         ax.step([p[0] for p in points], [p[1] for p in points],
                 where="post", linewidth=0.8,
                 label=f"{procs.get(pid, pid)}")
