@@ -52,11 +52,12 @@ OPERATIONS = {1: "start-migration", 2: "start-rebinding",
               5: "get-migtd-data"}
 
 # Threads of a VM's process: tid (their order), name. Slices that overlap
-# within one go to extra lanes ("requests #2"): tid * 10 + lane.
+# within one go to extra lanes ("requests #2"): tid * LANE + lane.
 BOOT, REQUESTS, SEND, RECEIVE, QUOTE, EVENTS = 1, 2, 3, 4, 5, 6
 THREADS = {BOOT: "boot", REQUESTS: "requests", SEND: "Send",
            RECEIVE: "Receive", QUOTE: "GetQuote", EVENTS: "events"}
-VCPU_TID = 1000
+VCPU_TID = 100                  # + the vCPU's index
+LANE = 10000
 
 # Trace events shown as single moments on the "events" thread
 INSTANTS = {
@@ -288,8 +289,8 @@ class VmTrace:
 
 
 def lanes(slices):
-    """Give overlapping slices of one thread their own lanes: the tid of
-    each slice (tid * 10 + lane for lanes after the first)"""
+    """Give overlapping slices of one thread lanes of their own: the
+    slice's tid becomes tid * LANE + lane for lanes after the first"""
     ends = {}                   # tid -> [end of each lane]
     for s in sorted(slices, key=lambda s: (s.start, -s.end)):
         if s.tid >= VCPU_TID or s.tid == BOOT:
@@ -297,25 +298,26 @@ def lanes(slices):
         lane_ends = ends.setdefault(s.tid, [])
         lane = next((i for i, e in enumerate(lane_ends) if e <= s.start),
                     len(lane_ends))
-        if lane == len(lane_ends):
-            lane_ends.append(s.end)
-        lane_ends[lane] = s.end
+        lane_ends[lane:lane + 1] = [s.end]
         if lane:
-            s.tid = s.tid * 10 + lane
-    return ends
+            s.tid = s.tid * LANE + lane
 
 
 def thread_name(tid):
+    if tid >= LANE:
+        return f"{THREADS[tid // LANE]} #{tid % LANE + 1}"
     if tid >= VCPU_TID:
         return f"vCPU {tid - VCPU_TID}"
-    if tid in THREADS:
-        return THREADS[tid]
-    return f"{THREADS[tid // 10]} #{tid % 10 + 1}"
+    return THREADS[tid]
 
 
 def sort_index(tid):
-    return tid if tid >= VCPU_TID or tid in THREADS else \
-        (tid // 10) + (tid % 10) / 10
+    """A thread's place: its kind's, its lanes after it, vCPUs last"""
+    if tid >= LANE:
+        return tid
+    if tid >= VCPU_TID:
+        return VCPU_TID * LANE + tid
+    return tid * LANE
 
 
 class Timeline:

@@ -72,7 +72,11 @@ def test_migrate_timeline_tracks(migration):
 def test_migrate_timeline_well_formed(migration):
     """Every slice has a start and a duration (or balanced B/E), each
     thread's timestamps never go back, and its slices nest properly"""
-    _, trace, _ = migration
+    well_formed(migration[1])
+
+
+def well_formed(trace):
+    """Assert that @trace's slices are well-formed"""
     events = trace["traceEvents"]
     assert all(e["ph"] in "XiCMBE" for e in events), \
         {e["ph"] for e in events}
@@ -200,3 +204,57 @@ def test_timeline_from_traces(qemu, guest_args, tmp_path):
     assert boot[0]["name"] == "boot" and \
         boot[0]["args"] == {"wait_for_request": False}, boot
     assert len(slices(trace, "stub VM", "vCPU 0")) > 1000
+
+
+ODD_TRACE = """\
+7@100.000000:tdx_emu_payload_elf ELF at image offset 0x1000 entry 0x0 2 PT_LOAD
+7@100.000010:tdx_emu_tdcall cpu 0 TDG.VP.VMCALL rax=0x0 rcx=0xfc00 \
+rdx=0x0 r8=0x0
+7@100.000011:tdx_emu_vmcall cpu 0 MigTD r11=0x10006 r12=0x10001 \
+r13=0x1000 r14=0x8000 r15=0x50
+7@100.000012:tdx_emu_wait_for_request buffer 0x8000 len 0x1000 vector 0x50
+7@100.000013:tdx_emu_vmcall_done cpu 0 MigTD r10=0x0 r11=0x0
+7@100.000014:tdx_emu_tdcall_done cpu 0 TDG.VP.VMCALL status=0x0
+1@100.000020:tdx_emu_request_deliver request 1 operation 1
+1@100.000030:tdx_emu_request_deliver request 2 operation 9
+1@100.000040:tdx_emu_request_complete request 1 status 0x0
+1@100.000045:tdx_emu_request_complete request 7 status 0xb00
+this line is no trace line
+8@100.000050:tdx_emu_tdcall cpu 1 TDG.MR.REPORT rax=0x4 rcx=0x0 rdx=0x0 r8=0x0
+8@100.000060:tdx_emu_tdcall_done cpu
+8@100.000070:tdx_emu_tdcall cpu 1 TDG.VP.INFO rax=0x1 rcx=0x0 rdx=0x0 r8=0x0
+"""
+
+
+def test_timeline_odd_traces(tmp_path):
+    """Traces cut short or out of the ordinary still give well-formed
+    timelines: overlapping requests get a second lane, unknown operations
+    a number, a completion without delivery a moment, slices still open
+    at the end (or whose end line was cut) last to the end, unfinished;
+    an empty trace gives an empty process, a missing one is refused"""
+    (tmp_path / "odd.log").write_text(ODD_TRACE)
+    (tmp_path / "empty.log").write_text("")
+    r = python(TIMELINE, "--trace", f"odd={tmp_path / 'odd.log'}",
+               "--trace", f"empty={tmp_path / 'empty.log'}", "-o",
+               tmp_path / "t.json", timeout=60)
+    assert r.status == 0, r
+    trace = json.loads(read(tmp_path / "t.json"))
+    well_formed(trace)
+    assert sorted(name for name, _ in processes(trace).values()) == \
+        ["empty VM", "odd VM"]
+    first = slices(trace, "odd VM", "requests")
+    second = slices(trace, "odd VM", "requests #2")
+    assert [e["name"] for e in first] == ["request 1: start-migration"]
+    assert [e["name"] for e in second] == ["request 2: operation 9"]
+    assert second[0]["args"]["unfinished"] and \
+        second[0]["ts"] + second[0]["dur"] == 70, second
+    moments = {e["name"] for e in trace["traceEvents"] if e["ph"] == "i"}
+    assert "request 7 completed undelivered" in moments, moments
+    cpu1 = slices(trace, "odd VM", "vCPU 1")
+    assert [(e["name"], e["args"].get("unfinished")) for e in cpu1] == \
+        [("TDG.MR.REPORT", True), ("TDG.VP.INFO", True)], cpu1
+    boot = {e["name"]: e for e in slices(trace, "odd VM", "boot")}
+    assert boot["boot"]["dur"] == 12 and "payload" not in boot, boot
+    r = python(TIMELINE, "--trace", f"gone={tmp_path / 'gone.log'}", "-o",
+               tmp_path / "u.json", timeout=60)
+    assert r.status == 2 and "NAME=LOG" in r.err, r
