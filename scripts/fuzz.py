@@ -75,7 +75,7 @@ QEMU_ARGS = [
     "-device", f"tdx-emu,mailbox={MAILBOX_GPA:#x},crash-msrs=on",
 ]
 
-# The stub's TD (as tests/run.sh boots it): 2 vCPUs; a reset or a
+# The stub's TD (as tests/system boots it): 2 vCPUs; a reset or a
 # triple fault ends QEMU instead of booting the stub again
 GUEST_ARGS = [
     "-machine", "q35,smm=off", "-accel", "tcg", "-display", "none",

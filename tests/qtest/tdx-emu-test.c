@@ -857,7 +857,7 @@ static void test_realize_errors(void)
 /* ------------------------------------------------------------------ */
 /* TDVF images: a bad section is refused, naming it                   */
 
-/* The guest stub's image (tests/run.sh passes it); NULL: test skipped */
+/* The guest stub's image (./tdx-emu test passes it); NULL: skipped */
 static const char *guest_image(void)
 {
     const char *image = g_getenv("TDX_EMU_GUEST_IMAGE");

@@ -3,7 +3,7 @@
  * a scripted peer: connect, sending within the peer's credit, packets of
  * another stream dropped, a credit request answered, data, SHUTDOWN and
  * the peer's RST answered, a peer's RST mid-stream, a refused connect.
- * Built and run by tests/run.sh (check_vsock_stream) with the host cc.
+ * Built and run by tests/system/test_boot.py (test_vsock_stream) with cc.
  *
  * SPDX-License-Identifier: GPL-2.0-or-later
  */
