@@ -103,9 +103,6 @@ flat32:
     movl $MSR_EFER, %ecx
     rdmsr
     movl %eax, ENTRY_REGS_ADDR + 24
-    movl $0x1b, %ecx                /* IA32_APIC_BASE */
-    rdmsr
-    movl %eax, ENTRY_REGS_ADDR + 28
 
     movl $PT_TD, %edi
     jmp build_page_tables

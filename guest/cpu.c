@@ -6,6 +6,7 @@
 
 #include "cpu.h"
 #include "tdx.h"
+#include "ve.h"
 
 #define MSR_X2APIC_LVTT     0x832
 #define LVT_TSC_DEADLINE    (2 << 17)
@@ -145,6 +146,10 @@ static void record_fault(const struct exception_frame *f)
  */
 int exception_handler(struct exception_frame *f)
 {
+    if (f->vector == VE_VECTOR && !(f->cs & 3)) {
+        ve_handle(f);
+        return 0;
+    }
     if ((f->cs & 3) && expected.rec) {
         record_fault(f);
         return 1;

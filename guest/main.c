@@ -15,6 +15,7 @@
 #include "fuzz.h"
 #include "crash.h"
 #include "smp.h"
+#include "ve.h"
 
 #define SENTINEL(n)     (0x5e5e000000000000ULL | ((uint64_t)(n) << 32) | 0xd00d)
 
@@ -260,20 +261,22 @@ static void check_event_notify(void)
 
 /* What boot.S saved of the TDX entry state (TDH.VP.INIT), in TempMem */
 enum { ENTRY_EBX, ENTRY_ESI, ENTRY_EDX, ENTRY_ECX, ENTRY_CR0, ENTRY_CR4,
-       ENTRY_EFER, ENTRY_APIC_BASE };
+       ENTRY_EFER };
+
+#define MSR_APIC_BASE       0x1b
 
 static void check_entry_state(void)
 {
     const uint32_t *entry_regs = (const uint32_t *)ENTRY_REGS_ADDR;
+    uint64_t apic_base = rdmsr(MSR_APIC_BASE);     /* a #VE in a TD */
     uint32_t eax, ebx, ecx, edx;
 
     asm volatile("cpuid" : "=a"(eax), "=b"(ebx), "=c"(ecx), "=d"(edx)
                  : "a"(1), "c"(0));
     guest_printf("  entry: ebx %u esi %u cr0 0x%x cr4 0x%x efer 0x%x "
-                 "apic_base 0x%x\n", entry_regs[ENTRY_EBX],
+                 "apic_base 0x%lx\n", entry_regs[ENTRY_EBX],
                  entry_regs[ENTRY_ESI], entry_regs[ENTRY_CR0],
-                 entry_regs[ENTRY_CR4], entry_regs[ENTRY_EFER],
-                 entry_regs[ENTRY_APIC_BASE]);
+                 entry_regs[ENTRY_CR4], entry_regs[ENTRY_EFER], apic_base);
     check(entry_regs[ENTRY_EBX] == GUEST_GPAW && entry_regs[ENTRY_ESI] == 0,
           "entry: RBX = the GPAW, RSI = vCPU index 0");
     check(entry_regs[ENTRY_EDX] == eax, "entry: RDX = CPUID(1).EAX");
@@ -281,7 +284,7 @@ static void check_entry_state(void)
     check((entry_regs[ENTRY_CR0] & ~0x10) == 0x21 &&
           entry_regs[ENTRY_CR4] == 0x40, "entry: CR0 = PE|NE, CR4 = MCE");
     check(entry_regs[ENTRY_EFER] == 0x901, "entry: EFER = SCE|LME|NXE");
-    check((entry_regs[ENTRY_APIC_BASE] & 0xc00) == 0xc00,
+    check((apic_base & 0xc00) == 0xc00,
           "entry: local APIC enabled in x2APIC mode");
 }
 
@@ -413,6 +416,64 @@ static void check_vmm_calls(void)
     check(r.r10 == TDVMCALL_ALIGN_ERROR, "MapGPA misaligned: ALIGN_ERROR");
     check(accept(0x600000) == TDX_SUCCESS,
           "a page made shared must be accepted again to be private");
+}
+
+/*
+ * #VE (TDX module ABI, "Virtualization Exception"): CPUID of a leaf the
+ * TDX module does not answer itself (the hypervisor range), RDMSR of an
+ * MSR it leaves to the VMM and port I/O each come to the handler (ve.c)
+ * with what TDG.VP.VEINFO.GET reports: VMX exit reason, exit
+ * qualification and instruction length; a leaf the module answers does
+ * not. With the device's ve=off none does, and that is reported.
+ */
+#define TDX_NO_VALID_VE_INFO    0xC000070400000000ULL
+#define IO_QUAL_IN              (1 << 3)
+#define IO_QUAL_IMM             (1 << 6)
+
+static int ve_was(uint64_t count, uint64_t reason, uint64_t qual,
+                  uint32_t len)
+{
+    const struct ve_info *ve = ve_last();
+
+    return ve_count() == count + 1 && ve->exit_reason == reason &&
+           ve->exit_qual == qual && ve->insn_len == len && !ve->gpa &&
+           !ve->gla && !ve->insn_info;
+}
+
+static void check_ve(void)
+{
+    uint64_t count = ve_count();
+    uint32_t eax = 0x40000000, ebx, ecx = 0, edx;
+    uint16_t word;
+    struct tdx_regs r;
+
+    asm volatile("cpuid" : "+a"(eax), "=b"(ebx), "+c"(ecx), "=d"(edx));
+    if (ve_count() == count) {
+        guest_printf("  #VE: none (the device has ve=off)\n");
+        return;
+    }
+    check(ve_was(count, EXIT_REASON_CPUID, 0, 2),
+          "#VE: CPUID 0x40000000, exit reason 10, length 2");
+    count = ve_count();
+    eax = 0;
+    asm volatile("cpuid" : "+a"(eax), "=b"(ebx), "+c"(ecx), "=d"(edx));
+    check(ve_count() == count, "CPUID 0: the TDX module answers, no #VE");
+    rdmsr(MSR_APIC_BASE);
+    check(ve_was(count, EXIT_REASON_RDMSR, 0, 2),
+          "#VE: RDMSR IA32_APIC_BASE, exit reason 31, length 2");
+    count = ve_count();
+    asm volatile("outb %%al, $0x80" : : "a"(0));
+    check(ve_was(count, EXIT_REASON_IO, 0x80 << 16 | IO_QUAL_IMM, 2),
+          "#VE: OUT imm8 port 0x80, qualification port|imm|size 1");
+    count = ve_count();
+    asm volatile("inw %%dx, %%ax" : "=a"(word) : "d"(0x61));
+    check(ve_was(count, EXIT_REASON_IO, 0x61 << 16 | IO_QUAL_IN | 1, 2),
+          "#VE: IN DX 16-bit, qualification port|in|size 2");
+    r = (struct tdx_regs) { .rax = 3, .rcx = 1, .r8 = 1 };
+    tdcall(&r);
+    check(r.rax == TDX_NO_VALID_VE_INFO && !r.rcx && !r.r8,
+          "TDG.VP.VEINFO.GET after the handler read it: no valid info");
+    guest_printf("  #VE: %lu so far\n", ve_count());
 }
 
 /*
@@ -640,6 +701,7 @@ void guest_main(int is_td, uint64_t boot_tdcalls)
     check_accept();
     check_legacy_window();
     check_vmm_calls();
+    check_ve();
     check_shared_paging();
     check_faults();
     check_report();

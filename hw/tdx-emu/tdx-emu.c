@@ -150,6 +150,7 @@ static void tdx_emu_realize(DeviceState *dev, Error **errp)
     }
     /* No bus resets this device: register with the system reset. */
     qemu_register_resettable(OBJECT(s));
+    tdx_emu_ve_realize(s);
     x86_tdcall_set_handler(tdx_emu_handle_tdcall, s);
 }
 
@@ -166,6 +167,7 @@ static void tdx_emu_reset_hold(Object *obj, ResetType type)
     memset(&s->vm, 0, sizeof(s->vm));
     tdx_emu_measurements_reset(s);
     tdx_emu_memory_reset(s);
+    tdx_emu_ve_reset(s);
     tdx_emu_mailbox_reset(s);
     tdx_emu_payload_reset(s);
     tdx_emu_liveness_reset(s);
@@ -216,6 +218,7 @@ static const Property tdx_emu_properties[] = {
     DEFINE_PROP_BOOL("expose-keys", TdxEmuState, expose_keys, false),
     DEFINE_PROP_BOOL("crash-msrs", TdxEmuState, crash_msrs, false),
     DEFINE_PROP_BOOL("no-rbp-mod", TdxEmuState, no_rbp_mod, true),
+    DEFINE_PROP_BOOL("ve", TdxEmuState, ve, true),
     DEFINE_PROP_UINT32("stream-drain-ms", TdxEmuState, stream_drain_ms,
                        TDX_EMU_STREAM_DRAIN_MS),
     DEFINE_PROP_UINT32("logarea-poll-ms", TdxEmuState, logarea_poll_ms,

@@ -239,6 +239,13 @@ typedef struct TdxEmuCatch {
     unsigned nr_vmcalls;
 } TdxEmuCatch;
 
+/* A vCPU's #VE info (tdx-module/ve.c) */
+typedef struct TdxEmuVeInfo {
+    bool valid;                 /* not yet read with TDG.VP.VEINFO.GET */
+    X86TdExit exit;
+    uint64_t count;             /* #VEs raised on the vCPU */
+} TdxEmuVeInfo;
+
 typedef struct TdxEmuMailbox {
     MemoryRegion mmio;
     uint64_t regs[TDX_EMU_NR_GPRS];
@@ -255,6 +262,7 @@ struct TdxEmuState {
     bool expose_keys;
     bool crash_msrs;
     bool no_rbp_mod;            /* TD_PARAMS.CONFIG_FLAGS.NO_RBP_MOD */
+    bool ve;                    /* exits become #VE, as in a TD */
     uint32_t stream_drain_ms;
     uint32_t logarea_poll_ms;
     char *mrconfigid_hex;
@@ -273,6 +281,7 @@ struct TdxEmuState {
     uint64_t (*leaf_counts)[TDX_EMU_NR_LEAF_SLOTS];
     uint64_t vmcall_counts[TDX_EMU_NR_VMCALL_SLOTS];
     TdxEmuMemory mem;
+    TdxEmuVeInfo *ve_info;      /* per vCPU */
     TdxEmuFatal fatal;
     TdxEmuCrashState crash;
     TdxEmuLiveness live;

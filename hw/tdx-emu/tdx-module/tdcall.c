@@ -44,26 +44,11 @@ static uint64_t tdg_vp_info(TdxEmuState *s, X86CPU *cpu, uint64_t *regs)
     return TDX_SUCCESS;
 }
 
-/*
- * TDG.VP.VEINFO.GET (TDX module ABI, leaf 3): under TCG every exit is emulated
- * in place, so no #VE is ever pending and there is never valid #VE info.
- */
-static uint64_t tdg_vp_veinfo_get(TdxEmuState *s, X86CPU *cpu,
-                                  uint64_t *regs)
-{
-    regs[R_ECX] = 0;
-    regs[R_EDX] = 0;
-    regs[R_R8] = 0;
-    regs[R_R9] = 0;
-    regs[R_R10] = 0;
-    return TDX_NO_VALID_VE_INFO;
-}
-
 static const TdxLeaf tdcall_leaves[] = {
     [TDG_VP_VMCALL] = { "TDG.VP.VMCALL", tdx_emu_vmcall, 0 },
     [TDG_VP_INFO] = { "TDG.VP.INFO", tdg_vp_info, 0, .vcpu_local = true },
     [TDG_MR_RTMR_EXTEND] = { "TDG.MR.RTMR.EXTEND", tdx_emu_rtmr_extend, 0 },
-    [TDG_VP_VEINFO_GET] = { "TDG.VP.VEINFO.GET", tdg_vp_veinfo_get, 0,
+    [TDG_VP_VEINFO_GET] = { "TDG.VP.VEINFO.GET", tdx_emu_veinfo_get, 0,
                             .vcpu_local = true },
     [TDG_MR_REPORT] = { "TDG.MR.REPORT", tdx_emu_mr_report, 0 },
     [TDG_MEM_PAGE_ACCEPT] = { "TDG.MEM.PAGE.ACCEPT", tdx_emu_mem_page_accept,

@@ -72,6 +72,18 @@ uint64_t tdx_emu_servtd_wr(TdxEmuState *s, X86CPU *cpu, uint64_t *regs);
 uint64_t tdx_emu_servtd_rebind_approve(TdxEmuState *s, X86CPU *cpu,
                                        uint64_t *regs);
 
+/* ve.c: #VE for what the TDX module intercepts; TDG.VP.VEINFO.GET */
+void tdx_emu_ve_realize(TdxEmuState *s);
+void tdx_emu_ve_reset(TdxEmuState *s);
+uint64_t tdx_emu_veinfo_get(TdxEmuState *s, X86CPU *cpu, uint64_t *regs);
+uint64_t tdx_emu_ve_total(TdxEmuState *s);
+
+/* cpuid.c: CPUID as the TDX module virtualizes it */
+bool tdx_emu_cpuid_leaf_virtualized(CPUX86State *env, uint32_t leaf);
+bool tdx_emu_cpuid(CPUX86State *env, uint32_t leaf, uint32_t subleaf,
+                   uint32_t *r);
+bool tdx_emu_cpuid_virt(TdxEmuState *s, X86CPU *cpu);
+
 /* sysvm.c: TDG.SYS.RD and TDG.VM.WR */
 uint64_t tdx_emu_sys_rd(TdxEmuState *s, X86CPU *cpu, uint64_t *regs);
 uint64_t tdx_emu_vm_wr(TdxEmuState *s, X86CPU *cpu, uint64_t *regs);

@@ -1,0 +1,37 @@
+/*
+ * Guest stub: the #VE handler (vector 20), as td-shim's td-exception and
+ * Linux's virt_exception_kernel() have one
+ *
+ * SPDX-License-Identifier: GPL-2.0-or-later
+ */
+
+#ifndef GUEST_VE_H
+#define GUEST_VE_H
+
+#include <stdint.h>
+#include "cpu.h"
+
+#define VE_VECTOR               20
+
+/* Basic exit reasons TDG.VP.VEINFO.GET reports (Intel SDM appendix C) */
+#define EXIT_REASON_CPUID       10
+#define EXIT_REASON_HLT         12
+#define EXIT_REASON_IO          30
+#define EXIT_REASON_RDMSR       31
+#define EXIT_REASON_WRMSR       32
+#define EXIT_REASON_EPT_VIOLATION 48
+
+/* What TDG.VP.VEINFO.GET returned for the last #VE */
+struct ve_info {
+    uint64_t exit_reason, exit_qual, gla, gpa;
+    uint32_t insn_len, insn_info;
+};
+
+/* Handle the #VE in @f (emulate through TDG.VP.VMCALL, skip it) */
+void ve_handle(struct exception_frame *f);
+
+/* How many #VEs the stub took, and the last one's info */
+uint64_t ve_count(void);
+const struct ve_info *ve_last(void);
+
+#endif

@@ -1,0 +1,183 @@
+/*
+ * tdx-emu: the virtualization exception (#VE) and the instructions the TDX
+ * module intercepts in a TD
+ *
+ * In a TD, CPUID, RDMSR/WRMSR, port I/O, HLT, MONITOR/MWAIT, WBINVD and
+ * VMCALL exit to the TDX module, which answers CPUID leaves and MSRs it
+ * virtualizes itself and turns the rest into a #VE (vector 20) (TDX module
+ * ABI, "Virtualization Exception", and its CPUID and MSR virtualization
+ * tables); so does an access to a shared GPA the VMM has not mapped (an
+ * EPT violation). The TD reads why with TDG.VP.VEINFO.GET and asks the VMM
+ * with TDG.VP.VMCALL (GHCI 1.5, "#VE"), as Linux
+ * arch/x86/coco/tdx/tdx.c virt_exception_kernel(), edk2 OvmfPkg CcExitLib
+ * CcExitHandleVe() and td-shim td-exception do. A #VE the module would
+ * inject while the vCPU's #VE info is still valid (not yet read) becomes a
+ * #DF, as in the module's tdx_inject_ve().
+ *
+ * qemu-patches/0010 hands these instructions to tdx_emu_ve_exit() when the
+ * device has ve=on (the default).
+ *
+ * SPDX-License-Identifier: GPL-2.0-or-later
+ */
+
+#include "qemu/osdep.h"
+#include "qemu/log.h"
+#include "hw/tdx-emu/tdx-emu.h"
+#include "tdx-module.h"
+#include "hw/tdx-emu/tdx-abi.h"
+#include "trace.h"
+
+/*
+ * How the module treats an MSR it intercepts (TDX module ABI, "MSR
+ * Virtualization"): the TD reads and writes it natively or the module
+ * virtualizes it (here: TCG runs it), it gets #GP(0), or #VE. MSRs not
+ * listed are #VE.
+ */
+typedef struct TdMsrRange {
+    uint32_t first, last;
+    X86TdExitAction action;
+} TdMsrRange;
+
+static const TdMsrRange td_msrs[] = {
+    /* TSC; FEATURE_CONTROL, TSC_ADJUST; SPEC_CTRL, PRED_CMD */
+    { 0x00000010, 0x00000010, X86_TD_EXIT_NATIVE },
+    { 0x0000003a, 0x0000003b, X86_TD_EXIT_NATIVE },
+    { 0x00000048, 0x00000049, X86_TD_EXIT_NATIVE },
+    { 0x0000009e, 0x0000009e, X86_TD_EXIT_GP },      /* IA32_SMBASE */
+    /* ARCH_CAPABILITIES, FLUSH_CMD; SYSENTER_*; MISC_ENABLE; DEBUGCTL; PAT */
+    { 0x0000010a, 0x0000010b, X86_TD_EXIT_NATIVE },
+    { 0x00000174, 0x00000176, X86_TD_EXIT_NATIVE },
+    { 0x000001a0, 0x000001a0, X86_TD_EXIT_NATIVE },
+    { 0x000001d9, 0x000001d9, X86_TD_EXIT_NATIVE },
+    { 0x00000277, 0x00000277, X86_TD_EXIT_NATIVE },
+    { 0x00000480, 0x00000492, X86_TD_EXIT_GP },      /* IA32_VMX_*: no VMX */
+    /* x2APIC the CPU virtualizes: TPR, PPR, EOI, ISR-IRR, SELF_IPI */
+    { 0x00000808, 0x00000808, X86_TD_EXIT_NATIVE },
+    { 0x0000080a, 0x0000080b, X86_TD_EXIT_NATIVE },
+    { 0x00000810, 0x00000827, X86_TD_EXIT_NATIVE },
+    { 0x0000083f, 0x0000083f, X86_TD_EXIT_NATIVE },
+    { 0x00000da0, 0x00000da0, X86_TD_EXIT_NATIVE },  /* IA32_XSS */
+    /* EFER, STAR..FMASK; FS/GS/KERNEL_GS_BASE, TSC_AUX */
+    { 0xc0000080, 0xc0000084, X86_TD_EXIT_NATIVE },
+    { 0xc0000100, 0xc0000103, X86_TD_EXIT_NATIVE },
+};
+
+static X86TdExitAction td_msr_action(uint32_t msr)
+{
+    size_t i;
+
+    for (i = 0; i < ARRAY_SIZE(td_msrs); i++) {
+        if (msr >= td_msrs[i].first && msr <= td_msrs[i].last) {
+            return td_msrs[i].action;
+        }
+    }
+    return X86_TD_EXIT_VE;
+}
+
+/* Record the #VE info (or find it still valid: #DF) */
+static X86TdExitAction ve_inject(TdxEmuState *s, X86CPU *cpu,
+                                 const X86TdExit *exit)
+{
+    int cpu_index = CPU(cpu)->cpu_index;
+    TdxEmuVeInfo *ve = &s->ve_info[cpu_index];
+
+    if (ve->valid) {
+        qemu_log_mask(LOG_GUEST_ERROR, "tdx-emu: cpu %d: #VE (exit reason %u)"
+                      " while the last #VE's info is unread: #DF\n",
+                      cpu_index, exit->reason);
+        trace_tdx_emu_ve_df(cpu_index, exit->reason);
+        return X86_TD_EXIT_DF;
+    }
+    ve->exit = *exit;
+    ve->valid = true;
+    qatomic_set(&ve->count, ve->count + 1);     /* only this vCPU's */
+    trace_tdx_emu_ve(cpu_index, exit->reason, exit->qualification, exit->gpa,
+                     exit->insn_len);
+    return X86_TD_EXIT_VE;
+}
+
+/* An EPT violation is a #VE for a shared GPA that nothing backs */
+static bool ve_ept_violation(TdxEmuState *s, const X86TdExit *exit)
+{
+    uint64_t shared = tdx_emu_shared_bit(s);
+
+    return exit->gpa >= shared && exit->gpa < 2 * shared;
+}
+
+static X86TdExitAction tdx_emu_ve_exit(void *opaque, X86CPU *cpu,
+                                       const X86TdExit *exit)
+{
+    TdxEmuState *s = opaque;
+    CPUX86State *env = &cpu->env;
+    X86TdExitAction action = X86_TD_EXIT_VE;
+
+    switch (exit->reason) {
+    case X86_TD_EXIT_CPUID:
+        if (tdx_emu_cpuid_virt(s, cpu)) {
+            return X86_TD_EXIT_DONE;
+        }
+        break;
+    case X86_TD_EXIT_RDMSR:
+    case X86_TD_EXIT_WRMSR:
+        action = td_msr_action(env->regs[R_ECX]);
+        break;
+    case X86_TD_EXIT_EPT_VIOLATION:
+        if (!ve_ept_violation(s, exit)) {
+            return X86_TD_EXIT_NATIVE;
+        }
+        break;
+    }
+    return action == X86_TD_EXIT_VE ? ve_inject(s, cpu, exit) : action;
+}
+
+/*
+ * TDG.VP.VEINFO.GET (TDX module ABI, leaf 3): RCX = exit reason, RDX = exit
+ * qualification, R8 = GLA, R9 = GPA, R10 = instruction length | information
+ * << 32, and the info is no longer valid; without valid info all of them
+ * are 0 and the status is TDX_NO_VALID_VE_INFO.
+ */
+uint64_t tdx_emu_veinfo_get(TdxEmuState *s, X86CPU *cpu, uint64_t *regs)
+{
+    TdxEmuVeInfo *ve = &s->ve_info[CPU(cpu)->cpu_index];
+
+    regs[R_ECX] = regs[R_EDX] = regs[R_R8] = regs[R_R9] = regs[R_R10] = 0;
+    if (!ve->valid) {
+        return TDX_NO_VALID_VE_INFO;
+    }
+    regs[R_ECX] = ve->exit.reason;
+    regs[R_EDX] = ve->exit.qualification;
+    regs[R_R8] = ve->exit.gla;
+    regs[R_R9] = ve->exit.gpa;
+    regs[R_R10] = ve->exit.insn_len | (uint64_t)ve->exit.insn_info << 32;
+    ve->valid = false;
+    return TDX_SUCCESS;
+}
+
+void tdx_emu_ve_realize(TdxEmuState *s)
+{
+    s->ve_info = g_new0(TdxEmuVeInfo, s->max_vcpus);
+    if (s->ve) {
+        x86_td_exit_set_handler(tdx_emu_ve_exit, s);
+    }
+}
+
+/* A new TD: no #VE pending on any vCPU */
+void tdx_emu_ve_reset(TdxEmuState *s)
+{
+    uint32_t i;
+
+    for (i = 0; i < s->max_vcpus; i++) {
+        s->ve_info[i].valid = false;
+    }
+}
+
+uint64_t tdx_emu_ve_total(TdxEmuState *s)
+{
+    uint64_t sum = 0;
+    uint32_t i;
+
+    for (i = 0; i < s->max_vcpus; i++) {
+        sum += qatomic_read(&s->ve_info[i].count);
+    }
+    return sum;
+}
