@@ -227,10 +227,7 @@ class VmTrace:
         self.close("Receive", ts, request=request, bytes=n)
 
     def on_stream_cancel(self, ts, text):
-        pending = [k for k in ("Send", "Receive") if k in self.open]
-        if pending:
-            first = min(pending, key=lambda k: self.open[k].start)
-            self.close(first, ts, canceled=True)
+        self.close(text.split()[-1], ts, canceled=True)   # Send, Receive
 
     # GetQuote, from the TDG.VP.VMCALL to the answer in its buffer
     def on_get_quote(self, ts, text):

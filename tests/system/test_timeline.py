@@ -3,10 +3,13 @@
 (scripts/timeline.py, docs/timeline.md) and ./tdx-emu timeline --svg."""
 
 import json
+import socket
+import subprocess
+import time
 
 import pytest
 
-from tdxtest import ROOT, python, read, run
+from tdxtest import PYTHON, ROOT, python, read, run
 
 MIGRATE = ROOT / "scripts" / "migrate.py"
 RUN = ROOT / "scripts" / "run.py"
@@ -201,8 +204,11 @@ def test_timeline_from_traces(qemu, guest_args, tmp_path):
     assert r.status == 0, r
     trace = json.loads(read(tmp_path / "t.json"))
     boot = slices(trace, "stub VM", "boot")
-    assert boot[0]["name"] == "boot" and \
-        boot[0]["args"] == {"wait_for_request": False}, boot
+    names = [e["name"] for e in boot]
+    assert names[:3] == ["boot", "firmware", "payload"], names
+    # a boot that never reaches a WaitForRequest says so
+    assert ("serving requests" in names) != \
+        (boot[0]["args"] == {"wait_for_request": False}), boot
     assert len(slices(trace, "stub VM", "vCPU 0")) > 1000
 
 
@@ -258,3 +264,32 @@ def test_timeline_odd_traces(tmp_path):
     r = python(TIMELINE, "--trace", f"gone={tmp_path / 'gone.log'}", "-o",
                tmp_path / "u.json", timeout=60)
     assert r.status == 2 and "NAME=LOG" in r.err, r
+
+
+def test_timeline_canceled_receive(qemu, tmp_path):
+    """migrate --side source --timeline against a peer that closes the
+    stream: the source's Receive ends canceled (VMM cancel), inside the
+    failed migration request"""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    peer = subprocess.Popen([PYTHON, ROOT / "tests/tools/peer.py", str(port),
+                             "disconnect"])
+    try:
+        time.sleep(0.3)         # listening
+        r = python(MIGRATE, "--qemu", qemu, "--side", "source", "--peer",
+                   f"127.0.0.1:{port}", "--timeout", "60", "--log-dir",
+                   tmp_path, "--timeline", tmp_path / "t.json", timeout=120)
+    finally:
+        peer.kill()
+        peer.wait()
+    assert r.json and r.json["source"]["result_name"] == "VmmCanceled", r
+    trace = json.loads(read(tmp_path / "t.json"))
+    well_formed(trace)
+    received = slices(trace, "source VM", "Receive")
+    assert [e["args"].get("canceled") for e in received] == [True], received
+    request = slices(trace, "source VM", "requests")[-1]
+    assert request["name"] == "request 1: start-migration" and \
+        request["ts"] <= received[0]["ts"] and \
+        received[0]["ts"] + received[0]["dur"] <= \
+        request["ts"] + request["dur"], (request, received)

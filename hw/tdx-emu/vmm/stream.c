@@ -59,7 +59,8 @@ struct TdxEmuStream {
 
 static void stream_cancel(TdxEmuStream *st, const TdxEmuRawBuf *buf)
 {
-    trace_tdx_emu_stream_cancel(st->request_id);
+    trace_tdx_emu_stream_cancel(st->request_id,
+                                buf == &st->rx_buf ? "Receive" : "Send");
     tdx_emu_raw_complete(st->dev, buf, VMCALL_RAW_NOT_COMPLETED,
                          VMCALL_RAW_VMM_CANCEL, NULL, 0);
 }
