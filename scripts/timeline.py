@@ -13,6 +13,9 @@ chrome://tracing open it; docs/timeline.md):
   one process per VM, with the threads
     boot       boot phases: firmware (to the payload's first TDCALL),
                payload (to the first WaitForRequest), serving requests
+    queued     each request from the host's tdx-emu-request to its
+               delivery into a WaitForRequest buffer (or its end, if it
+               never got there)
     requests   each request from its delivery to its ReportStatus
     Send, Receive
                each vmcall-raw Send/Receive from the TDG.VP.VMCALL to its
@@ -53,9 +56,10 @@ OPERATIONS = {1: "start-migration", 2: "start-rebinding",
 
 # Threads of a VM's process: tid (their order), name. Slices that overlap
 # within one go to extra lanes ("requests #2"): tid * LANE + lane.
-BOOT, REQUESTS, SEND, RECEIVE, QUOTE, EVENTS = 1, 2, 3, 4, 5, 6
-THREADS = {BOOT: "boot", REQUESTS: "requests", SEND: "Send",
-           RECEIVE: "Receive", QUOTE: "GetQuote", EVENTS: "events"}
+BOOT, QUEUED, REQUESTS, SEND, RECEIVE, QUOTE, EVENTS = range(1, 8)
+THREADS = {BOOT: "boot", QUEUED: "queued", REQUESTS: "requests",
+           SEND: "Send", RECEIVE: "Receive", QUOTE: "GetQuote",
+           EVENTS: "events"}
 VCPU_TID = 100                  # + the vCPU's index
 LANE = 10000
 
@@ -201,19 +205,27 @@ class VmTrace:
     def on_payload_found(self, ts, text):
         self.mark("payload", ts)
 
-    # Requests, from delivery to completion
-    def on_request_deliver(self, ts, text):
+    # Requests: queued until delivered, then with the MigTD until
+    # completed (or completed while still queued: canceled, failed)
+    def request_slice(self, key, tid, cat, ts, text):
         f = fields(text)
         op = OPERATIONS.get(f["operation"], f"operation {f['operation']}")
-        self.begin(("request", f["request"]), REQUESTS,
-                   f"request {f['request']}: {op}", "request", ts,
-                   id=f["request"], operation=op)
+        self.begin((key, f["request"]), tid, f"request {f['request']}: {op}",
+                   cat, ts, id=f["request"], operation=op)
+
+    def on_request_add(self, ts, text):
+        self.request_slice("queued", QUEUED, "queued", ts, text)
+
+    def on_request_deliver(self, ts, text):
+        self.close(("queued", fields(text)["request"]), ts)
+        self.request_slice("request", REQUESTS, "request", ts, text)
 
     def on_request_complete(self, ts, text):
         f = fields(text)
         status = f["status"]
         done = dict(status=hex(status), result=status >> 8)
-        if not self.close(("request", f["request"]), ts, **done):
+        if not self.close(("request", f["request"]), ts, **done) and \
+                not self.close(("queued", f["request"]), ts, **done):
             self.instants.append((ts, f"request {f['request']} completed "
                                   "undelivered", done))
 
@@ -424,12 +436,12 @@ def vm_events(pid, vm, qmp, t0):
 
 
 # Drawing: one row per thread, slices as bars, rates below
-COLORS = {"boot": "#8da0cb", "request": "#e78ac3", "send": "#66c2a5",
-          "receive": "#fc8d62", "quote": "#ffd92f", "tdcall": "#a6d854",
-          "vmcall": "#4d4d4d"}
-LEGEND = {"boot": "boot phase", "request": "request", "send": "Send",
-          "receive": "Receive", "quote": "GetQuote", "tdcall": "TDCALL",
-          "vmcall": "TDG.VP.VMCALL"}
+COLORS = {"boot": "#8da0cb", "queued": "#d9d9d9", "request": "#e78ac3",
+          "send": "#66c2a5", "receive": "#fc8d62", "quote": "#ffd92f",
+          "tdcall": "#a6d854", "vmcall": "#4d4d4d"}
+LEGEND = {"boot": "boot phase", "queued": "queued request",
+          "request": "request", "send": "Send", "receive": "Receive",
+          "quote": "GetQuote", "tdcall": "TDCALL", "vmcall": "TDG.VP.VMCALL"}
 
 
 def merged(intervals, gap):

@@ -14,8 +14,8 @@ from tdxtest import PYTHON, ROOT, python, read, run
 MIGRATE = ROOT / "scripts" / "migrate.py"
 RUN = ROOT / "scripts" / "run.py"
 TIMELINE = ROOT / "scripts" / "timeline.py"
-VM_THREADS = {"boot", "requests", "Send", "Receive", "GetQuote", "events",
-              "vCPU 0", "vCPU 1"}
+VM_THREADS = {"boot", "queued", "requests", "Send", "Receive", "GetQuote",
+              "events", "vCPU 0", "vCPU 1"}
 
 
 @pytest.fixture(scope="module")
@@ -113,8 +113,9 @@ def well_formed(trace):
 @pytest.mark.parametrize("side", ["source", "destination"])
 def test_migrate_timeline_slices(migration, side):
     """Each VM's timeline shows its boot, its requests (EnableLogArea, then
-    the migration), its Send and Receive with their bytes, its GetQuotes,
-    and TDCALLs on both vCPUs with the VMCALLs nested in them"""
+    the migration) queued and delivered, its Send and Receive with their
+    bytes, its GetQuotes, and TDCALLs on both vCPUs with the VMCALLs
+    nested in them"""
     result, trace, _ = migration
     proc = f"{side} VM"
     boot = {e["name"]: e for e in slices(trace, proc, "boot")}
@@ -125,6 +126,11 @@ def test_migrate_timeline_slices(migration, side):
     requests = [e["name"] for e in slices(trace, proc, "requests")]
     assert requests == ["request 2: enable-log-area",
                         "request 1: start-migration"], requests
+    # each request waited in the queue until the MigTD took it
+    queued = slices(trace, proc, "queued")
+    assert [e["name"] for e in queued] == requests, queued
+    for q, d in zip(queued, slices(trace, proc, "requests")):
+        assert q["ts"] + q["dur"] == d["ts"], (q, d)
     migration_slice = slices(trace, proc, "requests")[-1]
     assert migration_slice["args"]["result"] == result[side]["result"] == 0
     for thread in ("Send", "Receive"):
@@ -222,8 +228,10 @@ r13=0x1000 r14=0x8000 r15=0x50
 7@100.000013:tdx_emu_vmcall_done cpu 0 MigTD r10=0x0 r11=0x0
 7@100.000014:tdx_emu_tdcall_done cpu 0 TDG.VP.VMCALL status=0x0
 1@100.000020:tdx_emu_request_deliver request 1 operation 1
+1@100.000025:tdx_emu_request_add request 3 operation 3
 1@100.000030:tdx_emu_request_deliver request 2 operation 9
 1@100.000040:tdx_emu_request_complete request 1 status 0x0
+1@100.000042:tdx_emu_request_complete request 3 status 0xb01
 1@100.000045:tdx_emu_request_complete request 7 status 0xb00
 this line is no trace line
 8@100.000050:tdx_emu_tdcall cpu 1 TDG.MR.REPORT rax=0x4 rcx=0x0 rdx=0x0 r8=0x0
@@ -234,7 +242,8 @@ this line is no trace line
 
 def test_timeline_odd_traces(tmp_path):
     """Traces cut short or out of the ordinary still give well-formed
-    timelines: overlapping requests get a second lane, unknown operations
+    timelines: overlapping requests get a second lane, one that ends
+    while queued stays a queued slice, unknown operations
     a number, a completion without delivery a moment, slices still open
     at the end (or whose end line was cut) last to the end, unfinished;
     an empty trace gives an empty process, a missing one is refused"""
@@ -254,6 +263,9 @@ def test_timeline_odd_traces(tmp_path):
     assert [e["name"] for e in second] == ["request 2: operation 9"]
     assert second[0]["args"]["unfinished"] and \
         second[0]["ts"] + second[0]["dur"] == 70, second
+    assert [(e["name"], e["dur"], e["args"]["result"]) for e in
+            slices(trace, "odd VM", "queued")] == \
+        [("request 3: get-td-report", 17, 11)]
     moments = {e["name"] for e in trace["traceEvents"] if e["ph"] == "i"}
     assert "request 7 completed undelivered" in moments, moments
     cpu1 = slices(trace, "odd VM", "vCPU 1")

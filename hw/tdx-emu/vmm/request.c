@@ -169,6 +169,7 @@ void tdx_emu_requests_deliver(TdxEmuState *s)
 
 void tdx_emu_request_add(TdxEmuState *s, TdxEmuMigReq *req)
 {
+    trace_tdx_emu_request_add(req->id, req->operation);
     QTAILQ_INSERT_TAIL(&s->requests, req, next);
     tdx_emu_requests_deliver(s);
 }
