@@ -539,7 +539,8 @@ def draw(trace, out, window=None):
 
 def draw_row(ax, row, items, lo, hi):
     """One thread's slices between @lo and @hi ms: nested ones below their
-    parents, thin ones merged, the names of wide ones written on them"""
+    parents, TDCALLs and VMCALLs too close to tell apart merged, the names
+    of wide slices written on them"""
     levels = 1 + max(d for d, _, _, _ in items)
     height = 0.8 / levels
     span = hi - lo
@@ -553,12 +554,16 @@ def draw_row(ax, row, items, lo, hi):
             ax.text(s + (e - s) / 2, row + 0.4 - (d + 0.5) * height,
                     ev["name"], ha="center", va="center",
                     fontsize=max(4, 7 - d), clip_on=True)
-    gap = span / 1500
     for (d, cat), spans in groups.items():
-        bars = merged(spans, gap)
-        ax.broken_barh([(s, max(e - s, gap)) for s, e in bars],
-                       (row + 0.4 - (d + 1) * height, height * 0.95),
-                       color=COLORS.get(cat, "#999999"), linewidth=0)
+        calls = cat in ("tdcall", "vmcall")     # thousands: merge them
+        bars = [(s, max(e - s, span / 700)) for s, e in
+                (merged(spans, span / 1500) if calls else spans)]
+        # a white edge between neighbours wide enough to keep their colour
+        edges = [0.5 if w > span / 100 and not calls else 0
+                 for _, w in bars]
+        ax.broken_barh(bars, (row + 0.4 - (d + 1) * height, height * 0.95),
+                       color=COLORS.get(cat, "#999999"),
+                       edgecolor="white", linewidths=edges)
 
 
 def draw_rates(ax, events, procs, lo, hi):
