@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from tdxtest import ROOT, Result, run, qmp
+from tdxtest import ROOT, qmp, run
 
 # A guest that hangs fails its test instead of stalling the run
 GUEST_TIMEOUT_S = 300
@@ -78,5 +78,3 @@ def vm(qemu):
     for v in vms:
         v.quit()
 
-
-__all__ = ["Result"]

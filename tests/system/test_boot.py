@@ -4,6 +4,7 @@
 payload is found, and the stub's transports."""
 
 import json
+import os
 import re
 
 import pytest
@@ -130,7 +131,6 @@ def test_run_until_ready(tdx_emu, guest, tmp_path):
 def test_ovmf_shell(tdx_emu, tmp_path):
     """OVMF (Debian's OVMF.fd, $OVMF) boots as a TD to the UEFI shell, on
     its TDX path: CPUID 0x21, accepted memory, #VE.RequestMMIO"""
-    import os
     ovmf = os.environ.get("OVMF", "/usr/share/ovmf/OVMF.fd")
     r = tdx_emu("run", "--firmware", ovmf, "--memory", "1G",
                 "--until-serial", "Shell>", "--timeout", "180",

@@ -3,10 +3,8 @@
 payload symbols where the device found the payload, catchpoints on
 TDCALLs; and ./tdx-emu bench end to end."""
 
-import json
 import re
 
-from tdxtest import read
 from test_boot import stub_moved_to, stub_not_elf
 
 

@@ -7,6 +7,7 @@ whose quotes pass check-quote.py and an independent DCAP verifier
 
 import hashlib
 import os
+import re
 import socket
 import subprocess
 import time
@@ -225,7 +226,6 @@ def test_get_quote_dcap_qvl(testpki):
     pki, _, serial = testpki
     r = qvl_verify(serial, pki / "root-ca.der")
     assert r.status == 0, r
-    import re
     assert re.search(r"GetCollateral: [0-9]* bytes for the platform CA",
                      read(serial)), read(serial)[-2000:]
 
