@@ -439,6 +439,7 @@ def vm_events(pid, vm, qmp, t0):
 COLORS = {"boot": "#8da0cb", "queued": "#d9d9d9", "request": "#e78ac3",
           "send": "#66c2a5", "receive": "#fc8d62", "quote": "#ffd92f",
           "tdcall": "#a6d854", "vmcall": "#4d4d4d"}
+OTHER = "#999999"
 LEGEND = {"boot": "boot phase", "queued": "queued request",
           "request": "request", "send": "Send", "receive": "Receive",
           "quote": "GetQuote", "tdcall": "TDCALL", "vmcall": "TDG.VP.VMCALL"}
@@ -468,18 +469,21 @@ def depths(items):
 
 
 def rows_of(trace):
-    """[(pid, tid, label)] top to bottom, and the process names"""
-    procs, threads = {}, {}
+    """[(pid, tid, label)] top to bottom (by thread_sort_index, else tid):
+    every thread with slices, moments or a name; and the process names"""
+    procs, order, names = {}, {}, {}
     for e in trace["traceEvents"]:
+        key = (e.get("pid"), e.get("tid"))
         if e["ph"] == "M" and e["name"] == "process_name":
             procs[e["pid"]] = e["args"]["name"]
-        if e["ph"] == "M" and e["name"] == "thread_sort_index":
-            threads[(e["pid"], e["tid"])] = e["args"]["sort_index"]
-    names = {(e["pid"], e["tid"]): e["args"]["name"]
-             for e in trace["traceEvents"]
-             if e["ph"] == "M" and e["name"] == "thread_name"}
-    rows = sorted(threads, key=lambda k: (k[0], threads[k]))
-    return [(p, t, f"{procs.get(p, p)}: {names.get((p, t), t)}")
+        elif e["ph"] == "M" and e["name"] == "thread_sort_index":
+            order[key] = e["args"]["sort_index"]
+        elif e["ph"] == "M" and e["name"] == "thread_name":
+            names[key] = e["args"]["name"]
+        elif e["ph"] in "Xi":
+            names.setdefault(key, str(key[1]))
+    rows = sorted(names, key=lambda k: (k[0], order.get(k, k[1])))
+    return [(p, t, f"{procs.get(p, p)}: {names[(p, t)]}")
             for p, t in rows], procs
 
 
@@ -521,8 +525,11 @@ def draw(trace, out, window=None):
     for i in range(1, len(rows)):
         if rows[i][0] != rows[i - 1][0]:
             ax.axhline(len(rows) - i - 0.5, color="black", linewidth=0.6)
-    cats = sorted({e["cat"] for e in slices}, key=list(COLORS).index)
-    ax.legend(handles=[Patch(color=COLORS[c], label=LEGEND[c])
+    order = list(COLORS)
+    cats = sorted({e.get("cat", "") for e in slices},
+                  key=lambda c: (order.index(c) if c in order else 99, c))
+    ax.legend(handles=[Patch(color=COLORS.get(c, OTHER),
+                             label=LEGEND.get(c, c or "other"))
                        for c in cats], loc="lower left", fontsize=7,
               ncol=len(cats) or 1, bbox_to_anchor=(0, 1.0), frameon=False)
     ax.grid(axis="x", linewidth=0.3)
@@ -532,6 +539,7 @@ def draw(trace, out, window=None):
     fig.tight_layout()
     # text stays text in an SVG; no date, so a picture is reproducible
     plt.rcParams["svg.fonttype"] = "none"
+    plt.rcParams["svg.hashsalt"] = "tdx-emu"     # ids too
     fig.savefig(out, metadata={"Date": None} if str(out).endswith(
         (".svg", ".pdf")) else None)
     plt.close(fig)
@@ -548,9 +556,10 @@ def draw_row(ax, row, items, lo, hi):
     for d, s, e, ev in items:
         if e < lo or s > hi:
             continue
-        groups.setdefault((d, ev["cat"]), []).append((s, e))
+        cat = ev.get("cat", "")
+        groups.setdefault((d, cat), []).append((s, e))
         s, e = max(s, lo), min(e, hi)
-        if e - s > span / 12 and ev["cat"] not in ("tdcall", "vmcall"):
+        if e - s > span / 12 and cat not in ("tdcall", "vmcall"):
             ax.text(s + (e - s) / 2, row + 0.4 - (d + 0.5) * height,
                     ev["name"], ha="center", va="center",
                     fontsize=max(4, 7 - d), clip_on=True)
@@ -562,7 +571,7 @@ def draw_row(ax, row, items, lo, hi):
         edges = [0.5 if w > span / 100 and not calls else 0
                  for _, w in bars]
         ax.broken_barh(bars, (row + 0.4 - (d + 1) * height, height * 0.95),
-                       color=COLORS.get(cat, "#999999"),
+                       color=COLORS.get(cat, OTHER),
                        edgecolor="white", linewidths=edges)
 
 
@@ -632,8 +641,13 @@ def main():
                 not isinstance(trace.get("traceEvents"), list):
             raise ValueError("no traceEvents list")
         draw(trace, args.svg, window)
-    except (OSError, ValueError, KeyError, TypeError) as err:
+    except (OSError, ValueError) as err:
         print(f"timeline: {args.file}: {err}", file=sys.stderr)
+        return 1
+    except (KeyError, TypeError, IndexError) as err:
+        print(f"timeline: {args.file}: not a trace of ./tdx-emu run or "
+              f"migrate --timeline ({type(err).__name__}: {err})",
+              file=sys.stderr)
         return 1
     print(f"timeline: {args.svg}", file=sys.stderr)
     return 0
