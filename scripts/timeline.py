@@ -47,6 +47,9 @@ FIELD = re.compile(r"(\w+)[= ](0x[0-9a-fA-F]+|-?\d+)")
 CPU_NAME = re.compile(r"cpu (-?\d+) (\S+)")
 STREAM = re.compile(r"request (\d+) (\d+) bytes")
 
+# MigTD's vmcall-raw TDG.VP.VMCALL and its leaves in R12 (MigTD
+# src/devices/vmcall_raw; hw/tdx-emu/vmm/migtd.c), and the operations a
+# WaitForRequest delivers (src/migtd/src/migration/session.rs; request.c)
 MIGTD_VMCALL = 0x10006
 MIGTD_LEAVES = {1: "WaitForRequest", 2: "ReportStatus", 3: "Send",
                 4: "Receive"}
