@@ -23,7 +23,8 @@ chrome://tracing open it; docs/timeline.md):
     GetQuote   each GetQuote from the TDG.VP.VMCALL to its answer
     events     single moments (RTMR extends, target binding, log-area
                entries, payload found, fatal errors) and QMP events
-    vCPU N     every TDCALL, with the TDG.VP.VMCALL it made nested in it
+    vCPU N     every TDCALL, with the TDG.VP.VMCALL it made nested in it,
+               and the time the vCPU was halted by Instruction.HLT
   and the counters "TDCALLs/s" and "TDG.VP.VMCALLs/s", one series per vCPU
 
 All slices are complete events ("ph": "X") with a duration; a slice still
@@ -131,12 +132,13 @@ class VmTrace:
         self.last = records[-1][0] if records else None
         self.marks = {}             # first payload_found, WaitForRequest
         self.open = {}              # key -> Slice
+        self.halting = set()        # vCPUs that halt after this TDCALL
         for ts, event, text in records:
             handler = getattr(self, "on_" + event[len("tdx_emu_"):], None)
             try:
                 if handler:
                     handler(ts, text)
-            except (AttributeError, KeyError, ValueError):
+            except (AttributeError, KeyError, TypeError, ValueError):
                 continue        # a line cut short (QEMU killed)
             if event in INSTANTS:
                 self.instants.append((ts, INSTANTS[event], {"trace": text}))
@@ -162,17 +164,21 @@ class VmTrace:
     def mark(self, what, ts):
         self.marks.setdefault(what, ts)
 
-    # TDCALLs and VMCALLs on their vCPU's thread
+    # TDCALLs and VMCALLs on their vCPU's thread, and the time a vCPU is
+    # halted by TDG.VP.VMCALL<Instruction.HLT> (until its next TDCALL)
     def on_tdcall(self, ts, text):
         cpu, name = CPU_NAME.match(text).groups()
         cpu = int(cpu)
+        self.close(("halt", cpu), ts)
         self.begin(("tdcall", cpu), VCPU_TID + cpu, name, "tdcall", ts)
         self.calls.setdefault(("TDCALLs/s", cpu), []).append(ts)
 
     def on_tdcall_done(self, ts, text):
-        cpu, _ = CPU_NAME.match(text).groups()
-        self.close(("tdcall", int(cpu)), ts, status=hex(fields(text)
-                                                        ["status"]))
+        cpu = int(CPU_NAME.match(text)[1])
+        self.close(("tdcall", cpu), ts, status=hex(fields(text)["status"]))
+        if cpu in self.halting:
+            self.halting.discard(cpu)
+            self.begin(("halt", cpu), VCPU_TID + cpu, "halted", "halt", ts)
 
     def on_vmcall(self, ts, text):
         cpu, name = CPU_NAME.match(text).groups()
@@ -192,6 +198,8 @@ class VmTrace:
         cpu, _ = CPU_NAME.match(text).groups()
         r10 = fields(text)["r10"]
         vmcall = self.close(("vmcall", int(cpu)), ts, r10=hex(r10))
+        if vmcall and vmcall.name == "VMCALL Instruction.HLT" and not r10:
+            self.halting.add(int(cpu))
         for key in ("Send", "Receive"):
             # refused: nothing is pending
             if r10 and vmcall and key in self.open and \
@@ -441,11 +449,12 @@ def vm_events(pid, vm, qmp, t0):
 # Drawing: one row per thread, slices as bars, rates below
 COLORS = {"boot": "#8da0cb", "queued": "#d9d9d9", "request": "#e78ac3",
           "send": "#66c2a5", "receive": "#fc8d62", "quote": "#ffd92f",
-          "tdcall": "#a6d854", "vmcall": "#4d4d4d"}
+          "tdcall": "#a6d854", "vmcall": "#4d4d4d", "halt": "#c6dbef"}
 OTHER = "#999999"
 LEGEND = {"boot": "boot phase", "queued": "queued request",
           "request": "request", "send": "Send", "receive": "Receive",
-          "quote": "GetQuote", "tdcall": "TDCALL", "vmcall": "TDG.VP.VMCALL"}
+          "quote": "GetQuote", "tdcall": "TDCALL", "vmcall": "TDG.VP.VMCALL",
+          "halt": "halted (HLT)"}
 
 
 def merged(intervals, gap):

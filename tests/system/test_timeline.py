@@ -115,7 +115,7 @@ def test_migrate_timeline_slices(migration, side):
     """Each VM's timeline shows its boot, its requests (EnableLogArea, then
     the migration) queued and delivered, its Send and Receive with their
     bytes, its GetQuotes, and TDCALLs on both vCPUs with the VMCALLs
-    nested in them"""
+    nested in them, and the time they were halted (Instruction.HLT)"""
     result, trace, _ = migration
     proc = f"{side} VM"
     boot = {e["name"]: e for e in slices(trace, proc, "boot")}
@@ -152,7 +152,8 @@ def test_migrate_timeline_slices(migration, side):
         assert any(n.startswith("VMCALL ") for n in names), names
     names = {e["name"] for e in slices(trace, proc, "vCPU 0")}
     assert {"VMCALL MigTD.WaitForRequest", "VMCALL MigTD.Send",
-            "VMCALL MigTD.Receive", "TDG.MEM.PAGE.ACCEPT"} <= names, names
+            "VMCALL MigTD.Receive", "TDG.MEM.PAGE.ACCEPT",
+            "halted"} <= names, names
     qmp = {e["name"] for e in trace["traceEvents"]
            if e["ph"] == "i" and e.get("cat") == "qmp"}
     assert "TDX_EMU_REQUEST_COMPLETE" in qmp, qmp
