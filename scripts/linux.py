@@ -112,7 +112,7 @@ def boot(args, kernel, initrd, log_dir, pki):
     serial_log = os.path.join(log_dir, "serial.log")
     nonce = os.urandom(64).hex()
     cmdline = qemu_args(args.firmware, serial_log, args.smp, args.memory,
-                        DEVICE) + [
+                        DEVICE + (",ve=off" if args.no_ve else "")) + [
         "-object", f"tdx-quote-testpki,id=q,dir={pki}",
         "-kernel", kernel, "-initrd", initrd,
         "-append", f"console=ttyS0 panic=-1 tdxemu.nonce={nonce} "
@@ -204,6 +204,9 @@ def main():
                         help=f"TDVF firmware (default {OVMF})")
     parser.add_argument("--smp", type=int, default=1)
     parser.add_argument("--memory", default="1G")
+    parser.add_argument("--no-ve", action="store_true",
+                        help="-device tdx-emu,ve=off: the VMM serves what "
+                        "the TD would take a #VE for (docs/linux-td.md)")
     parser.add_argument("--append", default="",
                         help="more kernel command line")
     parser.add_argument("--timeout", type=float, default=120,

@@ -1,0 +1,28 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
+"""./tdx-emu linux: Debian's OVMF and cloud kernel boot as a TD to the
+initramfs's checks (firmware/linux-check.c): TDX guest detected,
+TDX_CMD_GET_REPORT0, a configfs-tsm quote the host verifies against the
+test PKI (docs/linux-td.md). The kernel is fetched once into the cache."""
+
+import pytest
+
+CHECKS = ["guest-detected", "report", "quote", "quote-verify"]
+
+
+# 2 vCPUs with ve=off: under ve=on an AP's x2APIC reads give APIC ID 0
+# and the kernel's IPIs to it are lost (docs/linux-td.md, known problems)
+@pytest.mark.parametrize("args", [["--smp", "1"], ["--smp", "2", "--no-ve"]],
+                         ids=["smp1", "smp2"])
+def test_linux_td_attestation(args, tdx_emu, tmp_path):
+    """Linux as a TD reaches its init; a TDREPORT echoes the REPORTDATA
+    the checker chose; its configfs-tsm quote (GetQuote with a raw
+    TDREPORT, polled) verifies with dcap-qvl against the test root only"""
+    r = tdx_emu("linux", *args, "--log-dir", tmp_path, "--pki",
+                tmp_path / "pki", "--timeout", "240", timeout=300)
+    assert r.status == 0, r
+    out = r.json
+    assert out["ok"] is True and out["init_s"] > 0, out
+    for name in CHECKS:
+        assert out["checks"][name].startswith("ok"), out["checks"]
+    assert out["tdcalls"]["TDG.MR.REPORT"] >= 2, out["tdcalls"]
+    assert out["tdcalls"]["TDG.VP.VMCALL<GetQuote>"] == 1, out["tdcalls"]
