@@ -10,7 +10,8 @@ Figures, each repeated to give min and median:
   (goal: 1 ms of real time, +-10%, as MigTD's driver/timer.rs needs),
   and by the guest's TSC;
 - boot: reset to the first WaitForRequest (the stub; --firmware IMG too),
-  and Debian's OVMF.fd as a TD to its UEFI shell;
+  Debian's OVMF.fd as a TD to its UEFI shell, and Debian's OVMF and cloud
+  kernel as a TD to the kernel running /init (./tdx-emu linux);
 - two-VM pre-migration: both start-migration requests to both results;
 - Send/Receive throughput: after the exchange the bench image's source
   sends 256 full 64 KiB buffers, the destination times their arrival;
@@ -125,6 +126,21 @@ def boot_ovmf(runs):
     return boot(OVMF, runs, ("--memory", "1G", "--until-serial", "Shell>"))
 
 
+def boot_linux(runs):
+    """Debian's OVMF and cloud kernel as a TD to its init (./tdx-emu linux,
+    docs/linux-td.md); None if it cannot run (no kernel to fetch)"""
+    times = []
+    for _ in range(runs):
+        out = subprocess.run([TDX_EMU, "linux", "--timeout", "240"],
+                             capture_output=True, text=True, timeout=300)
+        lines = out.stdout.splitlines()
+        result = json.loads(lines[-1]) if lines else {}
+        if "init_s" not in result:
+            return None
+        times.append(result["init_s"])
+    return stats(times)
+
+
 def migration(runs, firmware=STUB):
     """Pre-migration times, and the stream figures the guests printed."""
     times, rates = [], []
@@ -210,7 +226,8 @@ def main():
               "premigration_s": migration(args.runs)[0],
               "stream_mb_s": migration(args.runs, image)[1],
               "getquote_s": get_quote(args.qemu, work, args.runs),
-              "boot_ovmf_shell_s": boot_ovmf(args.runs)}
+              "boot_ovmf_shell_s": boot_ovmf(args.runs),
+              "boot_linux_init_s": boot_linux(args.runs)}
     if args.firmware:
         result["boot_firmware_s"] = boot(args.firmware, args.runs)
     shutil.rmtree(work)
@@ -231,6 +248,9 @@ def main():
     if result["boot_ovmf_shell_s"]:
         rows.append(("OVMF to the UEFI shell, as a TD (s)",
                      result["boot_ovmf_shell_s"]))
+    if result["boot_linux_init_s"]:
+        rows.append(("Linux to its init, as a TD (s)",
+                     result["boot_linux_init_s"]))
     if args.firmware:
         rows.append(("boot to WaitForRequest, firmware (s)",
                      result["boot_firmware_s"]))
