@@ -117,6 +117,8 @@ def boot(args, kernel, initrd, log_dir, pki):
         "-kernel", kernel, "-initrd", initrd,
         "-append", f"console=ttyS0 panic=-1 tdxemu.nonce={nonce} "
         f"{args.append}".strip()]
+    if args.gdb:
+        cmdline += ["-gdb", f"tcp:127.0.0.1:{args.gdb}"]
     print("qemu:", shlex.join([args.qemu, *cmdline, "-qmp", "stdio"]),
           file=sys.stderr)
     start = time.monotonic()
@@ -125,7 +127,11 @@ def boot(args, kernel, initrd, log_dir, pki):
     reason = info = None
     try:
         vm = Qemu(args.qemu, cmdline, "the TD", start + args.timeout)
-        vm.command("cont")
+        if args.gdb:
+            print(f"tdx-emu linux: the TD waits for gdb on port {args.gdb} "
+                  "(docs/linux-td.md)", file=sys.stderr)
+        else:
+            vm.command("cont")
         while True:
             info = vm.command("query-tdx-emu")
             text = serial_text(serial_log)
@@ -212,6 +218,9 @@ def main():
     parser.add_argument("--timeout", type=float, default=120,
                         help="seconds before giving up (default 120)")
     parser.add_argument("--log-dir", help="where serial.log goes")
+    parser.add_argument("--gdb", type=int, metavar="PORT",
+                        help="QEMU's gdbstub on 127.0.0.1:PORT; the TD "
+                        "starts paused until gdb continues it")
     parser.add_argument("--pki", default=os.path.join(ROOT, "build",
                                                       "testpki"),
                         help="the test PKI's directory (made if missing; "
