@@ -123,7 +123,9 @@ def boot_ovmf(runs):
     """Debian's OVMF as a TD to its UEFI shell, if the package is there"""
     if not os.path.exists(OVMF):
         return None
-    return boot(OVMF, runs, ("--memory", "1G", "--until-serial", "Shell>"))
+    # Debian's OVMF (edk2 2022.11) exposes RBP to TDG.VP.VMCALL
+    return boot(OVMF, runs, ("--memory", "1G", "--rbp-mod",
+                             "--until-serial", "Shell>"))
 
 
 def boot_linux(runs):
