@@ -440,6 +440,27 @@ static int ve_was(uint64_t count, uint64_t reason, uint64_t qual,
            !ve->gla && !ve->insn_info;
 }
 
+static int ve_enabled;
+
+/* The CPUID bits the TDX module fixes (cpuid.c), and leaf 0x21 */
+static void check_cpuid_virtualized(void)
+{
+    uint32_t eax, ebx, ecx, edx;
+
+    asm volatile("cpuid" : "=a"(eax), "=b"(ebx), "=c"(ecx), "=d"(edx)
+                 : "a"(1), "c"(0));
+    check(!(ecx & (3 << 5)) && (ecx & (1 << 21)) && (ecx & (1 << 24)) &&
+          (ecx & (1u << 31)), "CPUID 1: no VMX/SMX; x2APIC, TSC-deadline, "
+          "hypervisor");
+    asm volatile("cpuid" : "=a"(eax), "=b"(ebx), "=c"(ecx), "=d"(edx)
+                 : "a"(7), "c"(0));
+    check(!(ebx & (1 << 2)), "CPUID 7.0: no SGX");
+    asm volatile("cpuid" : "=a"(eax), "=b"(ebx), "=c"(ecx), "=d"(edx)
+                 : "a"(0x21), "c"(0));
+    check(eax == 0 && ebx == 0x65746e49 && edx == 0x5844546c &&
+          ecx == 0x20202020, "CPUID 0x21: \"IntelTDX    \"");
+}
+
 static void check_ve(void)
 {
     uint64_t count = ve_count();
@@ -448,10 +469,12 @@ static void check_ve(void)
     struct tdx_regs r;
 
     asm volatile("cpuid" : "+a"(eax), "=b"(ebx), "+c"(ecx), "=d"(edx));
+    check_cpuid_virtualized();
     if (ve_count() == count) {
         guest_printf("  #VE: none (the device has ve=off)\n");
         return;
     }
+    ve_enabled = 1;
     check(ve_was(count, EXIT_REASON_CPUID, 0, 2),
           "#VE: CPUID 0x40000000, exit reason 10, length 2");
     count = ve_count();
@@ -591,6 +614,37 @@ static void check_report(void)
 #define SHARED_GPA          0x600000UL
 #define PD3_OFFSET          (5 * 4096)  /* boot.S: PML4, PDPT, PD0..PD3 */
 
+/*
+ * A load through the shared bit from a GPA where nothing is: an EPT
+ * violation, which the TDX module's TD takes as a #VE with the access
+ * (read, GLA valid, translated address: qualification 0x181), GLA and GPA
+ * (Intel SDM vol. 3, "Exit Qualification for EPT Violations").
+ */
+#define UNBACKED_GPA        0x200000000ULL      /* 8 GiB: no RAM, no device */
+#define EPT_QUAL_READ_GLA   0x181
+
+static void check_ept_violation(volatile uint64_t *pde)
+{
+    uint64_t count = ve_count(), v;
+    const struct ve_info *ve = ve_last();
+
+    if (!ve_enabled) {
+        return;
+    }
+    *pde = UNBACKED_GPA | SHARED_BIT | 0x87;
+    asm volatile("invlpg (%0)" : : "r"(SHARED_VA) : "memory");
+    ve_expect_ept_violation(3);
+    asm volatile(".byte 0x48, 0x8b, 0x07"       /* movq (%rdi), %rax */
+                 : "=a"(v) : "D"(SHARED_VA) : "memory");
+    check(ve_count() == count + 1 &&
+          ve->exit_reason == EXIT_REASON_EPT_VIOLATION &&
+          ve->exit_qual == EPT_QUAL_READ_GLA && ve->gla == SHARED_VA &&
+          ve->gpa == (UNBACKED_GPA | SHARED_BIT) && v == ~0ULL,
+          "#VE: a load from an unbacked shared GPA, EPT violation 48 "
+          "with GLA and GPA");
+    ve_expect_ept_violation(0);
+}
+
 static void check_shared_paging(void)
 {
     uint64_t cr3;
@@ -605,6 +659,7 @@ static void check_shared_paging(void)
     shared[3] = 0x5ea4ed0123456789ULL;
     check(private[3] == 0x5ea4ed0123456789ULL,
           "a PTE with the shared bit reaches the same RAM");
+    check_ept_violation(pde);
 }
 
 /* GetQuote of the TDREPORT above, then the collateral (quote.c) */

@@ -22,6 +22,12 @@
 
 static uint64_t count;
 static struct ve_info last;
+static unsigned ept_insn_len;
+
+void ve_expect_ept_violation(unsigned len)
+{
+    ept_insn_len = len;
+}
 
 uint64_t ve_count(void)
 {
@@ -111,9 +117,22 @@ static int ve_hlt(struct exception_frame *f)
            TDVMCALL_SUCCESS;
 }
 
+static int ve_ept_violation(struct exception_frame *f)
+{
+    if (!ept_insn_len) {
+        return 0;
+    }
+    f->rax = ~0ULL;
+    last.insn_len = ept_insn_len;
+    ept_insn_len = 0;
+    return 1;
+}
+
 static int ve_emulate(struct exception_frame *f)
 {
     switch (last.exit_reason) {
+    case EXIT_REASON_EPT_VIOLATION:
+        return ve_ept_violation(f);
     case EXIT_REASON_CPUID:
         return ve_cpuid(f);
     case EXIT_REASON_RDMSR:

@@ -30,6 +30,12 @@ struct ve_info {
 /* Handle the #VE in @f (emulate through TDG.VP.VMCALL, skip it) */
 void ve_handle(struct exception_frame *f);
 
+/*
+ * The next EPT-violation #VE is expected on an instruction of @len bytes
+ * that loads into RAX: it reads all ones, as from a GPA nothing backs
+ */
+void ve_expect_ept_violation(unsigned len);
+
 /* How many #VEs the stub took, and the last one's info */
 uint64_t ve_count(void);
 const struct ve_info *ve_last(void);

@@ -25,6 +25,7 @@
 #define TDG_VP_VEINFO_GET           3
 #define TDG_MR_REPORT               4
 #define TDG_MEM_PAGE_ACCEPT         6
+#define TDG_VM_RD                   7
 #define TDG_VM_WR                   8
 #define TDG_SYS_RD                  11
 #define TDG_SERVTD_RD               18

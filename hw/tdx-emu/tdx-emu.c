@@ -164,7 +164,7 @@ static void tdx_emu_reset_hold(Object *obj, ResetType type)
     s->quote_generation++;
     tdx_emu_requests_cancel(s);
     tdx_emu_logarea_reset(s);
-    memset(&s->vm, 0, sizeof(s->vm));
+    tdx_emu_vm_fields_reset(s);
     tdx_emu_measurements_reset(s);
     tdx_emu_memory_reset(s);
     tdx_emu_ve_reset(s);

@@ -79,8 +79,14 @@ typedef struct TdxEmuSysFields {
     uint16_t max_import_version;
 } TdxEmuSysFields;
 
-/* The TD's own TDCS fields it writes with TDG.VM.WR when rebinding */
+/*
+ * The TD's own TDCS fields it reads and writes with TDG.VM.RD/WR: the
+ * controls Linux sets up (arch/x86/coco/tdx/tdx.c tdx_setup) and those
+ * a MigTD writes when rebinding
+ */
 typedef struct TdxEmuVmFields {
+    uint64_t td_ctls;
+    uint8_t notify_enables;
     uint64_t accept_servtd_ext_hash[TDX_HASH_QWORDS];
     uint64_t rebind_accept_token[TDX_KEY_QWORDS];
     uint64_t rebind_attr;
@@ -104,6 +110,7 @@ typedef struct TdxEmuMemory {
     unsigned long *accepted;
     unsigned long *shared;
     unsigned long *split_2m;    /* 2 MiB blocks mapped as 4 KiB pages */
+    unsigned long *split_1g;    /* 1 GiB blocks mapped as smaller pages */
 } TdxEmuMemory;
 
 /* A vmcall-raw buffer the TD handed over, and where to signal it */

@@ -18,6 +18,7 @@
 
 #define SHARED_BIT      (1ULL << 47)    /* GPAW 48 */
 #define LEVEL_2M        1
+#define LEVEL_1G        2
 
 static QTestState *memory_init(void)
 {
@@ -93,12 +94,39 @@ static void test_accept_2m(void)
     qtest_quit(qts);
 }
 
+/* 1 GiB pages, as Linux accepts EFI unaccepted memory (try_accept_one) */
+static void test_accept_1g(void)
+{
+    QTestState *qts = qtest_initf("-machine q35 -cpu max,phys-bits=48 "
+                                  "-m 2G -nodefaults "
+                                  "-device tdx-emu,mailbox=0x%llx",
+                                  MAILBOX_GPA);
+
+    g_assert_cmphex(page_accept(qts, 0x40000000 | LEVEL_1G), ==, TDX_SUCCESS);
+    g_assert_cmpuint(pages(qts, "accepted-pages"), ==, 262144);
+    g_assert_cmphex(page_accept(qts, 0x40000000 | LEVEL_1G), ==,
+                    TDX_PAGE_ALREADY_ACCEPTED | LEVEL_1G);
+    /* Smaller accepts inside it: mapped at 1 GiB */
+    g_assert_cmphex(page_accept(qts, 0x40200000 | LEVEL_2M), ==,
+                    TDX_PAGE_SIZE_MISMATCH | LEVEL_1G);
+    g_assert_cmphex(page_accept(qts, 0x40001000), ==,
+                    TDX_PAGE_SIZE_MISMATCH | LEVEL_1G);
+    /* A GiB with a 4 KiB page accepted is mapped smaller: retry smaller */
+    g_assert_cmphex(page_accept(qts, 0x1000), ==, TDX_SUCCESS);
+    g_assert_cmphex(page_accept(qts, 0 | LEVEL_1G), ==,
+                    TDX_PAGE_SIZE_MISMATCH | LEVEL_1G);
+    g_assert_cmphex(page_accept(qts, 0x200000 | LEVEL_2M), ==, TDX_SUCCESS);
+    g_assert_cmpuint(pages(qts, "accepted-pages"), ==, 262144 + 1 + 512);
+    qtest_quit(qts);
+}
+
 static void test_accept_operands(void)
 {
     static const uint64_t bad[] = {
         0x200800,                   /* not 4 KiB aligned */
         0x201000 | LEVEL_2M,        /* not 2 MiB aligned */
-        0x200000 | 2,               /* 1 GiB: not a level ACCEPT takes */
+        0x200000 | LEVEL_1G,        /* not 1 GiB aligned */
+        0x200000 | 3,               /* no such level */
         0x200000 | 0x8,             /* reserved bits 11:3 */
         0x200000 | SHARED_BIT,      /* a shared GPA */
         0x8000000,                  /* beyond the 128 MiB of RAM */
@@ -190,6 +218,7 @@ int main(int argc, char **argv)
     }
     qtest_add_func("/tdx-emu/memory/accept-4k", test_accept_4k);
     qtest_add_func("/tdx-emu/memory/accept-2m", test_accept_2m);
+    qtest_add_func("/tdx-emu/memory/accept-1g", test_accept_1g);
     qtest_add_func("/tdx-emu/memory/accept-operands", test_accept_operands);
     qtest_add_func("/tdx-emu/memory/map-gpa", test_map_gpa);
     qtest_add_func("/tdx-emu/memory/shared-alias", test_shared_alias);

@@ -17,6 +17,7 @@
 #define TDG_VP_VEINFO_GET       3
 #define TDG_MR_RTMR_EXTEND      2
 #define TDG_MR_REPORT           4
+#define TDG_VM_RD               7
 #define TDG_VM_WR               8
 #define TDG_SYS_RD              11
 #define TDG_SERVTD_RD           18
@@ -45,6 +46,15 @@
 #define MAX_IMPORT_VERSION      0x2000000100000004ULL
 #define REBIND_ACCEPT_TOKEN     0x191000030000021EULL
 #define NULL_FIELD_ID           UINT64_MAX
+/* The TDCS fields Linux uses (arch/x86/include/asm/shared/tdx.h) */
+#define TDCS_CONFIG_FLAGS       0x1110000300000016ULL
+#define TDCS_TD_CTLS            0x1110000300000017ULL
+#define TDCS_NOTIFY_ENABLES     0x9100000000000010ULL
+#define TDCS_TOPOLOGY_ENUM_CONFIGURED 0x9100000000000019ULL
+#define CONFIG_FLAGS_NO_RBP_MOD (1ULL << 2)
+#define TD_CTLS_PENDING_VE_DISABLE (1ULL << 0)
+#define TD_CTLS_ENUM_TOPOLOGY   (1ULL << 1)
+#define TD_CTLS_REDUCE_VE       (1ULL << 3)
 
 #define HANDLE                  0x4242000ULL
 static const uint64_t uuid[4] = {
@@ -424,6 +434,77 @@ static void test_vm_wr(void)
     qtest_quit(qts);
 }
 
+static uint64_t vm_rd(QTestState *qts, uint64_t vm, uint64_t field,
+                      uint64_t *value)
+{
+    uint64_t in[NR_GPRS], out[NR_GPRS];
+
+    sentinel_regs(in);
+    in[RAX] = TDG_VM_RD;
+    in[RCX] = vm;
+    in[RDX] = field;
+    tdcall(qts, 0, in, out, OUT(RAX) | OUT(R8));
+    *value = out[R8];
+    return out[RAX];
+}
+
+static uint64_t vm_wr(QTestState *qts, uint64_t field, uint64_t value,
+                      uint64_t mask, uint64_t *old)
+{
+    uint64_t in[NR_GPRS], out[NR_GPRS];
+
+    sentinel_regs(in);
+    in[RAX] = TDG_VM_WR;
+    in[RCX] = 0;
+    in[RDX] = field;
+    in[R8] = value;
+    in[R9] = mask;
+    tdcall(qts, 0, in, out, OUT(RAX) | OUT(R8));
+    *old = out[R8];
+    return out[RAX];
+}
+
+/*
+ * What Linux's tdx_setup() does (arch/x86/coco/tdx/tdx.c): NOTIFY_ENABLES
+ * cleared; CONFIG_FLAGS without FLEXIBLE_PENDING_VE, so SEPT_VE_DISABLE
+ * (in ATTRIBUTES and TD_CTLS) decides; REDUCE_VE refused, so it enables
+ * ENUM_TOPOLOGY once TOPOLOGY_ENUM_CONFIGURED says so.
+ */
+static void test_vm_rd_linux(void)
+{
+    QTestState *qts = mailbox_init(NULL);
+    uint64_t v;
+
+    g_assert_cmphex(vm_wr(qts, TDCS_NOTIFY_ENABLES, 0, ~0ULL, &v), ==,
+                    TDX_SUCCESS);
+    g_assert_cmphex(v, ==, 0);
+    g_assert_cmphex(vm_rd(qts, 0, TDCS_CONFIG_FLAGS, &v), ==, TDX_SUCCESS);
+    g_assert_cmphex(v, ==, CONFIG_FLAGS_NO_RBP_MOD);
+    g_assert_cmphex(vm_rd(qts, 0, TDCS_TD_CTLS, &v), ==, TDX_SUCCESS);
+    g_assert_cmphex(v, ==, TD_CTLS_PENDING_VE_DISABLE);
+    g_assert_cmphex(vm_wr(qts, TDCS_TD_CTLS, TD_CTLS_REDUCE_VE,
+                          TD_CTLS_REDUCE_VE, &v), ==,
+                    TDX_FIELD_NOT_WRITABLE);
+    g_assert_cmphex(vm_rd(qts, 0, TDCS_TOPOLOGY_ENUM_CONFIGURED, &v), ==,
+                    TDX_SUCCESS);
+    g_assert_cmphex(v, ==, 1);
+    g_assert_cmphex(vm_wr(qts, TDCS_TD_CTLS, TD_CTLS_ENUM_TOPOLOGY,
+                          TD_CTLS_ENUM_TOPOLOGY, &v), ==, TDX_SUCCESS);
+    g_assert_cmphex(v, ==, TD_CTLS_PENDING_VE_DISABLE);
+    g_assert_cmphex(vm_rd(qts, 0, TDCS_TD_CTLS, &v), ==, TDX_SUCCESS);
+    g_assert_cmphex(v, ==, TD_CTLS_PENDING_VE_DISABLE | TD_CTLS_ENUM_TOPOLOGY);
+
+    g_assert_cmphex(vm_wr(qts, TDCS_CONFIG_FLAGS, 0, ~0ULL, &v), ==,
+                    TDX_FIELD_NOT_WRITABLE);
+    g_assert_cmphex(vm_rd(qts, 0, TDCS_CONFIG_FLAGS + 0x80, &v), ==,
+                    TDX_FIELD_ID_INCORRECT);
+    g_assert_cmphex(v, ==, 0);
+    g_assert_cmphex(vm_rd(qts, 1, TDCS_TD_CTLS, &v), ==,
+                    TDX_OPERAND_INVALID_RCX);
+    g_assert_cmphex(v, ==, 0);
+    qtest_quit(qts);
+}
+
 static void test_rebind_approve(void)
 {
     QTestState *qts = servtd_init(NULL);
@@ -723,6 +804,7 @@ int main(int argc, char **argv)
     qtest_add_func("/tdx-emu/servtd/init-tdinfo", test_init_tdinfo);
     qtest_add_func("/tdx-emu/sys-rd", test_sys_rd);
     qtest_add_func("/tdx-emu/vm-wr", test_vm_wr);
+    qtest_add_func("/tdx-emu/vm-rd-linux", test_vm_rd_linux);
     qtest_add_func("/tdx-emu/report", test_report);
     qtest_add_func("/tdx-emu/rtmr-extend", test_rtmr_extend);
     qtest_add_func("/tdx-emu/veinfo-get", test_veinfo_get);

@@ -5,13 +5,17 @@
  *   shared pages at GPA | S, so guest RAM is also reachable there: an alias
  *   of system memory at 2^(GPAW-1).
  * - Each 4 KiB page of RAM is private-unaccepted, private-accepted or shared.
- *   TDG.MEM.PAGE.ACCEPT accepts private pages (4 KiB or 2 MiB, zeroing them
- *   as the TDX module does); TDG.VP.VMCALL<MapGPA> converts ranges between
- *   private and shared, after which a private page must be accepted again.
+ *   TDG.MEM.PAGE.ACCEPT accepts private pages (4 KiB, 2 MiB or 1 GiB,
+ *   zeroing them as the TDX module does); TDG.VP.VMCALL<MapGPA> converts
+ *   ranges between private and shared, after which a private page must be
+ *   accepted again.
+ * - An access through the alias to a GPA where nothing is (no RAM, no
+ *   device) is an EPT violation: a #VE (ve.c).
  *
- * Under TCG the TD's accesses are not checked against these states (a real
- * TD would take a #VE); the states are the TDX module's bookkeeping and are
- * what ACCEPT and MapGPA answer from.
+ * Under TCG the TD's private accesses are not checked against these states
+ * (a TD without SEPT_VE_DISABLE would take a #VE on an unaccepted page);
+ * the states are the TDX module's bookkeeping and are what ACCEPT and
+ * MapGPA answer from.
  *
  * SPDX-License-Identifier: GPL-2.0-or-later
  */
@@ -31,7 +35,10 @@
 
 #define PAGE_4K             (4 * KiB)
 #define PAGE_2M             (2 * MiB)
+#define PAGE_1G             (1 * GiB)
 #define PAGES_PER_2M        (PAGE_2M / PAGE_4K)
+#define PAGES_PER_1G        (PAGE_1G / PAGE_4K)
+#define ACCEPT_LEVEL_1G     2
 #define ACCEPT_LEVEL_MASK   0x7ULL
 #define ACCEPT_RSVD_MASK    0xff8ULL    /* RCX[11:3] */
 
@@ -58,6 +65,7 @@ void tdx_emu_memory_realize(TdxEmuState *s)
     s->mem.accepted = bitmap_new(s->mem.nr_pages);
     s->mem.shared = bitmap_new(s->mem.nr_pages);
     s->mem.split_2m = bitmap_new(DIV_ROUND_UP(s->mem.nr_pages, PAGES_PER_2M));
+    s->mem.split_1g = bitmap_new(DIV_ROUND_UP(s->mem.nr_pages, PAGES_PER_1G));
 }
 
 /* A new TD: all of its RAM is private and not yet accepted (PAGE.AUG) */
@@ -66,6 +74,7 @@ void tdx_emu_memory_reset(TdxEmuState *s)
     bitmap_zero(s->mem.accepted, s->mem.nr_pages);
     bitmap_zero(s->mem.shared, s->mem.nr_pages);
     bitmap_zero(s->mem.split_2m, DIV_ROUND_UP(s->mem.nr_pages, PAGES_PER_2M));
+    bitmap_zero(s->mem.split_1g, DIV_ROUND_UP(s->mem.nr_pages, PAGES_PER_1G));
 }
 
 /*
@@ -107,16 +116,27 @@ void tdx_emu_zero_range(uint64_t gpa, uint64_t len)
     }
 }
 
+/* @page lies in a 1 GiB page the TD accepted whole */
+static bool accepted_as_1g(TdxEmuState *s, uint64_t page)
+{
+    return test_bit(page, s->mem.accepted) &&
+           !test_bit(page / PAGES_PER_1G, s->mem.split_1g);
+}
+
 static uint64_t accept_4k(TdxEmuState *s, uint64_t page)
 {
     uint64_t block = page / PAGES_PER_2M;
 
+    if (accepted_as_1g(s, page)) {
+        return TDX_PAGE_SIZE_MISMATCH | ACCEPT_LEVEL_1G;
+    }
     if (test_bit(page, s->mem.accepted)) {
         /* Accepted as part of a 2 MiB page, or on its own */
         return test_bit(block, s->mem.split_2m) ?
                TDX_PAGE_ALREADY_ACCEPTED : TDX_PAGE_SIZE_MISMATCH | 1;
     }
     set_bit(block, s->mem.split_2m);
+    set_bit(page / PAGES_PER_1G, s->mem.split_1g);
     tdx_emu_zero_range(page * PAGE_4K, PAGE_4K);
     set_bit(page, s->mem.accepted);
     clear_bit(page, s->mem.shared);
@@ -127,6 +147,9 @@ static uint64_t accept_2m(TdxEmuState *s, uint64_t page)
 {
     uint64_t block = page / PAGES_PER_2M;
 
+    if (accepted_as_1g(s, page)) {
+        return TDX_PAGE_SIZE_MISMATCH | ACCEPT_LEVEL_1G;
+    }
     if (test_bit(block, s->mem.split_2m)) {
         /* Mapped in 4 KiB pages already: the TD must accept those */
         return TDX_PAGE_SIZE_MISMATCH | 1;
@@ -134,6 +157,7 @@ static uint64_t accept_2m(TdxEmuState *s, uint64_t page)
     if (test_bit(page, s->mem.accepted)) {
         return TDX_PAGE_ALREADY_ACCEPTED | 1;
     }
+    set_bit(page / PAGES_PER_1G, s->mem.split_1g);
     tdx_emu_zero_range(page * PAGE_4K, PAGE_2M);
     bitmap_set(s->mem.accepted, page, PAGES_PER_2M);
     bitmap_clear(s->mem.shared, page, PAGES_PER_2M);
@@ -141,25 +165,52 @@ static uint64_t accept_2m(TdxEmuState *s, uint64_t page)
 }
 
 /*
+ * A 1 GiB page: already accepted whole, or mapped as smaller pages (some
+ * accepted or added at 2 MiB or 4 KiB: the TD must accept at those sizes)
+ */
+static uint64_t accept_1g(TdxEmuState *s, uint64_t page)
+{
+    if (accepted_as_1g(s, page)) {
+        return TDX_PAGE_ALREADY_ACCEPTED | ACCEPT_LEVEL_1G;
+    }
+    if (test_bit(page / PAGES_PER_1G, s->mem.split_1g) ||
+        find_next_bit(s->mem.accepted, page + PAGES_PER_1G, page) <
+        page + PAGES_PER_1G) {
+        return TDX_PAGE_SIZE_MISMATCH | ACCEPT_LEVEL_1G;
+    }
+    tdx_emu_zero_range(page * PAGE_4K, PAGE_1G);
+    bitmap_set(s->mem.accepted, page, PAGES_PER_1G);
+    bitmap_clear(s->mem.shared, page, PAGES_PER_1G);
+    return TDX_SUCCESS;
+}
+
+static uint64_t (*const accept_level[])(TdxEmuState *s, uint64_t page) = {
+    accept_4k, accept_2m, accept_1g,
+};
+
+/*
  * TDG.MEM.PAGE.ACCEPT (leaf 6, TDX module ABI): RCX = GPA | level (0 =
- * 4 KiB, 1 = 2 MiB); bits 11:3 reserved. The GPA must be private,
- * aligned to the level, and RAM.
+ * 4 KiB, 1 = 2 MiB, 2 = 1 GiB); bits 11:3 reserved. The GPA must be
+ * private, aligned to the level, and RAM. A page accepted at another size
+ * is TDX_PAGE_SIZE_MISMATCH with the level it is mapped at, so the TD
+ * retries smaller (Linux arch/x86/coco/tdx/tdx-shared.c try_accept_one,
+ * edk2 TdxLib TdAcceptPages).
  */
 uint64_t tdx_emu_mem_page_accept(TdxEmuState *s, X86CPU *cpu, uint64_t *regs)
 {
     uint64_t level = regs[R_ECX] & ACCEPT_LEVEL_MASK;
     uint64_t gpa = regs[R_ECX] & ~(ACCEPT_LEVEL_MASK | ACCEPT_RSVD_MASK);
-    uint64_t size = level ? PAGE_2M : PAGE_4K;
+    uint64_t size = PAGE_4K << (9 * MIN(level, ACCEPT_LEVEL_1G));
     uint64_t status;
 
-    if (level > 1 || (regs[R_ECX] & ACCEPT_RSVD_MASK) ||
+    if (level > ACCEPT_LEVEL_1G || (regs[R_ECX] & ACCEPT_RSVD_MASK) ||
         !QEMU_IS_ALIGNED(gpa, size) || (gpa & tdx_emu_shared_bit(s)) ||
         !tdx_emu_ram_range(s, gpa, size)) {
         qemu_log_mask(LOG_GUEST_ERROR, "tdx-emu: TDG.MEM.PAGE.ACCEPT: bad "
                       "operand RCX=0x%" PRIx64 "\n", regs[R_ECX]);
         return TDX_OPERAND_INVALID + TDX_OPERAND_ID_RCX;
     }
-    status = level ? accept_2m(s, gpa / PAGE_4K) : accept_4k(s, gpa / PAGE_4K);
+    status = accept_level[level](s, gpa / PAGE_4K);
     trace_tdx_emu_page_accept(gpa, level, status);
     return status;
 }

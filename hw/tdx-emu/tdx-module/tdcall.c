@@ -53,6 +53,7 @@ static const TdxLeaf tdcall_leaves[] = {
     [TDG_MR_REPORT] = { "TDG.MR.REPORT", tdx_emu_mr_report, 0 },
     [TDG_MEM_PAGE_ACCEPT] = { "TDG.MEM.PAGE.ACCEPT", tdx_emu_mem_page_accept,
                               0 },
+    [TDG_VM_RD] = { "TDG.VM.RD", tdx_emu_vm_rd, 0 },
     [TDG_VM_WR] = { "TDG.VM.WR", tdx_emu_vm_wr, 0 },
     [TDG_SYS_RD] = { "TDG.SYS.RD", tdx_emu_sys_rd, 0 },
     [TDG_SERVTD_RD] = { "TDG.SERVTD.RD", tdx_emu_servtd_rd, 0 },

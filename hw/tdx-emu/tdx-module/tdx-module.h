@@ -84,9 +84,11 @@ bool tdx_emu_cpuid(CPUX86State *env, uint32_t leaf, uint32_t subleaf,
                    uint32_t *r);
 bool tdx_emu_cpuid_virt(TdxEmuState *s, X86CPU *cpu);
 
-/* sysvm.c: TDG.SYS.RD and TDG.VM.WR */
+/* sysvm.c: TDG.SYS.RD, TDG.VM.RD and TDG.VM.WR */
 uint64_t tdx_emu_sys_rd(TdxEmuState *s, X86CPU *cpu, uint64_t *regs);
+uint64_t tdx_emu_vm_rd(TdxEmuState *s, X86CPU *cpu, uint64_t *regs);
 uint64_t tdx_emu_vm_wr(TdxEmuState *s, X86CPU *cpu, uint64_t *regs);
+void tdx_emu_vm_fields_reset(TdxEmuState *s);
 
 /* report.c: measurements, TDREPORT and its verification */
 bool tdx_emu_measurements_realize(TdxEmuState *s, Error **errp);
