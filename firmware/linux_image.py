@@ -16,6 +16,7 @@ tdx-guest modules (decompressed), firmware/linux-check (gcc -static) and an
     python3 firmware/linux_image.py     # prints {"kernel": ..., "initrd": ...}
 """
 
+import fcntl
 import glob
 import gzip
 import json
@@ -138,15 +139,20 @@ def initrd(root):
     entries.append(cpio_entry("TRAILER!!!", 0))
     out = os.path.join(BUILD, "initrd.img")
     os.makedirs(BUILD, exist_ok=True)
-    with gzip.open(out, "wb", compresslevel=1) as f:
+    with gzip.open(out + ".tmp", "wb", compresslevel=1) as f:
         f.write(b"".join(entries))
+    os.replace(out + ".tmp", out)     # a running QEMU keeps the old one
     return out
 
 
 def prepare():
-    """{"kernel": PATH, "initrd": PATH}, fetching once"""
-    root = fetch()
-    return {"kernel": kernel(root), "initrd": initrd(root)}
+    """{"kernel": PATH, "initrd": PATH}, fetching once; runs at the same
+    time (the tests' two workers) take turns"""
+    os.makedirs(CACHE, exist_ok=True)
+    with open(os.path.join(CACHE, "lock"), "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        root = fetch()
+        return {"kernel": kernel(root), "initrd": initrd(root)}
 
 
 if __name__ == "__main__":
