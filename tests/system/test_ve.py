@@ -1,0 +1,57 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
+"""#VE (docs/tdx-module.md "#VE"): the guest stub's #VE handler sees
+CPUID, RDMSR, port I/O and an EPT violation as the TDX module reports
+them (VEINFO.GET), the device traces each, and ve=off turns #VE off."""
+
+import re
+
+import pytest
+
+from tdxtest import read, run
+
+TD_CPU = ["-cpu", "max,phys-bits=48,vendor=GenuineIntel"]
+DEBUG_EXIT = ["-device", "isa-debug-exit,iobase=0xf4,iosize=1"]
+VE_CHECKS = ["#VE: CPUID 0x40000000", "#VE: RDMSR IA32_APIC_BASE",
+             "#VE: OUT imm8", "#VE: IN DX",
+             "#VE: a load from an unbacked shared GPA",
+             "TDG.VP.VEINFO.GET after the handler read it"]
+
+
+def stub(qemu, guest_args, tmp_path, device, *args):
+    """The stub on tdx-emu to its exit: (Result, serial log text)"""
+    serial = tmp_path / "serial.log"
+    r = run([qemu, *guest_args, *DEBUG_EXIT, *TD_CPU, "-serial",
+             f"file:{serial}", "-device", device, *args])
+    return r, read(serial)
+
+
+def test_stub_ve(qemu, guest_args, tmp_path):
+    """ve=on (default): each #VE kind reaches the stub's handler with the
+    exit reason, qualification, length, GLA and GPA it checks"""
+    r, serial = stub(qemu, guest_args, tmp_path, "tdx-emu")
+    assert r.status == 33 and "RESULT: PASS" in serial, \
+        f"{r}\n{serial[-2000:]}"
+    for check in VE_CHECKS:
+        assert re.search(r"^ok - " + re.escape(check), serial, re.M), \
+            f"{check}: {serial[-2000:]}"
+
+
+def test_stub_ve_off(qemu, guest_args, tmp_path):
+    """ve=off: no #VE; TCG runs CPUID, RDMSR and port I/O, and the stub
+    still passes"""
+    r, serial = stub(qemu, guest_args, tmp_path, "tdx-emu,ve=off")
+    assert r.status == 33 and "RESULT: PASS" in serial, \
+        f"{r}\n{serial[-2000:]}"
+    assert "#VE: none (the device has ve=off)" in serial, serial[-2000:]
+
+
+@pytest.mark.parametrize("reason", [10, 30, 31, 48])
+def test_ve_traced(reason, qemu, guest_args, tmp_path):
+    """tdx_emu_ve traces each #VE with its exit reason"""
+    trace = tmp_path / "trace.log"
+    r, serial = stub(qemu, guest_args, tmp_path, "tdx-emu", "-trace",
+                     "tdx_emu_ve", "-D", trace)
+    assert r.status == 33, f"{r}\n{serial[-2000:]}"
+    log = read(trace)
+    assert re.search(rf"tdx_emu_ve cpu 0 exit reason {reason} ", log), \
+        log[-2000:]
