@@ -146,12 +146,6 @@ class Qemu:
             if "event" in reply:
                 self.events.append(reply)
 
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        self.quit()
-
     def quit(self):
         """Ask QEMU to quit; kill it if it has not within EXIT_S, or if it
         hung (SIGKILL ends a stopped process too)."""

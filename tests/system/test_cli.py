@@ -34,6 +34,7 @@ def test_starts_with_phys_bits(vm):
                "none", "-nodefaults", "-device", "tdx-emu"])
     assert qemu.command("query-status")["status"] == "prelaunch"
     qemu.command("quit")
+    assert qemu.wait_event("SHUTDOWN")["data"]["reason"] == "host-qmp-quit"
     assert qemu.proc.wait(timeout=30) == 0
 
 
