@@ -126,7 +126,8 @@ def boot(args, kernel, initrd, log_dir, pki):
     result = {"smp": args.smp, "kernel": kernel, "serial_log": serial_log}
     reason = info = None
     try:
-        vm = Qemu(args.qemu, cmdline, "the TD", start + args.timeout)
+        # QMP gets a little longer, so that the timeout is said as such
+        vm = Qemu(args.qemu, cmdline, "the TD", start + args.timeout + 10)
         if args.gdb:
             print(f"tdx-emu linux: the TD waits for gdb on port {args.gdb} "
                   "(docs/linux-td.md)", file=sys.stderr)

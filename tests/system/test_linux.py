@@ -26,3 +26,13 @@ def test_linux_td_attestation(args, tdx_emu, tmp_path):
         assert out["checks"][name].startswith("ok"), out["checks"]
     assert out["tdcalls"]["TDG.MR.REPORT"] >= 2, out["tdcalls"]
     assert out["tdcalls"]["TDG.VP.VMCALL<GetQuote>"] == 1, out["tdcalls"]
+
+
+def test_linux_td_timeout(tdx_emu, tmp_path):
+    """--timeout: a TD that has not finished its checks in time is a
+    failure that says so (exit 1, "ok": false)"""
+    r = tdx_emu("linux", "--log-dir", tmp_path, "--pki", tmp_path / "pki",
+                "--timeout", "1", timeout=120)
+    assert r.status == 1, r
+    assert r.json["ok"] is False and \
+        r.json["reason"] == "timeout after 1.0 s", r.json
