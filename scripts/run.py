@@ -75,8 +75,13 @@ def failed_call(call):
     """The last TDG.VP.VMCALL that failed, in words ("" if none)"""
     if not call:
         return ""
+    hint = ""
+    if "NO_RBP_MOD" in call["name"]:
+        hint = (" (firmware older than edk2's and td-shim's 0xffcc "
+                "TDVMCALL masks needs --rbp-mod)")
     return (f"; the last failed TDG.VP.VMCALL: {call['name']} "
-            f"(R11 {call['subfunction']:#x}) returned {call['status']:#x}")
+            f"(R11 {call['subfunction']:#x}) returned {call['status']:#x}"
+            + hint)
 
 
 def parked(event):

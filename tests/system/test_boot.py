@@ -18,6 +18,7 @@ IMAGE_BASE = 0xfffc0000
 STUB_PAYLOAD_ELF = 0xfffd0000 - IMAGE_BASE + 0x64   # in the Payload FV
 AP_LOOP = ("ok - every AP arrives at td-shim's mailbox, checks in and "
            "moves to the relocated AP loop")
+OVMF = os.environ.get("OVMF", "/usr/share/ovmf/OVMF.fd")
 STUB_PASSED = re.compile(r"tdx-emu guest: [1-9][0-9]* passed, 0 failed")
 
 
@@ -130,9 +131,10 @@ def test_run_until_ready(tdx_emu, guest, tmp_path):
 @pytest.mark.timeout(300)
 def test_ovmf_shell(tdx_emu, tmp_path):
     """OVMF (Debian's OVMF.fd, $OVMF) boots as a TD to the UEFI shell, on
-    its TDX path: CPUID 0x21, accepted memory, #VE.RequestMMIO"""
-    ovmf = os.environ.get("OVMF", "/usr/share/ovmf/OVMF.fd")
-    r = tdx_emu("run", "--firmware", ovmf, "--memory", "1G",
+    its TDX path: CPUID 0x21, accepted memory, #VE.RequestMMIO, its #VE
+    handler. Debian 12's OVMF (edk2 2022.11) still exposes RBP to
+    TDG.VP.VMCALL (mask 0xffec), so the TD runs without NO_RBP_MOD."""
+    r = tdx_emu("run", "--firmware", OVMF, "--memory", "1G", "--rbp-mod",
                 "--until-serial", "Shell>", "--timeout", "180",
                 "--log-dir", tmp_path, timeout=240)
     assert r.status == 0, r
@@ -140,10 +142,23 @@ def test_ovmf_shell(tdx_emu, tmp_path):
     calls = run_["tdcalls"]
     assert run_["ready"] is True, run_
     assert calls["TDG.VP.INFO"] > 0, calls
+    assert calls["TDG.VP.VEINFO.GET"] > 0, calls
     assert calls["TDG.MEM.PAGE.ACCEPT"] > 0, calls
     assert calls["TDG.VP.VMCALL<#VE.RequestMMIO>"] > 0, calls
     assert calls["TDG.VP.VMCALL<Instruction.RDMSR>"] > 0, calls
     assert calls["TDG.VP.VMCALL<MapGPA>"] > 0, calls
+
+
+def test_ovmf_no_rbp_mod(tdx_emu, tmp_path):
+    """With NO_RBP_MOD, as KVM creates every TD, that OVMF's first
+    TDG.VP.VMCALL is refused and run names the cause at once"""
+    r = tdx_emu("run", "--firmware", OVMF, "--memory", "1G",
+                "--until-serial", "Shell>", "--timeout", "180",
+                "--log-dir", tmp_path, timeout=240)
+    assert r.status != 0, r
+    assert not r.json["ready"], r.json
+    assert "RCX exposing RBP (NO_RBP_MOD)" in r.json["reason"], r.json
+    assert "0xc000010000000001" in r.json["reason"], r.json
 
 
 def stub_moved_to(guest, guest_dir, dst, base):

@@ -142,6 +142,11 @@ uint64_t tdx_emu_vmcall(TdxEmuState *s, X86CPU *cpu, uint64_t *regs)
         qemu_log_mask(LOG_GUEST_ERROR,
                       "tdx-emu: TDG.VP.VMCALL: invalid GPR select RCX=0x%"
                       PRIx64 "\n", control);
+        tdx_emu_vmcall_failed(s, CPU(cpu)->cpu_index,
+                              select & forbidden & (1ULL << R_EBP) ?
+                              "RCX exposing RBP (NO_RBP_MOD)" : "RCX",
+                              regs[R_R11],
+                              TDX_OPERAND_INVALID | TDX_OPERAND_ID_RCX);
         return TDX_OPERAND_INVALID | TDX_OPERAND_ID_RCX;
     }
     for (i = 0; i < TDX_EMU_NR_GPRS; i++) {
