@@ -18,6 +18,11 @@ DEFAULT = "vmcall-raw"
 # QEMU makes them for a confidential guest (hw/core/machine.c)
 VIRTIO_TD = "disable-legacy=on,iommu_platform=on"
 
+# The address a vsock MigTD connects to (STREAM_SOCKET_INFO), as MigTD's
+# sh_script/test/mig-td.sh gives the source's
+VSOCK_CID = 18
+VSOCK_PORT = 1234
+
 STUB_MARK = b"tdx-emu-stub transport="
 
 # What only one transport's crates leave in a MigTD payload: the source
@@ -67,8 +72,12 @@ def qemu_args(transport, chardev):
 
 
 def request_members(transport):
-    """start-migration's transport members: vmcall-raw's stream is the
-    device's chardev; the virtio-serial port holds its own"""
+    """start-migration's transport members: vmcall-raw's and the vsock
+    transports' stream is the device's chardev (a vsock connection to the
+    request's vsock-cid/vsock-port carries it); the virtio-serial port
+    holds its own"""
+    if transport == "virtio-serial":
+        return {}
     if transport == "vmcall-raw":
         return {"chardev": "mig0"}
-    return {}
+    return {"chardev": "mig0", "vsock-cid": VSOCK_CID, "vsock-port": VSOCK_PORT}

@@ -154,6 +154,7 @@ typedef struct TdxEmuServiceWfr {
  * drops what the peer did not take and lets the chardev go.
  */
 typedef struct TdxEmuStream TdxEmuStream;
+typedef struct TdxEmuVsock TdxEmuVsock;     /* vmm/vsock.c */
 #define TDX_EMU_STREAM_DRAIN_MS     5000
 
 /* The MigTD's log area as the host reads it (vmm/logarea.c) */
@@ -294,6 +295,9 @@ struct TdxEmuState {
     TdxEmuLiveness live;
     TdxEmuWfr wfr;
     TdxEmuServiceWfr svc_wfr;
+    TdxEmuServiceWfr svc_recv;      /* a held vmcall-vsock Recv */
+    uint64_t svc_recv_id;           /* its request id */
+    TdxEmuVsock *vsock;
     struct TdxQuoteBackend *quote;  /* property: a tdx-quote-* object */
     unsigned quotes_in_flight;
     uint64_t quote_generation;      /* bumped at reset */

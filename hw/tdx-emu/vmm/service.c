@@ -44,6 +44,9 @@
 #define SVC_SHUTDOWN            0   /* MigTD GUID */
 #define SVC_WAIT_FOR_REQUEST    1
 #define SVC_REPORT_STATUS       2
+#define SVC_VSOCK_SEND          3   /* vmcall-vsock */
+#define SVC_VSOCK_RECV          4
+#define SVC_VSOCK_HDR           12  /* {ver, command, rsv[2], u64 id} */
 
 /* WaitForRequest response operation */
 #define WFR_NONE                0
@@ -127,9 +130,19 @@ static void svc_wfr_drop(TdxEmuState *s)
     }
 }
 
+static void svc_recv_drop(TdxEmuState *s)
+{
+    s->svc_recv.pending = false;
+    if (s->svc_recv.timer) {
+        timer_del(s->svc_recv.timer);
+    }
+}
+
 void tdx_emu_service_reset(TdxEmuState *s)
 {
     svc_wfr_drop(s);
+    svc_recv_drop(s);
+    tdx_emu_vsock_reset(s);
 }
 
 /* A GUID HOB: header, GUID, @len bytes of @data, padded to 8 bytes */
@@ -244,7 +257,8 @@ static void svc_wfr_timeout(void *opaque)
  * arrives, or for at most R15 ms, then answers and raises the vector.
  */
 static void svc_wait_for_request(TdxEmuState *s, const TdxEmuServiceRsp *rsp,
-                                 const uint8_t *cmd, uint64_t timeout)
+                                 const uint8_t *cmd, uint32_t len,
+                                 uint64_t timeout)
 {
     svc_wfr_drop(s);
     s->wfr.count++;
@@ -275,7 +289,7 @@ static void svc_wait_for_request(TdxEmuState *s, const TdxEmuServiceRsp *rsp,
  * 1 = not), rsv, GUID}. This VMM serves the MigTD service (and Query).
  */
 static void svc_query(TdxEmuState *s, const TdxEmuServiceRsp *rsp,
-                      const uint8_t *cmd, uint64_t timeout)
+                      const uint8_t *cmd, uint32_t len, uint64_t timeout)
 {
     uint8_t out[20] = { SVC_VERSION, SVC_QUERY };
 
@@ -291,7 +305,8 @@ static void svc_query(TdxEmuState *s, const TdxEmuServiceRsp *rsp,
  * unknown request or operation is INVALID_OPERAND.
  */
 static void svc_report_status(TdxEmuState *s, const TdxEmuServiceRsp *rsp,
-                              const uint8_t *cmd, uint64_t timeout)
+                              const uint8_t *cmd, uint32_t len,
+                              uint64_t timeout)
 {
     uint8_t code = cmd[3];
     uint64_t id = ldq_le_p(cmd + 4);
@@ -309,14 +324,126 @@ static void svc_report_status(TdxEmuState *s, const TdxEmuServiceRsp *rsp,
 
 /* Shutdown {ver, 0, rsv[2]}: the MigTD waits for nothing any more */
 static void svc_shutdown(TdxEmuState *s, const TdxEmuServiceRsp *rsp,
-                         const uint8_t *cmd, uint64_t timeout)
+                         const uint8_t *cmd, uint32_t len, uint64_t timeout)
 {
     svc_wfr_drop(s);
     svc_ack(s, rsp, SVC_SUCCESS, SVC_SHUTDOWN, 0);
 }
 
+/*
+ * vmcall-vsock (MigTD src/devices/vsock/src/transport/vmcall.rs): the
+ * answer's data is {ver, command, rsv[2], u64 request id}, a Recv's then
+ * one packet for the guest from vsock.c
+ */
+static void svc_vsock_answer(TdxEmuState *s, const TdxEmuServiceRsp *rsp,
+                             uint32_t status, uint8_t command, uint64_t id,
+                             bool packet)
+{
+    uint32_t max = rsp->len - MIN(rsp->len, SVC_HDR_SIZE + SVC_VSOCK_HDR);
+    g_autofree uint8_t *out = g_malloc0(SVC_VSOCK_HDR + MAX(max, 1));
+    uint32_t n = 0;
+
+    out[1] = command;
+    stq_le_p(out + 4, id);
+    if (packet) {
+        n = tdx_emu_vsock_to_guest(s, out + SVC_VSOCK_HDR, max);
+    }
+    svc_complete(s, rsp, status, out, SVC_VSOCK_HDR + n);
+}
+
+/* A packet for the guest: into the held Recv */
+static void svc_vsock_kick(TdxEmuState *s)
+{
+    if (s->svc_recv.pending) {
+        TdxEmuServiceRsp rsp = s->svc_recv.rsp;
+        uint32_t max = rsp.len - SVC_HDR_SIZE - SVC_VSOCK_HDR;
+        g_autofree uint8_t *pkt = g_malloc(max);
+        uint32_t n = tdx_emu_vsock_to_guest(s, pkt, max);
+
+        if (n) {
+            uint8_t *out = g_malloc0(SVC_VSOCK_HDR + n);
+
+            svc_recv_drop(s);
+            out[1] = SVC_VSOCK_RECV;
+            stq_le_p(out + 4, s->svc_recv_id);
+            memcpy(out + SVC_VSOCK_HDR, pkt, n);
+            svc_complete(s, &rsp, SVC_SUCCESS, out, SVC_VSOCK_HDR + n);
+            g_free(out);
+        }
+    }
+}
+
+/* The timeout of a held Recv: answered TIME_OUT without a packet */
+static void svc_recv_timeout(void *opaque)
+{
+    TdxEmuState *s = opaque;
+
+    if (s->svc_recv.pending) {
+        svc_recv_drop(s);
+        svc_vsock_answer(s, &s->svc_recv.rsp, SVC_TIME_OUT, SVC_VSOCK_RECV,
+                         s->svc_recv_id, false);
+    }
+}
+
+/*
+ * Send {0, 3, rsv[2], u64 request id} + a 44-byte virtio-vsock header and
+ * its data: into vsock.c, answered at once. A packet shorter than its
+ * header says, or a request that is not running, is INVALID_OPERAND.
+ */
+static void svc_vsock_send(TdxEmuState *s, const TdxEmuServiceRsp *rsp,
+                           const uint8_t *cmd, uint32_t len, uint64_t timeout)
+{
+    uint64_t id = ldq_le_p(cmd + 4);
+    bool ok = tdx_emu_request_running(s, id) &&
+              tdx_emu_vsock_from_guest(s, cmd + SVC_VSOCK_HDR,
+                                       len - SVC_VSOCK_HDR);
+
+    tdx_emu_vsock_set_kick(s, svc_vsock_kick);
+    svc_vsock_answer(s, rsp, ok ? SVC_SUCCESS : SVC_INVALID_OPERAND,
+                     SVC_VSOCK_SEND, id, false);
+}
+
+/*
+ * Recv {0, 4, rsv[2], u64 request id}: the next packet for the guest, at
+ * once or when there is one (the newest Recv is held), or TIME_OUT after
+ * R15 ms. A response buffer without room for a header and a byte is
+ * RSP_BUF_TOO_SMALL; a request that is not running INVALID_OPERAND.
+ */
+static void svc_vsock_recv(TdxEmuState *s, const TdxEmuServiceRsp *rsp,
+                           const uint8_t *cmd, uint32_t len, uint64_t timeout)
+{
+    uint64_t id = ldq_le_p(cmd + 4);
+
+    tdx_emu_vsock_set_kick(s, svc_vsock_kick);
+    svc_recv_drop(s);
+    if (rsp->len <= SVC_HDR_SIZE + SVC_VSOCK_HDR + TDX_EMU_VSOCK_HDR) {
+        svc_complete(s, rsp, SVC_RSP_BUF_TOO_SMALL, NULL,
+                     SVC_VSOCK_HDR + TDX_EMU_VSOCK_HDR + 1);
+        return;
+    }
+    if (!tdx_emu_request_running(s, id)) {
+        qemu_log_mask(LOG_GUEST_ERROR, "tdx-emu: vmcall-vsock Recv for "
+                      "request %" PRIu64 ", which is not running\n", id);
+        svc_vsock_answer(s, rsp, SVC_INVALID_OPERAND, SVC_VSOCK_RECV, id,
+                         false);
+        return;
+    }
+    s->svc_recv.pending = true;
+    s->svc_recv.rsp = *rsp;
+    s->svc_recv_id = id;
+    svc_vsock_kick(s);
+    if (s->svc_recv.pending && timeout) {
+        if (!s->svc_recv.timer) {
+            s->svc_recv.timer = timer_new_ms(QEMU_CLOCK_VIRTUAL,
+                                             svc_recv_timeout, s);
+        }
+        timer_mod(s->svc_recv.timer, qemu_clock_get_ms(QEMU_CLOCK_VIRTUAL) +
+                  MIN(timeout, INT32_MAX));
+    }
+}
+
 typedef void SvcFn(TdxEmuState *s, const TdxEmuServiceRsp *rsp,
-                   const uint8_t *cmd, uint64_t timeout);
+                   const uint8_t *cmd, uint32_t len, uint64_t timeout);
 
 typedef struct SvcCommand {
     const uint8_t *guid;
@@ -332,6 +459,8 @@ static const SvcCommand svc_commands[] = {
     { migtd_guid, SVC_WAIT_FOR_REQUEST, 4, "WaitForRequest",
       svc_wait_for_request },
     { migtd_guid, SVC_REPORT_STATUS, 12, "ReportStatus", svc_report_status },
+    { migtd_guid, SVC_VSOCK_SEND, SVC_VSOCK_HDR, "Send", svc_vsock_send },
+    { migtd_guid, SVC_VSOCK_RECV, SVC_VSOCK_HDR, "Recv", svc_vsock_recv },
 };
 
 /*
@@ -361,7 +490,7 @@ static void svc_dispatch(TdxEmuState *s, const TdxEmuServiceRsp *rsp,
         svc_complete(s, rsp, SVC_BAD_CMD_BUF_SIZE, NULL, 0);
     } else {
         trace_tdx_emu_service(c->name, len, rsp->vector, timeout);
-        c->fn(s, rsp, cmd, timeout);
+        c->fn(s, rsp, cmd, len, timeout);
     }
 }
 

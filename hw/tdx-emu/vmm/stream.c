@@ -14,6 +14,10 @@
  * the request ends, pending and later operations complete with
  * NOT_COMPLETED | VMM_CANCEL << 8.
  *
+ * A vsock transport (vsock.c) binds the stream instead: it is told when
+ * bytes arrived, the chardev took bytes or the peer went away, and moves
+ * bytes with tdx_emu_stream_take/put within the same bounds.
+ *
  * SPDX-License-Identifier: GPL-2.0-or-later
  */
 
@@ -55,7 +59,18 @@ struct TdxEmuStream {
     bool tx_pending;            /* a Send waits for room in tx */
     TdxEmuRawBuf rx_buf;
     TdxEmuRawBuf tx_buf;
+    TdxEmuStreamNotify *notify; /* bound by a vsock connection */
+    void *opaque;
 };
+
+/* Tell the vsock connection bound to the stream, if any */
+static bool stream_notify(TdxEmuStream *st)
+{
+    if (st->notify) {
+        st->notify(st->opaque);
+    }
+    return st->notify;
+}
 
 static void stream_cancel(TdxEmuStream *st, const TdxEmuRawBuf *buf)
 {
@@ -70,7 +85,7 @@ static void stream_try_receive(TdxEmuStream *st)
 {
     uint32_t n;
 
-    if (!st->rx_pending || (!st->rx->len && !st->closed)) {
+    if (stream_notify(st) || !st->rx_pending || (!st->rx->len && !st->closed)) {
         return;
     }
     st->rx_pending = false;
@@ -162,6 +177,7 @@ static void stream_write(TdxEmuStream *st)
             return;
         } else {
             g_byte_array_remove_range(st->tx, 0, n);
+            stream_notify(st);
         }
     }
 }
@@ -262,6 +278,7 @@ void tdx_emu_stream_free(TdxEmuStream *st)
     }
     qemu_chr_fe_set_handlers(&st->chr, NULL, NULL, NULL, NULL, NULL, NULL,
                              true);
+    st->notify = NULL;
     if (st->rx_pending) {
         stream_cancel(st, &st->rx_buf);
     }
@@ -289,6 +306,56 @@ void tdx_emu_stream_abort(TdxEmuStream *st)
                              true);
     g_byte_array_set_size(st->rx, 0);
     stream_closed(st);
+}
+
+/* A vsock connection takes the stream's bytes (NULL @notify: lets go) */
+void tdx_emu_stream_bind(TdxEmuStream *st, TdxEmuStreamNotify *notify,
+                         void *opaque)
+{
+    st->notify = notify;
+    st->opaque = opaque;
+}
+
+/* Up to @max arrived bytes into @buf (NULL: only how many there are) */
+uint32_t tdx_emu_stream_take(TdxEmuStream *st, void *buf, uint32_t max)
+{
+    uint32_t n = MIN(st->rx->len, max);
+
+    if (buf && n) {
+        memcpy(buf, st->rx->data, n);
+        g_byte_array_remove_range(st->rx, 0, n);
+        qemu_chr_fe_accept_input(&st->chr);
+    }
+    return n;
+}
+
+/* Bytes waiting to be written out: at most STREAM_TX_MAX */
+uint32_t tdx_emu_stream_queued(TdxEmuStream *st)
+{
+    return st->tx->len;
+}
+
+uint32_t tdx_emu_stream_room(TdxEmuStream *st)
+{
+    return STREAM_TX_MAX - st->tx->len;
+}
+
+/* @len bytes (at most the room) out to the peer; false once it is gone */
+bool tdx_emu_stream_put(TdxEmuStream *st, const void *buf, uint32_t len)
+{
+    if (st->closed) {
+        return false;
+    }
+    assert(len <= tdx_emu_stream_room(st));
+    g_byte_array_append(st->tx, buf, len);
+    trace_tdx_emu_stream_send(st->request_id, len);
+    stream_flush(st);
+    return true;
+}
+
+bool tdx_emu_stream_closed(TdxEmuStream *st)
+{
+    return st->closed;
 }
 
 /* R13 = request id naming a running migration, with its stream */

@@ -59,6 +59,31 @@ void tdx_emu_stream_forget(TdxEmuStream *st);
 void tdx_emu_stream_abort(TdxEmuStream *st);
 uint64_t tdx_emu_migtd_send(TdxEmuState *s, X86CPU *cpu, uint64_t *vmm);
 uint64_t tdx_emu_migtd_receive(TdxEmuState *s, X86CPU *cpu, uint64_t *vmm);
+/* ... or its bytes through a vsock connection (vsock.c) */
+typedef void TdxEmuStreamNotify(void *opaque);
+void tdx_emu_stream_bind(TdxEmuStream *st, TdxEmuStreamNotify *notify,
+                         void *opaque);
+uint32_t tdx_emu_stream_take(TdxEmuStream *st, void *buf, uint32_t max);
+uint32_t tdx_emu_stream_queued(TdxEmuStream *st);
+uint32_t tdx_emu_stream_room(TdxEmuStream *st);
+bool tdx_emu_stream_put(TdxEmuStream *st, const void *buf, uint32_t len);
+bool tdx_emu_stream_closed(TdxEmuStream *st);
+
+/*
+ * vsock.c: the host end of MigTD's vsock stream (virtio 1.2 section
+ * 5.10), one engine for every vsock transport. A transport hands it the
+ * guest's packets and takes the packets for the guest; @kick tells the
+ * transport that one is waiting.
+ */
+#define TDX_EMU_VSOCK_HDR       44
+typedef void TdxEmuVsockKick(TdxEmuState *s);
+void tdx_emu_vsock_set_kick(TdxEmuState *s, TdxEmuVsockKick *kick);
+/* False: malformed (shorter than its header says, or than a header) */
+bool tdx_emu_vsock_from_guest(TdxEmuState *s, const uint8_t *pkt,
+                              uint32_t len);
+/* The next packet for the guest into @buf (@max >= 44 + 1), or 0 */
+uint32_t tdx_emu_vsock_to_guest(TdxEmuState *s, uint8_t *buf, uint32_t max);
+void tdx_emu_vsock_reset(TdxEmuState *s);
 
 /*
  * logarea.c: the MigTD's log area (EnableLogArea), read by the host.
