@@ -22,6 +22,8 @@ VIRTIO_TD = "disable-legacy=on,iommu_platform=on"
 # sh_script/test/mig-td.sh gives the source's
 VSOCK_CID = 18
 VSOCK_PORT = 1234
+# The CID of tdx-emu-vsock-pci, the MigTD's own
+VSOCK_GUEST_CID = 3
 
 STUB_MARK = b"tdx-emu-stub transport="
 
@@ -68,6 +70,8 @@ def qemu_args(transport, chardev):
     if transport == "virtio-serial":
         args += ["-device", f"virtio-serial-pci,{VIRTIO_TD}",
                  "-device", "virtserialport,chardev=mig0,nr=1"]
+    elif transport == "virtio-vsock":
+        args += ["-device", f"tdx-emu-vsock-pci,guest-cid={VSOCK_GUEST_CID}"]
     return args
 
 

@@ -352,8 +352,10 @@ static void svc_vsock_answer(TdxEmuState *s, const TdxEmuServiceRsp *rsp,
 }
 
 /* A packet for the guest: into the held Recv */
-static void svc_vsock_kick(TdxEmuState *s)
+static void svc_vsock_kick(void *opaque)
 {
+    TdxEmuState *s = opaque;
+
     if (s->svc_recv.pending) {
         TdxEmuServiceRsp rsp = s->svc_recv.rsp;
         uint32_t max = rsp.len - SVC_HDR_SIZE - SVC_VSOCK_HDR;
@@ -398,7 +400,7 @@ static void svc_vsock_send(TdxEmuState *s, const TdxEmuServiceRsp *rsp,
               tdx_emu_vsock_from_guest(s, cmd + SVC_VSOCK_HDR,
                                        len - SVC_VSOCK_HDR);
 
-    tdx_emu_vsock_set_kick(s, svc_vsock_kick);
+    tdx_emu_vsock_set_kick(s, svc_vsock_kick, s);
     svc_vsock_answer(s, rsp, ok ? SVC_SUCCESS : SVC_INVALID_OPERAND,
                      SVC_VSOCK_SEND, id, false);
 }
@@ -414,7 +416,7 @@ static void svc_vsock_recv(TdxEmuState *s, const TdxEmuServiceRsp *rsp,
 {
     uint64_t id = ldq_le_p(cmd + 4);
 
-    tdx_emu_vsock_set_kick(s, svc_vsock_kick);
+    tdx_emu_vsock_set_kick(s, svc_vsock_kick, s);
     svc_recv_drop(s);
     if (rsp->len <= SVC_HDR_SIZE + SVC_VSOCK_HDR + TDX_EMU_VSOCK_HDR) {
         svc_complete(s, rsp, SVC_RSP_BUF_TOO_SMALL, NULL,

@@ -76,8 +76,9 @@ bool tdx_emu_stream_closed(TdxEmuStream *st);
  * transport that one is waiting.
  */
 #define TDX_EMU_VSOCK_HDR       44
-typedef void TdxEmuVsockKick(TdxEmuState *s);
-void tdx_emu_vsock_set_kick(TdxEmuState *s, TdxEmuVsockKick *kick);
+typedef void TdxEmuVsockKick(void *opaque);
+void tdx_emu_vsock_set_kick(TdxEmuState *s, TdxEmuVsockKick *kick,
+                            void *opaque);
 /* False: malformed (shorter than its header says, or than a header) */
 bool tdx_emu_vsock_from_guest(TdxEmuState *s, const uint8_t *pkt,
                               uint32_t len);

@@ -55,6 +55,7 @@ typedef struct VsockConn {
 struct TdxEmuVsock {
     TdxEmuState *s;
     TdxEmuVsockKick *kick;
+    void *kick_opaque;
     QTAILQ_HEAD(, VsockConn) conns;
     GQueue ctl;                 /* 44-byte headers for the guest */
 };
@@ -70,15 +71,17 @@ static TdxEmuVsock *vsock_of(TdxEmuState *s)
     return s->vsock;
 }
 
-void tdx_emu_vsock_set_kick(TdxEmuState *s, TdxEmuVsockKick *kick)
+void tdx_emu_vsock_set_kick(TdxEmuState *s, TdxEmuVsockKick *kick,
+                            void *opaque)
 {
     vsock_of(s)->kick = kick;
+    vsock_of(s)->kick_opaque = opaque;
 }
 
 static void vsock_kick(TdxEmuVsock *v)
 {
     if (v->kick) {
-        v->kick(v->s);
+        v->kick(v->kick_opaque);
     }
 }
 
