@@ -17,9 +17,34 @@
 #include "hw/tdx-emu/tdx-abi.h"
 
 /*
+ * The hypervisor leaves KVM answers a TD with (Linux
+ * arch/x86/include/uapi/asm/kvm_para.h: KVM_CPUID_SIGNATURE,
+ * KVM_CPUID_FEATURES), no paravirtual features offered. Linux takes x2APIC
+ * without interrupt remapping only under a hypervisor it knows
+ * (arch/x86/kernel/apic/apic.c try_to_enable_x2apic, kvm.c
+ * x2apic_available); TCG's "TCGTCGTCGTCG" would make it switch the TD to
+ * xAPIC MMIO, which a TD cannot use.
+ */
+#define KVM_CPUID_SIGNATURE     0x40000000u
+#define KVM_CPUID_FEATURES      0x40000001u
+
+static bool kvm_cpuid(uint32_t leaf, uint32_t *regs)
+{
+    if (leaf != KVM_CPUID_SIGNATURE && leaf != KVM_CPUID_FEATURES) {
+        return false;
+    }
+    memset(regs, 0, 4 * sizeof(*regs));
+    if (leaf == KVM_CPUID_SIGNATURE) {
+        regs[0] = KVM_CPUID_FEATURES;
+        memcpy(&regs[1], "KVMKVMKVM\0\0\0", 12);    /* EBX, ECX, EDX */
+    }
+    return true;
+}
+
+/*
  * Instruction.CPUID (GHCI 1.5, R11 = 0x0A): R12 = leaf, R13 = subleaf;
- * R12..R15 = EAX, EBX, ECX, EDX as the vCPU's CPUID reports them, or
- * with crash-msrs=on the Hyper-V leaves (crash.c).
+ * R12..R15 = EAX, EBX, ECX, EDX as the vCPU's CPUID reports them, with
+ * crash-msrs=on the Hyper-V leaves (crash.c), otherwise KVM's.
  */
 uint64_t tdx_emu_vmcall_cpuid(TdxEmuState *s, X86CPU *cpu, uint64_t *vmm)
 {
@@ -28,7 +53,7 @@ uint64_t tdx_emu_vmcall_cpuid(TdxEmuState *s, X86CPU *cpu, uint64_t *vmm)
     if (vmm[R_R12] > UINT32_MAX || vmm[R_R13] > UINT32_MAX) {
         return TDVMCALL_INVALID_OPERAND;
     }
-    if (!tdx_emu_crash_cpuid(s, vmm[R_R12], r)) {
+    if (!tdx_emu_crash_cpuid(s, vmm[R_R12], r) && !kvm_cpuid(vmm[R_R12], r)) {
         cpu_x86_cpuid(&cpu->env, vmm[R_R12], vmm[R_R13], &r[0], &r[1], &r[2],
                       &r[3]);
     }
