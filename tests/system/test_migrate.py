@@ -150,7 +150,8 @@ def test_run_logarea(tdx_emu, tmp_path):
     assert log.count("level=DEBUG") == 1, log
 
 
-@pytest.mark.parametrize("transport", ["virtio-serial"])
+@pytest.mark.parametrize("transport", ["virtio-serial", "virtio-vsock",
+                                       "vmcall-vsock"])
 def test_migrate_transport(transport, tdx_emu):
     """./tdx-emu migrate --transport T: pre-migration succeeds, keys
     match"""
@@ -173,7 +174,11 @@ def test_migrate_image_transport(tdx_emu, guest_dir):
     ("disconnect", "VmmCanceled", "vmcall-raw"),
     ("silent", "NetworkError", "vmcall-raw"),
     ("garbage", "InvalidParameter", "vmcall-raw"),
-    ("garbage", "InvalidParameter", "virtio-serial")])
+    ("garbage", "InvalidParameter", "virtio-serial"),
+    ("garbage", "InvalidParameter", "virtio-vsock"),
+    ("garbage", "InvalidParameter", "vmcall-vsock"),
+    ("disconnect", "VmmCanceled", "virtio-vsock"),
+    ("disconnect", "VmmCanceled", "vmcall-vsock")])
 def test_migrate_bad_peer(mode, want, transport, tdx_emu):
     """./tdx-emu migrate --side source against a misbehaving peer
     (tests/tools/peer.py)"""
