@@ -675,7 +675,7 @@ static void vmcall_cpuid(QTestState *qts, uint32_t leaf, uint64_t *r)
 #define HV_CRASH_CTL    0x40000105
 
 /*
- * Without crash-msrs the Hyper-V leaves are TCG's ("TCGTCGTCGTCG", max
+ * Without crash-msrs the hypervisor leaves are KVM's ("KVMKVMKVM", max
  * 0x40000001, which MigTD's driver/crash.rs reads as no crash MSRs) and
  * the MSRs are refused
  */
@@ -685,7 +685,10 @@ static void test_crash_msrs_off(void)
     uint64_t r[4], r11;
 
     vmcall_cpuid(qts, 0x40000000, r);
-    g_assert_cmphex(r[0], <=, 0x40000003);
+    g_assert_cmphex(r[0], ==, 0x40000001);
+    g_assert_cmphex(r[1], ==, 0x4b4d564b);          /* "KVMK" */
+    vmcall_cpuid(qts, 0x40000001, r);
+    g_assert_cmphex(r[0], ==, 0);                   /* no PV features */
     g_assert_cmphex(vmcall_msr(qts, 0x20, HV_CRASH_P0, 1, &r11), ==,
                     TDVMCALL_INVALID_OPERAND);
     g_assert_cmphex(vmcall_msr(qts, 0x1f, HV_CRASH_CTL, 0, &r11), ==,
