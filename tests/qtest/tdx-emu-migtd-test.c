@@ -1464,6 +1464,139 @@ static void test_service_init_tdinfo(void)
     qtest_quit(qts);
 }
 
+/*
+ * vmcall-vsock: vsock packets through Service Send (3) and Recv (4) into
+ * the device's vsock engine (hw/tdx-emu/vmm/vsock.c, docs/migration.md)
+ */
+#define VS_HDR          44
+#define VS_REPLY        12
+#define VS_OP_REQUEST   1
+#define VS_OP_RESPONSE  2
+#define VS_OP_RST       3
+#define VS_OP_RW        5
+#define VS_OP_CREDIT_UPDATE 6
+#define VS_GUEST_PORT   40001
+
+/* A packet from the guest (18:@src_port) to 18:@dst_port */
+static void vs_packet(uint8_t *h, uint32_t src_port, uint32_t dst_port,
+                      uint16_t op, uint32_t len, uint32_t buf_alloc)
+{
+    memset(h, 0, VS_HDR);
+    stq_le_p(h, 18);
+    stq_le_p(h + 8, 18);
+    stl_le_p(h + 16, src_port);
+    stl_le_p(h + 20, dst_port);
+    stl_le_p(h + 24, len);
+    stw_le_p(h + 28, 1);
+    stw_le_p(h + 30, op);
+    stl_le_p(h + 36, buf_alloc);
+}
+
+/* Send {0, 3, rsv, id 3} + @pkt of @len bytes; the response status */
+static uint32_t vs_send(QTestState *qts, const uint8_t *pkt, uint32_t len)
+{
+    g_autofree uint8_t *cmd = g_malloc0(VS_REPLY + len);
+    uint8_t rsp[PAGE];
+
+    cmd[1] = 3;
+    stq_le_p(cmd + 4, 3);
+    memcpy(cmd + VS_REPLY, pkt, len);
+    return service(qts, migtd_guid, cmd, VS_REPLY + len, 0, rsp);
+}
+
+/*
+ * Recv with timeout @ms (virtual time stepped past it): the status, the
+ * packet in @rsp + 36
+ */
+static uint32_t vs_recv(QTestState *qts, uint64_t ms, uint8_t *rsp)
+{
+    uint8_t cmd[VS_REPLY] = { 0, 4 };
+
+    stq_le_p(cmd + 4, 3);
+    service_buffers(qts, migtd_guid, cmd, sizeof(cmd), PAGE);
+    qtest_writel(qts, RSP_GPA + 20, 0xffffffff);
+    g_assert_cmphex(service_call(qts, CMD_GPA | SHARED, RSP_GPA | SHARED,
+                                 0, ms), ==, TDVMCALL_SUCCESS);
+    if (qtest_readl(qts, RSP_GPA + 20) == 0xffffffff) {
+        qtest_clock_step(qts, (ms + 1) * 1000000);
+    }
+    qtest_memread(qts, RSP_GPA, rsp, PAGE);
+    return ldl_le_p(rsp + 20);
+}
+
+static void test_service_vsock(void)
+{
+    Stream s = { 0 };
+    g_autofree char *extra = NULL;
+    struct sockaddr_un addr = { .sun_family = AF_UNIX };
+    struct timeval tv = { .tv_sec = 10 };
+    static const uint8_t wfr_cmd[4] = { 0, 1 };
+    uint8_t pkt[VS_HDR + 5], rsp[PAGE], got[5];
+    const uint8_t *p = rsp + 24 + VS_REPLY;
+
+    s.dir = g_dir_make_tmp("tdx-emu-XXXXXX", NULL);
+    s.path = g_strdup_printf("%s/mig.sock", s.dir);
+    extra = g_strdup_printf(" -chardev socket,id=mig0,path=%s,server=on,"
+                            "wait=off", s.path);
+    s.qts = mailbox_init(extra);
+    s.peer = socket(AF_UNIX, SOCK_STREAM, 0);
+    g_assert(!setsockopt(s.peer, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv)));
+    g_strlcpy(addr.sun_path, s.path, sizeof(addr.sun_path));
+    g_assert(connect(s.peer, (struct sockaddr *)&addr, sizeof(addr)) == 0);
+    qtest_qmp_assert_success(s.qts, "{'execute': 'tdx-emu-request', "
+        "'arguments': {'type': 'start-migration', 'request-id': 3, "
+        "'source': true, 'binding-handle': 4096, 'target-uuid': %s, "
+        "'chardev': 'mig0', 'vsock-cid': 18, 'vsock-port': 1234}}",
+        TARGET_UUID);
+    g_assert_cmphex(service(s.qts, migtd_guid, wfr_cmd, 4, 0, rsp), ==,
+                    SVC_SUCCESS);
+
+    /* Nothing for the guest yet: TIME_OUT after R15 */
+    g_assert_cmphex(vs_recv(s.qts, 5, rsp), ==, SVC_TIME_OUT);
+    /* A REQUEST to a port nobody listens on: RST */
+    vs_packet(pkt, VS_GUEST_PORT, 999, VS_OP_REQUEST, 0, 0);
+    g_assert_cmphex(vs_send(s.qts, pkt, VS_HDR), ==, SVC_SUCCESS);
+    g_assert_cmphex(vs_recv(s.qts, 5, rsp), ==, SVC_SUCCESS);
+    g_assert_cmphex(rsp[25], ==, 4);
+    g_assert_cmpuint(ldq_le_p(rsp + 28), ==, 3);
+    g_assert_cmpuint(lduw_le_p(p + 30), ==, VS_OP_RST);
+    g_assert_cmpuint(ldl_le_p(p + 16), ==, 999);
+    g_assert_cmpuint(ldl_le_p(p + 20), ==, VS_GUEST_PORT);
+    /* A malformed packet: shorter than its header says */
+    vs_packet(pkt, VS_GUEST_PORT, 1234, VS_OP_RW, 100, 0);
+    g_assert_cmphex(vs_send(s.qts, pkt, sizeof(pkt)), ==,
+                    SVC_INVALID_OPERAND);
+    g_assert_cmphex(vs_send(s.qts, pkt, 10), ==, SVC_INVALID_OPERAND);
+
+    /* Connect with no room (buf_alloc 0): accepted */
+    vs_packet(pkt, VS_GUEST_PORT, 1234, VS_OP_REQUEST, 0, 0);
+    g_assert_cmphex(vs_send(s.qts, pkt, VS_HDR), ==, SVC_SUCCESS);
+    g_assert_cmphex(vs_recv(s.qts, 5, rsp), ==, SVC_SUCCESS);
+    g_assert_cmpuint(lduw_le_p(p + 30), ==, VS_OP_RESPONSE);
+    g_assert_cmpuint(ldl_le_p(p + 36), >, 0);          /* our buf_alloc */
+    /* The peer's bytes wait while the guest gives no credit */
+    g_assert_cmpint(write(s.peer, "hello", 5), ==, 5);
+    g_usleep(200 * 1000);
+    g_assert_cmphex(vs_recv(s.qts, 5, rsp), ==, SVC_TIME_OUT);
+    /* Credit given: they come */
+    vs_packet(pkt, VS_GUEST_PORT, 1234, VS_OP_CREDIT_UPDATE, 0, 4096);
+    g_assert_cmphex(vs_send(s.qts, pkt, VS_HDR), ==, SVC_SUCCESS);
+    g_assert_cmphex(vs_recv(s.qts, 5, rsp), ==, SVC_SUCCESS);
+    g_assert_cmpuint(lduw_le_p(p + 30), ==, VS_OP_RW);
+    g_assert_cmpuint(ldl_le_p(p + 24), ==, 5);
+    g_assert_cmpmem(p + VS_HDR, 5, "hello", 5);
+    /* The guest's data reaches the peer */
+    vs_packet(pkt, VS_GUEST_PORT, 1234, VS_OP_RW, 5, 4096);
+    memcpy(pkt + VS_HDR, "world", 5);
+    g_assert_cmphex(vs_send(s.qts, pkt, sizeof(pkt)), ==, SVC_SUCCESS);
+    g_assert_cmpint(read(s.peer, got, 5), ==, 5);
+    g_assert_cmpmem(got, 5, "world", 5);
+    /* A request that is not running */
+    g_assert_cmphex(service(s.qts, migtd_guid, (uint8_t[VS_REPLY]){ 0, 4, 0,
+                    0, 9 }, VS_REPLY, 0, rsp), ==, SVC_INVALID_OPERAND);
+    stream_stop(&s);
+}
+
 int main(int argc, char **argv)
 {
     g_test_init(&argc, &argv, NULL);
@@ -1498,5 +1631,6 @@ int main(int argc, char **argv)
                    test_service_init_tdinfo);
     qtest_add_func("/tdx-emu/migtd/service-interrupt",
                    test_service_interrupt);
+    qtest_add_func("/tdx-emu/migtd/service-vsock", test_service_vsock);
     return g_test_run();
 }
