@@ -1592,8 +1592,11 @@ static void test_service_vsock(void)
     g_assert_cmpint(read(s.peer, got, 5), ==, 5);
     g_assert_cmpmem(got, 5, "world", 5);
     /* A request that is not running */
-    g_assert_cmphex(service(s.qts, migtd_guid, (uint8_t[VS_REPLY]){ 0, 4, 0,
-                    0, 9 }, VS_REPLY, 0, rsp), ==, SVC_INVALID_OPERAND);
+    memset(pkt, 0, VS_REPLY);
+    pkt[1] = 4;
+    stq_le_p(pkt + 4, 9);
+    g_assert_cmphex(service(s.qts, migtd_guid, pkt, VS_REPLY, 0, rsp), ==,
+                    SVC_INVALID_OPERAND);
     stream_stop(&s);
 }
 
