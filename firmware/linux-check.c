@@ -4,6 +4,10 @@
  * README.md). Built static on the host; the kernel's interfaces only:
  *
  *  - dmesg has "tdx: Guest detected" (arch/x86/coco/tdx/tdx.c);
+ *  - what TDG.VP.INFO gave the kernel: dmesg has "Memory Encryption
+ *    Features active: Intel TDX" (arch/x86/mm/mem_encrypt.c), and the
+ *    TDREPORT's TDINFO.ATTRIBUTES has SEPT_VE_DISABLE, without which
+ *    tdx_early_init would have panicked;
  *  - /dev/tdx_guest TDX_CMD_GET_REPORT0 (include/uapi/linux/tdx-guest.h)
  *    with REPORTDATA = the nonce from "tdxemu.nonce=HEX" on the kernel
  *    command line: the TDREPORT echoes it at offset 128
@@ -29,6 +33,9 @@
 #define REPORTDATA_LEN 64
 #define TDREPORT_LEN 1024
 #define TDREPORT_REPORTDATA 128
+#define TDREPORT_ATTRIBUTES 512         /* TDINFO.ATTRIBUTES, then XFAM */
+#define TDREPORT_XFAM 520
+#define SEPT_VE_DISABLE (1ull << 28)
 
 /* include/uapi/linux/tdx-guest.h */
 struct tdx_report_req {
@@ -41,6 +48,7 @@ struct tdx_report_req {
 #define QUOTE_MAX (64 * 1024)
 
 static int failed;
+static char dmesg[1 << 20];
 
 static void check(const char *name, int ok, const char *detail)
 {
@@ -111,12 +119,34 @@ static int read_nonce(uint8_t *nonce)
 
 static void check_dmesg(void)
 {
-    static char log[1 << 20];
-    int n = klogctl(3 /* SYSLOG_ACTION_READ_ALL */, log, sizeof(log) - 1);
+    int n = klogctl(3 /* SYSLOG_ACTION_READ_ALL */, dmesg, sizeof(dmesg) - 1);
 
-    log[n > 0 ? n : 0] = 0;
-    check("guest-detected", strstr(log, "tdx: Guest detected") != NULL,
+    dmesg[n > 0 ? n : 0] = 0;
+    check("guest-detected", strstr(dmesg, "tdx: Guest detected") != NULL,
           "dmesg: tdx: Guest detected");
+}
+
+static uint64_t le64(const uint8_t *p)
+{
+    uint64_t v = 0;
+
+    for (int i = 7; i >= 0; i--) {
+        v = v << 8 | p[i];
+    }
+    return v;
+}
+
+/* What TDG.VP.INFO told the kernel, as far as it shows */
+static void check_td_info(const uint8_t *tdreport)
+{
+    const char *line = "Memory Encryption Features active: Intel TDX";
+    uint64_t attr = le64(tdreport + TDREPORT_ATTRIBUTES);
+    char why[160];
+
+    snprintf(why, sizeof(why), "dmesg: %s%s; ATTRIBUTES %#llx, XFAM %#llx",
+             strstr(dmesg, line) ? "" : "no ", line, (unsigned long long)attr,
+             (unsigned long long)le64(tdreport + TDREPORT_XFAM));
+    check("td-info", strstr(dmesg, line) && (attr & SEPT_VE_DISABLE), why);
 }
 
 static void check_report(const uint8_t *nonce)
@@ -143,6 +173,7 @@ static void check_report(const uint8_t *nonce)
         close(fd);
     }
     check("report", ok, why);
+    check_td_info(req.tdreport);
 }
 
 static void check_quote(const uint8_t *nonce)

@@ -6,12 +6,13 @@ Debian's OVMF and Debian's cloud kernel (fetched once, firmware/
 linux_image.py) boot as a TD with TD attributes SEPT_VE_DISABLE (Linux
 panics without it) and a test-PKI GetQuote backend. The initramfs's /init
 runs firmware/linux-check, which prints its checks on the console (TDX
-guest detected, TDX_CMD_GET_REPORT0 echoes a nonce, a configfs-tsm quote);
+guest detected, what TDG.VP.INFO gave it, TDX_CMD_GET_REPORT0 echoes a
+nonce, a configfs-tsm quote);
 the host then verifies the quote with tests/tools/qvl-verify.js trusting
 only the test root. One JSON line:
   {"ok": true, "init_s": ..., "done_s": ..., "smp": N, "kernel": ...,
-   "checks": {"guest-detected": "ok ...", "report": ..., "quote": ...,
-              "quote-verify": ...}, "ve": ..., "tdcalls": {...},
+   "checks": {"guest-detected": "ok ...", "td-info": ..., "report": ...,
+              "quote": ..., "quote-verify": ...}, "ve": ..., "tdcalls": {...},
    "serial_log": ...}
 init_s is when the kernel ran /init, done_s when the checks ended (seconds
 since QEMU started); tdcalls are the TDCALL/VMCALL counts then. With an
@@ -178,7 +179,7 @@ def run(args):
         ve = re.search(r"^VE (.*)$", text, re.M)
         result["ve"] = ve.group(1).strip() if ve else None
         bad = [n for n, r in result["checks"].items() if r[:2] != "ok"]
-        if bad or len(result["checks"]) < 4:
+        if bad or len(result["checks"]) < 5:
             reason = "checks failed: " + ", ".join(bad or ["missing"])
     result = {"ok": reason is None, **({"reason": reason} if reason else {}),
               **result}

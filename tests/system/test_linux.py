@@ -6,7 +6,7 @@ test PKI (docs/linux-td.md). The kernel is fetched once into the cache."""
 
 import pytest
 
-CHECKS = ["guest-detected", "report", "quote", "quote-verify"]
+CHECKS = ["guest-detected", "td-info", "report", "quote", "quote-verify"]
 
 
 @pytest.mark.parametrize("args", [["--smp", "1"], ["--smp", "2"]],
