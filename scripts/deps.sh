@@ -11,7 +11,7 @@
 set -euo pipefail
 
 BUILD_PACKAGES=(
-    gcc binutils make ninja-build pkgconf python3-venv
+    gcc libc6-dev binutils make ninja-build pkgconf python3-venv
     libglib2.0-dev zlib1g-dev libcapstone-dev ccache
     dpkg-dev xz-utils patch seabios qemu-system-data gdb
     libcurl4-openssl-dev
