@@ -4,7 +4,12 @@ initramfs's checks (firmware/linux-check.c): TDX guest detected,
 TDX_CMD_GET_REPORT0, a configfs-tsm quote the host verifies against the
 test PKI (docs/linux-td.md). The kernel is fetched once into the cache."""
 
+import socket
+import subprocess
+import time
+
 import pytest
+from tdxtest import ROOT
 
 CHECKS = ["guest-detected", "td-info", "report", "quote", "quote-verify"]
 
@@ -38,3 +43,37 @@ def test_linux_td_timeout(tdx_emu, tmp_path):
     assert r.status == 1, r
     assert r.json["ok"] is False and \
         r.json["reason"] == "timeout after 1.0 s", r.json
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def test_linux_td_gdb(tmp_path):
+    """--gdb PORT: the TD waits at the reset vector (RIP 0xfffffff0, the
+    TDX entry state's) for gdb; once gdb detaches it boots on to its
+    checks"""
+    port = free_port()
+    td = subprocess.Popen([ROOT / "tdx-emu", "linux", "--gdb", str(port),
+                           "--log-dir", tmp_path, "--pki", tmp_path / "pki",
+                           "--timeout", "240"], stdout=subprocess.PIPE,
+                          stderr=subprocess.PIPE, text=True)
+    try:
+        for _ in range(120):        # until QEMU's gdbstub listens
+            gdb = subprocess.run(
+                ["gdb", "-nx", "-batch", "-ex",
+                 "set architecture i386:x86-64", "-ex",
+                 f"target remote 127.0.0.1:{port}", "-ex", "p/x $pc",
+                 "-ex", "detach"], capture_output=True, text=True,
+                timeout=60)
+            if "$1 = " in gdb.stdout:
+                break
+            time.sleep(0.5)
+        assert "$1 = 0xfffffff0" in gdb.stdout, gdb
+        out, err = td.communicate(timeout=300)
+    finally:
+        td.kill()
+    assert td.returncode == 0, err
+    assert '"ok": true' in out, out
