@@ -44,8 +44,11 @@ static const TdMsrRange td_msrs[] = {
     { 0x0000003a, 0x0000003b, X86_TD_EXIT_NATIVE },
     { 0x00000048, 0x00000049, X86_TD_EXIT_NATIVE },
     { 0x0000009e, 0x0000009e, X86_TD_EXIT_GP },      /* IA32_SMBASE */
-    /* ARCH_CAPABILITIES, FLUSH_CMD; SYSENTER_*; MISC_ENABLE; DEBUGCTL; PAT */
-    { 0x0000010a, 0x0000010b, X86_TD_EXIT_NATIVE },
+    /* Read-only: XAPIC_DISABLE_STATUS, ARCH_CAPABILITIES (td_msr_read_virt) */
+    { 0x000000bd, 0x000000bd, X86_TD_EXIT_GP },
+    { 0x0000010a, 0x0000010a, X86_TD_EXIT_GP },
+    /* FLUSH_CMD; SYSENTER_*; MISC_ENABLE; DEBUGCTL; PAT */
+    { 0x0000010b, 0x0000010b, X86_TD_EXIT_NATIVE },
     { 0x00000174, 0x00000176, X86_TD_EXIT_NATIVE },
     { 0x000001a0, 0x000001a0, X86_TD_EXIT_NATIVE },
     { 0x000001d9, 0x000001d9, X86_TD_EXIT_NATIVE },
@@ -61,6 +64,31 @@ static const TdMsrRange td_msrs[] = {
     { 0xc0000080, 0xc0000084, X86_TD_EXIT_NATIVE },
     { 0xc0000100, 0xc0000103, X86_TD_EXIT_NATIVE },
 };
+
+/*
+ * MSRs the module answers itself. A TD's local APIC is in x2APIC mode for
+ * good: IA32_ARCH_CAPABILITIES.XAPIC_DISABLE_STATUS (bit 21) is set and
+ * IA32_XAPIC_DISABLE_STATUS says LEGACY_XAPIC_DISABLED, so Linux keeps
+ * x2APIC (arch/x86/kernel/apic/apic.c x2apic_state X2APIC_ON_LOCKED)
+ * instead of switching to the xAPIC MMIO a TD cannot use.
+ */
+#define MSR_XAPIC_DISABLE_STATUS        0xbd
+#define ARCH_CAP_XAPIC_DISABLE_STATUS   (1ULL << 21)
+#define LEGACY_XAPIC_DISABLED           1
+
+static bool td_msr_read_virt(CPUX86State *env, uint32_t msr, uint64_t *val)
+{
+    switch (msr) {
+    case MSR_IA32_ARCH_CAPABILITIES:
+        *val = env->features[FEAT_ARCH_CAPABILITIES] |
+               ARCH_CAP_XAPIC_DISABLE_STATUS;
+        return true;
+    case MSR_XAPIC_DISABLE_STATUS:
+        *val = LEGACY_XAPIC_DISABLED;
+        return true;
+    }
+    return false;
+}
 
 static X86TdExitAction td_msr_action(uint32_t msr)
 {
@@ -110,6 +138,7 @@ static X86TdExitAction tdx_emu_ve_exit(void *opaque, X86CPU *cpu,
     TdxEmuState *s = opaque;
     CPUX86State *env = &cpu->env;
     X86TdExitAction action = X86_TD_EXIT_VE;
+    uint64_t value;
 
     switch (exit->reason) {
     case X86_TD_EXIT_CPUID:
@@ -118,6 +147,12 @@ static X86TdExitAction tdx_emu_ve_exit(void *opaque, X86CPU *cpu,
         }
         break;
     case X86_TD_EXIT_RDMSR:
+        if (td_msr_read_virt(env, env->regs[R_ECX], &value)) {
+            env->regs[R_EAX] = (uint32_t)value;
+            env->regs[R_EDX] = value >> 32;
+            return X86_TD_EXIT_DONE;
+        }
+        /* fall through */
     case X86_TD_EXIT_WRMSR:
         action = td_msr_action(env->regs[R_ECX]);
         break;
