@@ -1524,6 +1524,11 @@ static uint32_t vs_recv(QTestState *qts, uint64_t ms, uint8_t *rsp)
     return ldl_le_p(rsp + 20);
 }
 
+/*
+ * One request over vmcall-vsock: Recv timeout, RST for an unknown port,
+ * malformed packets, connect, credit stall and release, bytes both ways,
+ * the peer gone (SHUTDOWN), a reset connection, a request not running
+ */
 static void test_service_vsock(void)
 {
     Stream s = { 0 };
@@ -1591,6 +1596,19 @@ static void test_service_vsock(void)
     g_assert_cmphex(vs_send(s.qts, pkt, sizeof(pkt)), ==, SVC_SUCCESS);
     g_assert_cmpint(read(s.peer, got, 5), ==, 5);
     g_assert_cmpmem(got, 5, "world", 5);
+    /* The peer goes away: SHUTDOWN; after the guest's RST, data is RST */
+    shutdown(s.peer, SHUT_RDWR);
+    g_usleep(200 * 1000);
+    g_assert_cmphex(vs_recv(s.qts, 5, rsp), ==, SVC_SUCCESS);
+    g_assert_cmpuint(lduw_le_p(p + 30), ==, 4);
+    g_assert_cmpuint(ldl_le_p(p + 32), ==, 3);
+    vs_packet(pkt, VS_GUEST_PORT, 1234, VS_OP_RST, 0, 4096);
+    g_assert_cmphex(vs_send(s.qts, pkt, VS_HDR), ==, SVC_SUCCESS);
+    vs_packet(pkt, VS_GUEST_PORT, 1234, VS_OP_RW, 5, 4096);
+    g_assert_cmphex(vs_send(s.qts, pkt, sizeof(pkt)), ==, SVC_SUCCESS);
+    g_assert_cmphex(vs_recv(s.qts, 5, rsp), ==, SVC_SUCCESS);
+    g_assert_cmpuint(lduw_le_p(p + 30), ==, VS_OP_RST);
+    g_assert_cmphex(svc_report_status(s.qts, 3, 1, 0, rsp), ==, SVC_SUCCESS);
     /* A request that is not running */
     memset(pkt, 0, VS_REPLY);
     pkt[1] = 4;

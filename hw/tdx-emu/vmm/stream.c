@@ -278,6 +278,8 @@ void tdx_emu_stream_free(TdxEmuStream *st)
     }
     qemu_chr_fe_set_handlers(&st->chr, NULL, NULL, NULL, NULL, NULL, NULL,
                              true);
+    /* A bound vsock connection is told (its request is gone: SHUTDOWN) */
+    stream_notify(st);
     st->notify = NULL;
     if (st->rx_pending) {
         stream_cancel(st, &st->rx_buf);
