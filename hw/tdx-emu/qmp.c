@@ -170,6 +170,7 @@ TdxEmuInfo *qmp_query_tdx_emu(Error **errp)
                            sizeof(s->vm.accept_servtd_ext_hash));
     info->accepted_pages = tdx_emu_accepted_pages(s);
     info->shared_pages = tdx_emu_shared_pages(s);
+    info->ve_count = tdx_emu_ve_total(s);
     if (s->fatal.reported) {
         info->fatal_error = g_new0(TdxEmuFatalError, 1);
         info->fatal_error->code = s->fatal.code;

@@ -4,6 +4,7 @@ CPUID, RDMSR, port I/O and an EPT violation as the TDX module reports
 them (VEINFO.GET), the device traces each, and ve=off turns #VE off."""
 
 import re
+import time
 
 import pytest
 
@@ -55,3 +56,22 @@ def test_ve_traced(reason, qemu, guest_args, tmp_path):
     log = read(trace)
     assert re.search(rf"tdx_emu_ve cpu 0 exit reason {reason} ", log), \
         log[-2000:]
+
+
+@pytest.mark.parametrize("device,more", [("tdx-emu", True),
+                                         ("tdx-emu,ve=off", False)],
+                         ids=["ve-on", "ve-off"])
+def test_ve_count(device, more, guest_args, vm):
+    """query-tdx-emu ve-count: the #VEs the stub took (its 6 checks' and
+    more), 0 with ve=off"""
+    v = vm([*guest_args, *TD_CPU, "-serial", "null", "-device", device])
+    deadline = time.monotonic() + 30
+    while True:
+        info = v.command("query-tdx-emu")
+        done = info["tdcall-counts"] and any(
+            c["name"] == "TDG.MR.REPORT" for c in info["tdcall-counts"])
+        if done or time.monotonic() > deadline:
+            break
+        time.sleep(0.2)
+    assert done, info
+    assert (info["ve-count"] >= 6) if more else info["ve-count"] == 0, info
