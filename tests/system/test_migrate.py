@@ -14,7 +14,7 @@ import time
 
 import pytest
 
-from tdxtest import PYTHON, ROOT, read
+from tdxtest import PYTHON, ROOT, read, run
 
 AP_LOOP = ("ok - every AP arrives at td-shim's mailbox, checks in and "
            "moves to the relocated AP loop")
@@ -158,6 +158,27 @@ def test_migrate_transport(transport, tdx_emu):
     j, r = migrate(tdx_emu, "--transport", transport, "--timeout", "120")
     assert j and j["result"] == "success" and j["keys_match"] and \
         j["transport"] == transport, r
+
+
+def test_vsock_device(qemu, guest, vm):
+    """-device tdx-emu-vsock-pci: modern-only with ACCESS_PLATFORM after
+    tdx-emu, its guest-cid; refused without tdx-emu or with a reserved
+    CID"""
+    base = ["-machine", "q35,smm=off", "-accel", "tcg", "-m", "32M",
+            "-nodefaults", "-display", "none", "-S", "-bios", guest,
+            "-cpu", "max,phys-bits=48"]
+    v = vm([*base, "-device", "tdx-emu", "-device",
+            "tdx-emu-vsock-pci,id=vv,guest-cid=7"])
+    assert v.command("qom-get", path="/machine/peripheral/vv",
+                     property="disable-legacy") == "on"
+    back = "/machine/peripheral/vv/virtio-backend"
+    assert v.command("qom-get", path=back, property="iommu_platform") is True
+    assert v.command("qom-get", path=back, property="guest-cid") == 7
+    for dev, want in [(["-device", "tdx-emu-vsock-pci"], "needs -device"),
+                      (["-device", "tdx-emu", "-device",
+                        "tdx-emu-vsock-pci,guest-cid=2"], "is reserved")]:
+        r = run([qemu, *base, *dev], timeout=30)
+        assert r.status not in (0, 124) and want in r.out + r.err, r
 
 
 def test_migrate_image_transport(tdx_emu, guest_dir):
