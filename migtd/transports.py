@@ -84,4 +84,5 @@ def request_members(transport):
         return {}
     if transport == "vmcall-raw":
         return {"chardev": "mig0"}
-    return {"chardev": "mig0", "vsock-cid": VSOCK_CID, "vsock-port": VSOCK_PORT}
+    return {"chardev": "mig0", "vsock-cid": VSOCK_CID,
+            "vsock-port": VSOCK_PORT}
