@@ -73,6 +73,16 @@ static bool read_ucode_rev(CPUX86State *env, uint32_t msr, uint64_t *val)
     return true;
 }
 
+/*
+ * The guest's write before reading the revision (SDM vol. 3, "Microcode
+ * Update Signature"), which KVM accepts and ignores
+ * (arch/x86/kvm/x86.c kvm_set_msr_common: only the host sets it)
+ */
+static bool write_ucode_rev(CPUX86State *env, uint32_t msr, uint64_t val)
+{
+    return true;
+}
+
 static bool read_arch_caps(CPUX86State *env, uint32_t msr, uint64_t *val)
 {
     *val = env->features[FEAT_ARCH_CAPABILITIES];
@@ -266,7 +276,7 @@ static const TdMsr td_msrs[] = {
       write_apic_base },
     { MSR_IA32_FEATURE_CONTROL, MSR_IA32_FEATURE_CONTROL, read_feat_ctl,
       NULL },
-    { MSR_BIOS_SIGN_ID, MSR_BIOS_SIGN_ID, read_ucode_rev, NULL },
+    { MSR_BIOS_SIGN_ID, MSR_BIOS_SIGN_ID, read_ucode_rev, write_ucode_rev },
     { MSR_IA32_ARCH_CAPABILITIES, MSR_IA32_ARCH_CAPABILITIES, read_arch_caps,
       NULL },
     { MSR_PLATFORM_INFO, MSR_PLATFORM_INFO, read_zero, NULL },
