@@ -13,23 +13,14 @@
 #include "cpu.h"
 #include "tdx.h"
 #include "bench.h"
+#include "cfv.h"
 
-#define CFV_BASE        0xfffcf000UL
 #define BENCH_ITERS     1000000
 #define BENCH_TIMEOUTS  200
 
 int bench_requested(void)
 {
-    static const char magic[] = "tdx-emu bench";
-    const volatile char *cfv = (const volatile char *)CFV_BASE;
-    unsigned i;
-
-    for (i = 0; i < sizeof(magic) - 1; i++) {
-        if (cfv[i] != magic[i]) {
-            return 0;
-        }
-    }
-    return 1;
+    return cfv_starts_with("tdx-emu bench");
 }
 
 /*

@@ -20,8 +20,8 @@
 #include "bytes.h"
 #include "tdx.h"
 #include "crash.h"
+#include "cfv.h"
 
-#define CFV_BASE                0xfffcf000UL
 #define HV_CPUID_VENDOR         0x40000000
 #define HV_CPUID_FEATURES       0x40000003
 #define HV_GUEST_CRASH_MSRS     (1u << 10)
@@ -62,25 +62,11 @@ int crash_msrs_offered(void)
            (vmcall_cpuid(HV_CPUID_FEATURES, &edx), edx & HV_GUEST_CRASH_MSRS);
 }
 
-static int crash_requested(void)
-{
-    static const char magic[] = "tdx-emu crash";
-    const volatile char *cfv = (const volatile char *)CFV_BASE;
-    unsigned i;
-
-    for (i = 0; i < sizeof(magic) - 1; i++) {
-        if (cfv[i] != magic[i]) {
-            return 0;
-        }
-    }
-    return 1;
-}
-
 void crash_if_requested(void)
 {
     uint64_t len = sizeof(crash_text) - 1;
 
-    if (!crash_requested()) {
+    if (!cfv_starts_with("tdx-emu crash")) {
         return;
     }
     if (crash_msrs_offered()) {
