@@ -56,16 +56,16 @@ typedef struct Vs {
     char *dir, *path;
 } Vs;
 
-/* The MigTD's WaitForRequest through TDG.VP.VMCALL<Service>: delivers it */
-static void wait_for_request(QTestState *qts)
+/* A MigTD GUID command through TDG.VP.VMCALL<Service>; the status */
+static uint32_t service(QTestState *qts, const uint8_t *data, uint32_t len)
 {
-    uint8_t hdr[24] = { 0 }, data[4] = { 0, 1 };
+    uint8_t hdr[24] = { 0 };
     uint64_t in[NR_GPRS], out[NR_GPRS];
 
     memcpy(hdr, migtd_guid, 16);
-    stl_le_p(hdr + 16, sizeof(hdr) + sizeof(data));
+    stl_le_p(hdr + 16, sizeof(hdr) + len);
     qtest_memwrite(qts, CMD_GPA, hdr, sizeof(hdr));
-    qtest_memwrite(qts, CMD_GPA + sizeof(hdr), data, sizeof(data));
+    qtest_memwrite(qts, CMD_GPA + sizeof(hdr), data, len);
     stl_le_p(hdr + 16, PAGE);
     qtest_memset(qts, CMD_GPA + PAGE, 0, PAGE);
     qtest_memwrite(qts, CMD_GPA + PAGE, hdr, sizeof(hdr));
@@ -76,8 +76,30 @@ static void wait_for_request(QTestState *qts)
     in[R15] = 0;
     tdcall(qts, 0, in, out, VMCALL_OUTPUTS);
     g_assert_cmphex(out[R10], ==, 0);
-    g_assert_cmphex(qtest_readl(qts, CMD_GPA + PAGE + 20), ==, 0);
+    return qtest_readl(qts, CMD_GPA + PAGE + 20);
+}
+
+/* start-migration @id to 18:1234, delivered by a WaitForRequest */
+static void start_migration(QTestState *qts, int id)
+{
+    static const uint8_t wfr[4] = { 0, 1 };
+
+    qtest_qmp_assert_success(qts, "{'execute': 'tdx-emu-request', "
+        "'arguments': {'type': 'start-migration', 'request-id': %d, "
+        "'source': true, 'binding-handle': 4096, 'target-uuid': %s, "
+        "'chardev': 'mig0', 'vsock-cid': %d, 'vsock-port': %d}}",
+        id, TARGET_UUID, HOST_CID, HOST_PORT);
+    g_assert_cmphex(service(qts, wfr, sizeof(wfr)), ==, 0);
     g_assert_cmphex(qtest_readb(qts, CMD_GPA + PAGE + 26), ==, 1);
+}
+
+/* ReportStatus {0, 2, 1, Success, id}: the request ends */
+static void report_status(QTestState *qts, int id)
+{
+    uint8_t rs[12] = { 0, 2, 1, 0 };
+
+    stq_le_p(rs + 4, id);
+    g_assert_cmphex(service(qts, rs, sizeof(rs)), ==, 0);
 }
 
 /* A VM with the device and a running start-migration to 18:1234 */
@@ -121,12 +143,7 @@ static void vs_start(Vs *vs)
     vs->tx = qvirtqueue_setup(&vs->dev->vdev, &vs->alloc, 1);
     qvirtio_set_driver_ok(&vs->dev->vdev);
 
-    qtest_qmp_assert_success(vs->qts, "{'execute': 'tdx-emu-request', "
-        "'arguments': {'type': 'start-migration', 'request-id': 3, "
-        "'source': true, 'binding-handle': 4096, 'target-uuid': %s, "
-        "'chardev': 'mig0', 'vsock-cid': %d, 'vsock-port': %d}}",
-        TARGET_UUID, HOST_CID, HOST_PORT);
-    wait_for_request(vs->qts);
+    start_migration(vs->qts, 3);
 }
 
 static void vs_stop(Vs *vs)
@@ -294,9 +311,39 @@ static void test_vsock_pci(void)
     vs_stop(&vs);
 }
 
+/*
+ * The request ends while connected: SHUTDOWN, and the guest connects
+ * from the same port to the next request without resetting first
+ */
+static void test_vsock_pci_next_request(void)
+{
+    Vs vs = { 0 };
+    uint8_t pkt[RX_SIZE];
+
+    vs_start(&vs);
+    vs_send(&vs, GUEST_PORT, HOST_PORT, OP_REQUEST, NULL, 0, 0, 4096);
+    g_assert_cmpuint(vs_recv(&vs, pkt, 5000), ==, HDR);
+    g_assert_cmpuint(op_of(pkt), ==, OP_RESPONSE);
+    report_status(vs.qts, 3);
+    g_assert_cmpuint(vs_recv(&vs, pkt, 5000), ==, HDR);
+    g_assert_cmpuint(op_of(pkt), ==, OP_SHUTDOWN);
+
+    start_migration(vs.qts, 4);
+    vs_send(&vs, GUEST_PORT, HOST_PORT, OP_REQUEST, NULL, 0, 0, 4096);
+    g_assert_cmpuint(vs_recv(&vs, pkt, 5000), ==, HDR);
+    g_assert_cmpuint(op_of(pkt), ==, OP_RESPONSE);
+    g_assert_cmpint(write(vs.peer, "next", 4), ==, 4);
+    g_assert_cmpuint(vs_recv(&vs, pkt, 5000), ==, HDR + 4);
+    g_assert_cmpuint(op_of(pkt), ==, OP_RW);
+    g_assert_cmpmem(pkt + HDR, 4, "next", 4);
+    vs_stop(&vs);
+}
+
 int main(int argc, char **argv)
 {
     g_test_init(&argc, &argv, NULL);
     qtest_add_func("/tdx-emu/vsock/pci", test_vsock_pci);
+    qtest_add_func("/tdx-emu/vsock/pci-next-request",
+                   test_vsock_pci_next_request);
     return g_test_run();
 }

@@ -332,18 +332,26 @@ static uint32_t conn_data(VsockConn *c, uint8_t *buf, uint32_t max)
     return HDR + n;
 }
 
-/* Streams whose peer is gone and drained: SHUTDOWN to the guest */
+/*
+ * Streams whose peer is gone and drained: SHUTDOWN to the guest. A
+ * connection whose request ended is forgotten then (its later packets
+ * are answered RST), so that none outlives its request and the guest may
+ * connect from the same port again.
+ */
 static void conns_closing(TdxEmuVsock *v)
 {
     TdxEmuStream *st;
-    VsockConn *c;
+    VsockConn *c, *c_next;
 
-    QTAILQ_FOREACH(c, &v->conns, next) {
+    QTAILQ_FOREACH_SAFE(c, &v->conns, next, c_next) {
         st = conn_stream(c);
         if (!c->shutdown_sent && (!st || (tdx_emu_stream_closed(st) &&
                                           !tdx_emu_stream_take(st, NULL, 1)))) {
             c->shutdown_sent = true;
             conn_ctl(c, OP_SHUTDOWN, SHUTDOWN_BOTH);
+        }
+        if (!st) {
+            conn_free(c);
         }
     }
 }
