@@ -128,7 +128,8 @@ static void tdx_emu_realize(DeviceState *dev, Error **errp)
         return;
     }
     if (!tdx_emu_check_machine(s, errp) || !tdx_emu_check_mailbox(s, errp) ||
-        !tdx_emu_check_versions(s, errp) || !tdx_emu_cpu_realize(s, errp) ||
+        !tdx_emu_check_versions(s, errp) || !tdx_emu_memory_check(s, errp) ||
+        !tdx_emu_cpu_realize(s, errp) ||
         !tdx_emu_tdvf_realize(s, errp) ||
         !tdx_emu_measurements_realize(s, errp)) {
         return;
@@ -219,6 +220,7 @@ static const Property tdx_emu_properties[] = {
     DEFINE_PROP_BOOL("crash-msrs", TdxEmuState, crash_msrs, false),
     DEFINE_PROP_BOOL("no-rbp-mod", TdxEmuState, no_rbp_mod, true),
     DEFINE_PROP_BOOL("ve", TdxEmuState, ve, true),
+    DEFINE_PROP_UINT64("map-gpa-max", TdxEmuState, map_gpa_max, 0),
     DEFINE_PROP_UINT32("stream-drain-ms", TdxEmuState, stream_drain_ms,
                        TDX_EMU_STREAM_DRAIN_MS),
     DEFINE_PROP_UINT32("logarea-poll-ms", TdxEmuState, logarea_poll_ms,

@@ -271,6 +271,7 @@ struct TdxEmuState {
     bool crash_msrs;
     bool no_rbp_mod;            /* TD_PARAMS.CONFIG_FLAGS.NO_RBP_MOD */
     bool ve;                    /* exits become #VE, as in a TD */
+    uint64_t map_gpa_max;       /* MapGPA bytes per call; 0: all */
     uint32_t stream_drain_ms;
     uint32_t logarea_poll_ms;
     char *mrconfigid_hex;

@@ -15,6 +15,7 @@
 #define TDX_PAGE_ALREADY_ACCEPTED   0x00000B0A00000000ULL
 #define TDX_PAGE_SIZE_MISMATCH      0xC0000B0B00000000ULL
 #define TDVMCALL_ALIGN_ERROR        0x8000000000000002ULL
+#define TDVMCALL_RETRY              1
 
 #define SHARED_BIT      (1ULL << 47)    /* GPAW 48 */
 #define LEVEL_2M        1
@@ -38,7 +39,9 @@ static uint64_t page_accept(QTestState *qts, uint64_t rcx)
     return out[RAX];
 }
 
-static uint64_t map_gpa(QTestState *qts, uint64_t start, uint64_t len)
+/* MapGPA's R10; *next = R11 (where to go on after RETRY) if not NULL */
+static uint64_t map_gpa_next(QTestState *qts, uint64_t start, uint64_t len,
+                             uint64_t *next)
 {
     uint64_t in[NR_GPRS], out[NR_GPRS];
 
@@ -47,7 +50,15 @@ static uint64_t map_gpa(QTestState *qts, uint64_t start, uint64_t len)
     in[R13] = len;
     tdcall(qts, 0, in, out, VMCALL_OUTPUTS);
     g_assert_cmphex(out[RAX], ==, TDX_SUCCESS);
+    if (next) {
+        *next = out[R11];
+    }
     return out[R10];
+}
+
+static uint64_t map_gpa(QTestState *qts, uint64_t start, uint64_t len)
+{
+    return map_gpa_next(qts, start, len, NULL);
 }
 
 static uint64_t pages(QTestState *qts, const char *which)
@@ -117,6 +128,30 @@ static void test_accept_1g(void)
                     TDX_PAGE_SIZE_MISMATCH | LEVEL_1G);
     g_assert_cmphex(page_accept(qts, 0x200000 | LEVEL_2M), ==, TDX_SUCCESS);
     g_assert_cmpuint(pages(qts, "accepted-pages"), ==, 262144 + 1 + 512);
+    qtest_quit(qts);
+}
+
+/*
+ * map-gpa-max: a longer range comes back RETRY with R11 = the GPA to go
+ * on from (GHCI 1.5 MapGPA), as Linux's tdx_map_gpa follows it
+ */
+static void test_map_gpa_retry(void)
+{
+    QTestState *qts = qtest_initf("-machine q35 -cpu max,phys-bits=48 "
+                                  "-m 128M -nodefaults "
+                                  "-device tdx-emu,mailbox=0x%llx,"
+                                  "map-gpa-max=0x2000", MAILBOX_GPA);
+    uint64_t next;
+
+    g_assert_cmphex(map_gpa_next(qts, 0x300000 | SHARED_BIT, 0x5000, &next),
+                    ==, TDVMCALL_RETRY);
+    g_assert_cmphex(next, ==, 0x302000 | SHARED_BIT);
+    g_assert_cmpuint(pages(qts, "shared-pages"), ==, 2);
+    g_assert_cmphex(map_gpa_next(qts, next, 0x3000, &next), ==,
+                    TDVMCALL_RETRY);
+    g_assert_cmphex(next, ==, 0x304000 | SHARED_BIT);
+    g_assert_cmphex(map_gpa(qts, next, 0x1000), ==, TDVMCALL_SUCCESS);
+    g_assert_cmpuint(pages(qts, "shared-pages"), ==, 5);
     qtest_quit(qts);
 }
 
@@ -221,6 +256,7 @@ int main(int argc, char **argv)
     qtest_add_func("/tdx-emu/memory/accept-1g", test_accept_1g);
     qtest_add_func("/tdx-emu/memory/accept-operands", test_accept_operands);
     qtest_add_func("/tdx-emu/memory/map-gpa", test_map_gpa);
+    qtest_add_func("/tdx-emu/memory/map-gpa-retry", test_map_gpa_retry);
     qtest_add_func("/tdx-emu/memory/shared-alias", test_shared_alias);
     qtest_add_func("/tdx-emu/memory/legacy-window", test_legacy_window);
     return g_test_run();

@@ -21,6 +21,7 @@
  */
 
 #include "qemu/osdep.h"
+#include "qapi/error.h"
 #include "qemu/bitmap.h"
 #include "qemu/cutils.h"
 #include "qemu/log.h"
@@ -215,17 +216,32 @@ uint64_t tdx_emu_mem_page_accept(TdxEmuState *s, X86CPU *cpu, uint64_t *regs)
     return status;
 }
 
+/* map-gpa-max: 0 (a whole range per call), or a multiple of 4 KiB */
+bool tdx_emu_memory_check(TdxEmuState *s, Error **errp)
+{
+    if (!QEMU_IS_ALIGNED(s->map_gpa_max, PAGE_4K)) {
+        error_setg(errp, "%s: map-gpa-max must be a multiple of 4 KiB, not "
+                   "0x%" PRIx64, TYPE_TDX_EMU, s->map_gpa_max);
+        return false;
+    }
+    return true;
+}
+
 /*
  * MapGPA (GHCI 1.5, R11 = 0x10001): R12 = start GPA, with the shared bit to
  * make the range shared or without it to make it private; R13 = length.
  * Both page-aligned, non-empty, not crossing the shared bit, within the
- * TD's GPA space.
+ * TD's GPA space. With map-gpa-max set, a longer range is converted
+ * map-gpa-max bytes at a time: TDG.VP.VMCALL_RETRY with R11 = the GPA to
+ * go on from (shared bit as given), as a VMM may answer (GHCI 1.5 MapGPA;
+ * Linux arch/x86/coco/tdx/tdx.c tdx_map_gpa retries from it).
  */
 uint64_t tdx_emu_vmcall_map_gpa(TdxEmuState *s, X86CPU *cpu, uint64_t *vmm)
 {
     uint64_t shared = tdx_emu_shared_bit(s);
     uint64_t start = vmm[R_R12], len = vmm[R_R13];
     uint64_t gpa = start & ~shared, first, count;
+    bool retry;
 
     if (!QEMU_IS_ALIGNED(start, PAGE_4K) || !QEMU_IS_ALIGNED(len, PAGE_4K)) {
         return TDVMCALL_ALIGN_ERROR;
@@ -234,6 +250,10 @@ uint64_t tdx_emu_vmcall_map_gpa(TdxEmuState *s, X86CPU *cpu, uint64_t *vmm)
         qemu_log_mask(LOG_GUEST_ERROR, "tdx-emu: MapGPA: bad range 0x%" PRIx64
                       " + 0x%" PRIx64 "\n", start, len);
         return TDVMCALL_INVALID_OPERAND;
+    }
+    retry = s->map_gpa_max && len > s->map_gpa_max;
+    if (retry) {
+        len = s->map_gpa_max;
     }
     first = gpa / PAGE_4K;
     count = MIN(len / PAGE_4K, s->mem.nr_pages > first ?
@@ -246,6 +266,10 @@ uint64_t tdx_emu_vmcall_map_gpa(TdxEmuState *s, X86CPU *cpu, uint64_t *vmm)
         bitmap_clear(s->mem.shared, first, count);
     }
     trace_tdx_emu_map_gpa(gpa, len, !!(start & shared));
+    if (retry) {
+        vmm[R_R11] = start + len;
+        return TDVMCALL_RETRY;
+    }
     return TDVMCALL_SUCCESS;
 }
 

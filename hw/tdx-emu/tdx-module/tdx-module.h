@@ -47,6 +47,7 @@ void tdx_emu_td_entry_reset(TdxEmuState *s);
 
 /* memory.c: shared alias, page acceptance, MapGPA */
 uint64_t tdx_emu_shared_bit(TdxEmuState *s);
+bool tdx_emu_memory_check(TdxEmuState *s, Error **errp);
 void tdx_emu_memory_realize(TdxEmuState *s);
 void tdx_emu_memory_reset(TdxEmuState *s);
 uint64_t tdx_emu_mem_page_accept(TdxEmuState *s, X86CPU *cpu, uint64_t *regs);
