@@ -56,6 +56,10 @@ static uint64_t mailbox_read(void *opaque, hwaddr addr, unsigned size)
     return size == 8 ? value : extract64(value, 0, size * 8);
 }
 
+static void mailbox_queued_work_done(CPUState *cs, run_on_cpu_data data)
+{
+}
+
 static void mailbox_ring(TdxEmuState *s, uint64_t cpu_index)
 {
     CPUState *cs = cpu_index < INT_MAX ? qemu_get_cpu(cpu_index) : NULL;
@@ -67,6 +71,11 @@ static void mailbox_ring(TdxEmuState *s, uint64_t cpu_index)
                       "tdx-emu: mailbox: no vCPU %" PRIu64 "\n", cpu_index);
         return;
     }
+    /*
+     * Once that vCPU has run the work queued for it, which includes its TD
+     * entry state after a reset (td-entry.c): work runs in order
+     */
+    run_on_cpu(cs, mailbox_queued_work_done, RUN_ON_CPU_NULL);
     /* As that vCPU: its APIC is the "current" one for x2APIC MSR calls */
     saved = current_cpu;
     current_cpu = cs;
