@@ -7,8 +7,10 @@ import json
 import os
 import shutil
 import signal
+import socket
 import subprocess
 import sys
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -75,3 +77,21 @@ def read(path):
         return Path(path).read_text(errors="replace")
     except FileNotFoundError:
         return ""
+
+
+@contextmanager
+def misbehaving_peer(mode):
+    """tests/tools/peer.py listening on a free loopback port in MODE
+    (silent, disconnect, garbage); yields the port once it listens"""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    peer = subprocess.Popen([PYTHON, ROOT / "tests/tools/peer.py", str(port),
+                             mode], stdout=subprocess.PIPE, text=True)
+    try:
+        assert peer.stdout.readline() == "listening\n", "peer.py died"
+        yield port
+    finally:
+        peer.kill()
+        peer.wait()
+        peer.stdout.close()

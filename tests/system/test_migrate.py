@@ -7,14 +7,12 @@ import base64
 import os
 import re
 import signal
-import socket
-import subprocess
 import threading
 import time
 
 import pytest
 
-from tdxtest import PYTHON, ROOT, read, run
+from tdxtest import misbehaving_peer, read, run
 
 AP_LOOP = ("ok - every AP arrives at td-shim's mailbox, checks in and "
            "moves to the relocated AP loop")
@@ -203,20 +201,10 @@ def test_migrate_image_transport(tdx_emu, guest_dir):
 def test_migrate_bad_peer(mode, want, transport, tdx_emu):
     """./tdx-emu migrate --side source against a misbehaving peer
     (tests/tools/peer.py)"""
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    peer = subprocess.Popen([PYTHON, ROOT / "tests/tools/peer.py", str(port),
-                             mode])
-    try:
-        time.sleep(0.3)
+    with misbehaving_peer(mode) as port:
         j, r = migrate(tdx_emu, "--side", "source", "--peer",
                        f"127.0.0.1:{port}", "--transport", transport,
                        "--timeout", "60")
-    finally:
-        peer.kill()
-        peer.wait()
     assert j and j["result"] == "failure" and \
         j["source"]["result_name"] == want, r
 

@@ -3,13 +3,10 @@
 (scripts/timeline.py, docs/timeline.md) and ./tdx-emu timeline --svg."""
 
 import json
-import socket
-import subprocess
-import time
 
 import pytest
 
-from tdxtest import PYTHON, ROOT, python, read, run
+from tdxtest import ROOT, misbehaving_peer, python, read, run
 
 MIGRATE = ROOT / "scripts" / "migrate.py"
 RUN = ROOT / "scripts" / "run.py"
@@ -283,19 +280,10 @@ def test_timeline_canceled_receive(qemu, tmp_path):
     """migrate --side source --timeline against a peer that closes the
     stream: the source's Receive ends canceled (VMM cancel), inside the
     failed migration request"""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    peer = subprocess.Popen([PYTHON, ROOT / "tests/tools/peer.py", str(port),
-                             "disconnect"])
-    try:
-        time.sleep(0.3)         # listening
+    with misbehaving_peer("disconnect") as port:
         r = python(MIGRATE, "--qemu", qemu, "--side", "source", "--peer",
                    f"127.0.0.1:{port}", "--timeout", "60", "--log-dir",
                    tmp_path, "--timeline", tmp_path / "t.json", timeout=120)
-    finally:
-        peer.kill()
-        peer.wait()
     assert r.json and r.json["source"]["result_name"] == "VmmCanceled", r
     trace = json.loads(read(tmp_path / "t.json"))
     well_formed(trace)

@@ -2,7 +2,7 @@
 # SPDX-License-Identifier: GPL-2.0-or-later
 """A misbehaving migration peer for the tests (loopback only).
 
-Listens on 127.0.0.1:PORT for one connection from a source VM's migration
+Listens on 127.0.0.1:PORT (and says "listening" on stdout) for one connection from a source VM's migration
 stream and then, per MODE:
   silent      reads and never answers (a stuck peer)
   disconnect  reads the first bytes, then closes (a killed peer)
@@ -23,6 +23,7 @@ def main():
         srv.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         srv.bind(("127.0.0.1", port))
         srv.listen(1)
+        print("listening", flush=True)
         srv.settimeout(LIFETIME_S)
         conn, _ = srv.accept()
         with conn:
