@@ -10,7 +10,7 @@ Figures, each repeated to give min and median:
   (goal: 1 ms of real time, +-10%, as MigTD's driver/timer.rs needs),
   and by the guest's TSC;
 - boot: reset to the first WaitForRequest (the stub; --firmware IMG too),
-  Debian's OVMF.fd as a TD to its UEFI shell, and Debian's OVMF and cloud
+  Debian trixie's OVMF.fd as a TD to its UEFI shell, and that OVMF and the cloud
   kernel as a TD to the kernel running /init (./tdx-emu linux);
 - two-VM pre-migration: both start-migration requests to both results;
 - Send/Receive throughput: after the exchange the bench image's source
@@ -38,7 +38,8 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 STUB = os.path.join(HERE, "..", "build", "guest", "guest",
                     "tdx-emu-guest.bin")
 TDX_EMU = os.path.join(HERE, "..", "tdx-emu")
-OVMF = "/usr/share/ovmf/OVMF.fd"    # Debian's ovmf package (scripts/deps.sh)
+sys.path.insert(0, os.path.join(HERE, "..", "firmware"))
+import ovmf_image  # noqa: E402
 CFV_OFFSET = 0xF000         # the stub's CFV in its image (boot.ld)
 
 
@@ -120,12 +121,13 @@ def boot(firmware, runs, until=("--until-ready",)):
 
 
 def boot_ovmf(runs):
-    """Debian's OVMF as a TD to its UEFI shell, if the package is there"""
-    if not os.path.exists(OVMF):
+    """Debian trixie's OVMF as a TD to its UEFI shell (fetched once,
+    firmware/ovmf_image.py); None if it cannot be fetched"""
+    try:
+        ovmf = ovmf_image.prepare()
+    except (ovmf_image.FetchError, subprocess.SubprocessError, OSError):
         return None
-    # Debian's OVMF (edk2 2022.11) exposes RBP to TDG.VP.VMCALL
-    return boot(OVMF, runs, ("--memory", "1G", "--rbp-mod",
-                             "--until-serial", "Shell>"))
+    return boot(ovmf, runs, ("--memory", "1G", "--until-serial", "Shell>"))
 
 
 def boot_linux(runs):

@@ -34,17 +34,15 @@ import time
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
 sys.path.insert(0, os.path.join(ROOT, "firmware"))
+import ovmf_image  # noqa: E402
 from linux_image import FetchError, prepare  # noqa: E402
 from qmp import Qemu, QmpError  # noqa: E402
 from run import POLL_S, counts, failure, qemu_args, tail  # noqa: E402
 
-OVMF = "/usr/share/ovmf/OVMF.fd"
 # SEPT_VE_DISABLE (bit 28): Linux refuses to run without it
 # (arch/x86/coco/tdx/tdx.c, tdx_early_init)
 TD_ATTRIBUTES = 0x10000000
-# Debian's OVMF (edk2 2022.11) exposes RBP in its TDVMCALLs, as td-shim
-# before e3a692b does (docs/tdx-module.md): no-rbp-mod=off
-DEVICE = f"tdx-emu,attributes={TD_ATTRIBUTES:#x},no-rbp-mod=off,quote=q"
+DEVICE = f"tdx-emu,attributes={TD_ATTRIBUTES:#x},quote=q"
 INIT_LINE = "Run /init as init process"
 DONE = re.compile(r"^LINUX-CHECK DONE (\d+) failed", re.M)
 CHECK = re.compile(r"^CHECK (\S+) (ok|FAIL) (.*)$", re.M)
@@ -113,7 +111,8 @@ def boot(args, kernel, initrd, log_dir, pki):
     serial_log = os.path.join(log_dir, "serial.log")
     nonce = os.urandom(64).hex()
     cmdline = qemu_args(args.firmware, serial_log, args.smp, args.memory,
-                        DEVICE + (",ve=off" if args.no_ve else "")) + [
+                        DEVICE + (",ve=off" if args.no_ve else "") +
+                        (",no-rbp-mod=off" if args.rbp_mod else "")) + [
         "-object", f"tdx-quote-testpki,id=q,dir={pki}",
         "-kernel", kernel, "-initrd", initrd,
         "-append", f"console=ttyS0 panic=-1 tdxemu.nonce={nonce} "
@@ -165,7 +164,9 @@ def run(args):
     pki = os.path.abspath(args.pki)
     try:
         image = prepare()
-    except (FetchError, subprocess.SubprocessError, OSError) as err:
+        args.firmware = args.firmware or ovmf_image.prepare()
+    except (FetchError, ovmf_image.FetchError, subprocess.SubprocessError,
+            OSError) as err:
         return report({"ok": False, "reason": f"fetch: {err}"})
     kernel = args.kernel or image["kernel"]
     args.own_initrd = args.initrd is not None
@@ -208,8 +209,13 @@ def main():
     parser.add_argument("--initrd", help="an initramfs of your own "
                         "(default: firmware/'s, which runs the checks); "
                         "the run ends when the kernel runs its /init")
-    parser.add_argument("--firmware", default=OVMF,
-                        help=f"TDVF firmware (default {OVMF})")
+    parser.add_argument("--firmware", help="TDVF firmware (default: "
+                        "Debian trixie's OVMF, fetched once into the cache, "
+                        "firmware/ovmf_image.py)")
+    parser.add_argument("--rbp-mod", action="store_true",
+                        help="a TD without NO_RBP_MOD, for firmware whose "
+                        "TDVMCALLs expose RBP (edk2 before 0xffcc, e.g. "
+                        "Debian 12's /usr/share/ovmf/OVMF.fd)")
     parser.add_argument("--smp", type=int, default=1)
     parser.add_argument("--memory", default="1G")
     parser.add_argument("--no-ve", action="store_true",

@@ -130,11 +130,13 @@ def test_run_until_ready(tdx_emu, guest, tmp_path):
 
 @pytest.mark.timeout(300)
 def test_ovmf_shell(tdx_emu, tmp_path):
-    """OVMF (Debian's OVMF.fd, $OVMF) boots as a TD to the UEFI shell, on
-    its TDX path: CPUID 0x21, accepted memory, #VE.RequestMMIO, its #VE
-    handler. Debian 12's OVMF (edk2 2022.11) still exposes RBP to
-    TDG.VP.VMCALL (mask 0xffec), so the TD runs without NO_RBP_MOD."""
-    r = tdx_emu("run", "--firmware", OVMF, "--memory", "1G", "--rbp-mod",
+    """Debian trixie's OVMF (edk2 2025.02, firmware/ovmf_image.py) boots as
+    a TD, with NO_RBP_MOD and #VE as KVM and the TDX module give it, to the
+    UEFI shell on its TDX path: CPUID 0x21, accepted memory,
+    #VE.RequestMMIO, its #VE handler, RTMR measurements"""
+    ovmf = python(ROOT / "firmware/ovmf_image.py", timeout=900)
+    assert ovmf.status == 0, ovmf
+    r = tdx_emu("run", "--firmware", ovmf.out.strip(), "--memory", "1G",
                 "--until-serial", "Shell>", "--timeout", "180",
                 "--log-dir", tmp_path, timeout=240)
     assert r.status == 0, r
@@ -143,6 +145,7 @@ def test_ovmf_shell(tdx_emu, tmp_path):
     assert run_["ready"] is True, run_
     assert calls["TDG.VP.INFO"] > 0, calls
     assert calls["TDG.VP.VEINFO.GET"] > 0, calls
+    assert calls["TDG.MR.RTMR.EXTEND"] > 0, calls
     assert calls["TDG.MEM.PAGE.ACCEPT"] > 0, calls
     assert calls["TDG.VP.VMCALL<#VE.RequestMMIO>"] > 0, calls
     assert calls["TDG.VP.VMCALL<Instruction.RDMSR>"] > 0, calls
@@ -150,8 +153,14 @@ def test_ovmf_shell(tdx_emu, tmp_path):
 
 
 def test_ovmf_no_rbp_mod(tdx_emu, tmp_path):
-    """With NO_RBP_MOD, as KVM creates every TD, that OVMF's first
-    TDG.VP.VMCALL is refused and run names the cause at once"""
+    """Debian 12's OVMF (edk2 2022.11, $OVMF) still exposes RBP to
+    TDG.VP.VMCALL (mask 0xffec): with NO_RBP_MOD, as KVM creates every TD,
+    its first TDG.VP.VMCALL is refused and run names the cause at once;
+    with --rbp-mod it reaches the shell"""
+    r = tdx_emu("run", "--firmware", OVMF, "--memory", "1G", "--rbp-mod",
+                "--until-serial", "Shell>", "--timeout", "180",
+                "--log-dir", tmp_path, timeout=240)
+    assert r.status == 0 and r.json["ready"] is True, r
     r = tdx_emu("run", "--firmware", OVMF, "--memory", "1G",
                 "--until-serial", "Shell>", "--timeout", "180",
                 "--log-dir", tmp_path, timeout=240)
