@@ -543,7 +543,7 @@ static void check_hlt_wakes_with_if_clear(void)
     timer_arm_ms(1);
     status = tdvmcall(TDVMCALL_HLT, 0, 0);
     taken_early = timer_ticks != ticks;
-    asm volatile("sti; nop" ::: "memory");
+    asm volatile("sti; nop; cli" ::: "memory");
     taken_after_sti = timer_ticks == ticks + 1;
     check(status == TDVMCALL_SUCCESS && !taken_early && taken_after_sti,
           "TDVMCALL<HLT> with IF clear wakes on a pending interrupt, "
