@@ -222,6 +222,19 @@ def wait_for(sides, what, deadline):
         time.sleep(POLL_S)
 
 
+def start_source(src, dst, qemu, deadline):
+    """The source's QEMU connects to the destination's stream socket as it
+    starts: when that fails because the destination's QEMU is gone, the
+    destination is what failed"""
+    try:
+        src.start(qemu, deadline)
+    except QmpError as err:
+        if dst.vm.proc.poll() is None:
+            raise
+        raise QmpError(f"{dst.vm.death()}; the source then failed: {err}",
+                       dst.name) from None
+
+
 def failure(err, step, timeout):
     """The JSON line's fields for a run that ended with QmpError err."""
     return {"error": f"{err} (step: {step}, --timeout {timeout:g} s)",
@@ -361,7 +374,7 @@ def migrate(args):
     try:
         step = "start"
         dst.start(args.qemu, deadline)
-        src.start(args.qemu, deadline)
+        start_source(src, dst, args.qemu, deadline)
         step = "boot"
         wait_for((dst, src), Side.ready, deadline)
         step = "log-area"
