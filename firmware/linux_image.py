@@ -16,19 +16,17 @@ tdx-guest modules (decompressed), firmware/linux-check (gcc -static) and an
     python3 firmware/linux_image.py     # prints {"kernel": ..., "initrd": ...}
 """
 
-import fcntl
 import glob
 import gzip
 import json
 import lzma
 import os
-import shutil
 import subprocess
 import sys
 
+from debcache import FetchError, apt, locked, unpack
+
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-CACHE = os.path.join(os.environ.get("TDX_EMU_CACHE") or
-                     os.path.expanduser("~/.cache/tdx-emu"), "linux")
 BUILD = os.path.join(ROOT, "build", "linux")
 # The kernel's metapackage (its Depends names the versioned image)
 KERNEL_META = "linux-image-cloud-amd64"
@@ -48,19 +46,6 @@ poweroff -f
 """
 
 
-class FetchError(Exception):
-    pass
-
-
-def apt(*args, cwd=None):
-    r = subprocess.run(["apt-get", *args], cwd=cwd, capture_output=True,
-                       text=True, timeout=600)
-    if r.returncode:
-        raise FetchError(f"apt-get {' '.join(args)}: "
-                         f"{r.stderr.strip()[-500:]}")
-    return r.stdout
-
-
 def kernel_package():
     """The versioned image package the metapackage depends on"""
     out = subprocess.run(["apt-cache", "depends", "-t", KERNEL_SUITE,
@@ -74,22 +59,17 @@ def kernel_package():
                      "(scripts/deps.sh adds that suite)")
 
 
-def fetch():
+def fetch(cache):
     """The unpacked tree (download and unpack once)"""
-    root = os.path.join(CACHE, "root")
+    root = os.path.join(cache, "root")
     if glob.glob(os.path.join(root, "boot", "vmlinuz-*")) and \
             os.path.exists(os.path.join(root, "bin", "busybox")):
         return root
-    debs = os.path.join(CACHE, "debs")
+    debs = os.path.join(cache, "debs")
     os.makedirs(debs, exist_ok=True)
     apt("download", "-t", KERNEL_SUITE, kernel_package(), "busybox-static",
         cwd=debs)
-    tmp = root + ".tmp"
-    shutil.rmtree(tmp, ignore_errors=True)
-    for deb in sorted(glob.glob(os.path.join(debs, "*.deb"))):
-        subprocess.run(["dpkg-deb", "-x", deb, tmp], check=True, timeout=300)
-    shutil.rmtree(root, ignore_errors=True)
-    os.rename(tmp, root)
+    unpack(debs, root, os.path.join("bin", "busybox"))
     return root
 
 
@@ -148,10 +128,8 @@ def initrd(root):
 def prepare():
     """{"kernel": PATH, "initrd": PATH}, fetching once; runs at the same
     time (the tests' two workers) take turns"""
-    os.makedirs(CACHE, exist_ok=True)
-    with open(os.path.join(CACHE, "lock"), "w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
-        root = fetch()
+    with locked("linux") as cache:
+        root = fetch(cache)
         return {"kernel": kernel(root), "initrd": initrd(root)}
 
 

@@ -13,67 +13,48 @@ touched), and unpacked with `dpkg-deb -x`; later calls use the cache.
     python3 firmware/ovmf_image.py      # prints the path of OVMF.fd
 """
 
-import fcntl
-import glob
 import os
 import shutil
 import subprocess
 import sys
 
-CACHE = os.path.join(os.environ.get("TDX_EMU_CACHE") or
-                     os.path.expanduser("~/.cache/tdx-emu"), "ovmf")
+from debcache import FetchError, apt, locked, unpack
+
 SOURCE = "deb http://deb.debian.org/debian trixie main\n"
 OVMF_FD = os.path.join("usr", "share", "ovmf", "OVMF.fd")
 
 
-class FetchError(Exception):
-    pass
-
-
-def apt(*args, cwd=None):
-    """apt-get on the private sources list, lists and cache"""
-    opts = [f"-oDir::Etc::SourceList={CACHE}/sources.list",
+def private_apt(cache):
+    """apt-get options for trixie's sources list, lists and cache in
+    CACHE, none of the system's"""
+    return [f"-oDir::Etc::SourceList={cache}/sources.list",
             "-oDir::Etc::SourceParts=/nonexistent",
-            f"-oDir::State::Lists={CACHE}/lists",
-            f"-oDir::Cache={CACHE}/apt-cache"]
-    r = subprocess.run(["apt-get", "-q", *opts, *args], cwd=cwd,
-                       capture_output=True, text=True, timeout=600)
-    if r.returncode:
-        raise FetchError(f"apt-get {' '.join(args)}: "
-                         f"{r.stderr.strip()[-500:]}")
+            f"-oDir::State::Lists={cache}/lists",
+            f"-oDir::Cache={cache}/apt-cache", "-q"]
 
 
-def fetch():
+def fetch(cache):
     """The path of trixie's OVMF.fd (download and unpack once)"""
-    root = os.path.join(CACHE, "root")
+    root = os.path.join(cache, "root")
     fd = os.path.join(root, OVMF_FD)
     if os.path.exists(fd):
         return fd
-    os.makedirs(os.path.join(CACHE, "lists", "partial"), exist_ok=True)
-    with open(os.path.join(CACHE, "sources.list"), "w") as f:
+    os.makedirs(os.path.join(cache, "lists", "partial"), exist_ok=True)
+    with open(os.path.join(cache, "sources.list"), "w") as f:
         f.write(SOURCE)
-    apt("update")
-    debs = os.path.join(CACHE, "debs")
+    apt(*private_apt(cache), "update")
+    debs = os.path.join(cache, "debs")
     shutil.rmtree(debs, ignore_errors=True)
     os.makedirs(debs)
-    apt("download", "ovmf", cwd=debs)
-    tmp = root + ".tmp"
-    shutil.rmtree(tmp, ignore_errors=True)
-    for deb in glob.glob(os.path.join(debs, "ovmf_*.deb")):
-        subprocess.run(["dpkg-deb", "-x", deb, tmp], check=True, timeout=300)
-    if not os.path.exists(os.path.join(tmp, OVMF_FD)):
-        raise FetchError(f"trixie's ovmf package has no /{OVMF_FD}")
-    shutil.rmtree(root, ignore_errors=True)
-    os.rename(tmp, root)
+    apt(*private_apt(cache), "download", "ovmf", cwd=debs)
+    unpack(debs, root, OVMF_FD)
     return fd
 
 
 def prepare():
     """OVMF.fd's path, fetching once; concurrent runs take turns"""
-    os.makedirs(CACHE, exist_ok=True)
-    with open(os.path.join(CACHE, "lock"), "w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
-        return fetch()
+    with locked("ovmf") as cache:
+        return fetch(cache)
 
 
 if __name__ == "__main__":

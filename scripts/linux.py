@@ -165,8 +165,7 @@ def run(args):
     try:
         image = prepare()
         args.firmware = args.firmware or ovmf_image.prepare()
-    except (FetchError, ovmf_image.FetchError, subprocess.SubprocessError,
-            OSError) as err:
+    except (FetchError, subprocess.SubprocessError, OSError) as err:
         return report({"ok": False, "reason": f"fetch: {err}"})
     kernel = args.kernel or image["kernel"]
     args.own_initrd = args.initrd is not None
