@@ -28,7 +28,10 @@ registers.
 With --batch "CMD; CMD; ..." gdb runs those commands without a terminal
 (hardware breakpoints survive the firmware copying itself; use hbreak),
 then detaches and the VM goes on; the script waits until the TD has a
-WaitForRequest outstanding and prints one JSON line.
+WaitForRequest outstanding and prints one JSON line. The commands run as
+a gdb script: the first one that fails stops gdb with its error and a
+non-zero "gdb_exit" (gdb -ex would carry on and exit with the status of
+the last command only).
 """
 
 import argparse
@@ -156,8 +159,13 @@ def resolve(places, payload, firmware):
     return out
 
 
+# gdb's default of 2 s for a reply is short for a loaded 2-core host
+REMOTE_TIMEOUT_S = 30
+
+
 def gdb_script(port, symbols):
     lines = ["set pagination off", "set confirm off",
+             f"set remotetimeout {REMOTE_TIMEOUT_S}",
              "set architecture i386:x86-64",
              f"target remote 127.0.0.1:{port}",
              "hbreak *0xfffffff0"]
@@ -214,11 +222,13 @@ def main():
     try:
         if not args.batch:
             return subprocess.call(["gdb", "-q", "-x", script])
-        cmds = [c.strip() for c in args.batch.split(";") if c.strip()]
-        gdb = subprocess.run(
-            ["gdb", "-q", "-batch", "-x", script,
-             *sum((["-ex", c] for c in cmds + ["detach"]), [])],
-            capture_output=True, text=True, timeout=args.timeout)
+        batch = os.path.join(log_dir, "batch.gdb")
+        with open(batch, "w") as f:
+            f.writelines(c.strip() + "\n" for c in args.batch.split(";")
+                         + ["detach"] if c.strip())
+        gdb = subprocess.run(["gdb", "-q", "-batch", "-x", script, "-x",
+                              batch], capture_output=True, text=True,
+                             timeout=args.timeout)
         sys.stderr.write(gdb.stdout + gdb.stderr)
         # gdb has gone: no more catchpoints; one may have stopped the VM
         # since (in the "debug" state), and the TD is to run on

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+import tdxtest
 from tdxtest import ROOT, qmp, run
 
 # A guest that hangs fails its test instead of stalling the run
@@ -19,6 +20,19 @@ def _built(env, default):
         pytest.fail(f"{path} is not built: run ./tdx-emu build "
                     f"(or set {env})", pytrace=False)
     return path
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item, call):
+    """A failed test's report ends with each command it ran, whole"""
+    report = (yield).get_result()
+    if call.when == "setup":
+        tdxtest.COMMANDS.clear()
+    if report.failed:
+        for cmd, r in tdxtest.COMMANDS:
+            report.sections.append((f"command: {' '.join(cmd)}",
+                                    f"exit {r.status}\n--- stdout\n{r.out}"
+                                    f"\n--- stderr\n{r.err}"))
 
 
 @pytest.fixture(scope="session")

@@ -20,6 +20,11 @@ sys.path.insert(0, str(ROOT / "scripts"))
 import qmp  # noqa: E402,F401  (scripts/qmp.py)
 
 
+# Every command the running test ran, whole: a failing test's report shows
+# them (pytest cuts an assertion message's repr to 240 characters)
+COMMANDS = []
+
+
 @dataclass(repr=False)
 class Result:
     status: int         # exit status; 124 if it ran past its timeout
@@ -50,11 +55,13 @@ def run(cmd, timeout=300, input=None, env=None, cwd=None):
                             start_new_session=True)
     try:
         out, err = proc.communicate(input, timeout=timeout)
-        return Result(proc.returncode, out, err)
+        result = Result(proc.returncode, out, err)
     except subprocess.TimeoutExpired:
         os.killpg(proc.pid, signal.SIGKILL)     # and its children
         out, err = proc.communicate()
-        return Result(124, out, err + f"\n(killed after {timeout} s)")
+        result = Result(124, out, err + f"\n(killed after {timeout} s)")
+    COMMANDS.append((cmd, result))
+    return result
 
 
 def python(*args, **kw):
