@@ -46,14 +46,17 @@ static void print_hex(const char *label, const volatile uint8_t *buf,
 /*
  * One GetQuote of the @in_len bytes already in @buf's data area; returns
  * the buffer's status field (GET_QUOTE_CALL_FAILED if the TDVMCALL itself
- * failed), its out_len and the time to the interrupt in µs
+ * failed), its out_len and the time to the answer in µs. The status, not
+ * the event-notify interrupt, says the answer is there: the interrupt of
+ * the previous request can arrive after its status was seen, while this
+ * one is still in flight.
  */
 static uint64_t get_quote(uint8_t *buf, uint64_t size, uint32_t in_len,
                           volatile int *event, uint32_t *out_len,
                           uint64_t *us)
 {
     volatile uint64_t *hdr = (volatile uint64_t *)buf;
-    uint64_t hz = tsc_hz(), start;
+    uint64_t hz = tsc_hz(), start, end;
 
     tdvmcall(TDVMCALL_MAP_GPA, (uint64_t)buf | SHARED_BIT, size);
     hdr[0] = 1;
@@ -65,8 +68,10 @@ static uint64_t get_quote(uint8_t *buf, uint64_t size, uint32_t in_len,
         TDVMCALL_SUCCESS) {
         return GET_QUOTE_CALL_FAILED;
     }
-    if (hdr[1] == GET_QUOTE_IN_FLIGHT) {
-        idle_until(event, EVENT_TIMEOUT_MS);
+    end = start + hz / 1000 * EVENT_TIMEOUT_MS;
+    while (hdr[1] == GET_QUOTE_IN_FLIGHT && rdtsc() < end) {
+        *event = 0;
+        idle_until(event, 1);
     }
     *us = hz ? (rdtsc() - start) * 1000000 / hz : 0;
     *out_len = hdr[2] >> 32;

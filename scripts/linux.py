@@ -86,8 +86,12 @@ def verify_quote(args, text, pki, log_dir):
             "./tdx-emu test)"
     quote, report = hex_line(text, "QUOTE"), hex_line(text, "TDREPORT")
     coll = collateral(args, pki, log_dir)
-    if not (quote and report and coll):
-        return "FAIL no quote, TDREPORT or collateral to verify"
+    missing = [what for what, have in (("QUOTE", quote), ("TDREPORT", report),
+                                       ("collateral", coll)) if not have]
+    if missing:
+        return f"FAIL no {' or '.join(missing)} to verify" + (
+            f" (the stub's log: {log_dir}/collateral-stub.log)"
+            if not coll else "")
     path = os.path.join(log_dir, "quote-verify.log")
     with open(path, "w") as f:
         f.write(f"QUOTE {quote}\nTDREPORT {report}\nCOLLATERAL {coll}\n")
@@ -185,6 +189,9 @@ def run(args):
               **result}
     if reason:
         print(f"tdx-emu linux: {reason}", file=sys.stderr)
+        for name, res in result.get("checks", {}).items():
+            if res[:2] != "ok":
+                print(f"  {name}: {res}", file=sys.stderr)
         print(f"--- last lines of {result['serial_log']}:", file=sys.stderr)
         print(re.sub(r"^(QUOTE|TDREPORT) .*$", r"\1 ...",
                      tail(result["serial_log"]), flags=re.M),

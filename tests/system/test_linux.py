@@ -77,5 +77,5 @@ def test_linux_td_gdb(tmp_path):
         out, err = td.communicate(timeout=300)
     finally:
         td.kill()
-    assert td.returncode == 0, err
+    assert td.returncode == 0, out + err
     assert '"ok": true' in out, out
