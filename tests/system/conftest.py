@@ -22,12 +22,16 @@ def _built(env, default):
     return path
 
 
+@pytest.hookimpl(tryfirst=True)
+def pytest_runtest_setup(item):
+    tdxtest.COMMANDS.clear()
+
+
 @pytest.hookimpl(hookwrapper=True)
 def pytest_runtest_makereport(item, call):
-    """A failed test's report ends with each command it ran, whole"""
+    """A failed test's report (or a failed fixture's) ends with each
+    command it ran, whole"""
     report = (yield).get_result()
-    if call.when == "setup":
-        tdxtest.COMMANDS.clear()
     if report.failed:
         for cmd, r in tdxtest.COMMANDS:
             report.sections.append((f"command: {' '.join(cmd)}",

@@ -16,7 +16,9 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
 PYTHON = "/usr/bin/python3"
-sys.path.insert(0, str(ROOT / "scripts"))
+# The tree's Python modules: scripts/ (qmp, run...) and migtd/ (enroll,
+# transports...), whichever test imports them first
+sys.path[:0] = [str(ROOT / "scripts"), str(ROOT / "migtd")]
 import qmp  # noqa: E402,F401  (scripts/qmp.py)
 
 

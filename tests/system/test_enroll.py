@@ -14,7 +14,6 @@ import hashlib
 import json
 import shutil
 import struct
-import sys
 import uuid
 
 import pytest
@@ -116,8 +115,7 @@ def test_enroll_testpki(tdx_emu, guest, tmp_path):
 
 def cfv_type_at(guest):
     """Where the CFV section's type is in the stub's TDVF descriptor"""
-    sys.path.insert(0, str(ROOT / "migtd"))
-    import enroll
+    import enroll                   # migtd/enroll.py
     img = guest.read_bytes()
     d = enroll.tdvf_descriptor(img)
     return next(d + 40 + 32 * i
