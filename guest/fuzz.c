@@ -13,7 +13,8 @@
  * Operands are boundary values, device GPAs, ports and random words, but
  * never ones that would destroy the stub or stop it legitimately
  * (make_safe()): every ACCEPT and MapGPA lies in a scratch area the stub
- * does not use (16-24 MiB, with or without the shared bit), and so does
+ * reaches only through its shared window, whatever the calls made of its
+ * pages (16-24 MiB, with or without the shared bit), and so does
  * every buffer the VMM or the module writes that would name the stub's
  * RAM (below 16 MiB, the firmware window); no Instruction.HLT but the
  * idle or ReportFatalError; no write to the x2APIC SVR or LVT registers, no IPI
@@ -28,6 +29,7 @@
 #include "cpu.h"
 #include "tdx.h"
 #include "fuzz.h"
+#include "shared.h"
 
 #define ARRAY_SIZE(a)       (sizeof(a) / sizeof((a)[0]))
 #define PICK(list)          ((list)[rnd() % ARRAY_SIZE(list)])
@@ -293,7 +295,7 @@ static void fill_quote_request(uint64_t *buf)
         .rax = TDG_MR_REPORT, .rcx = REPORT_PAGE,
         .rdx = REPORT_PAGE + TDREPORT_SIZE,
     };
-    const uint64_t *report = (const uint64_t *)REPORT_PAGE;
+    const uint64_t *report = shared_va((const void *)REPORT_PAGE);
     unsigned i;
 
     tdcall(&r);
@@ -313,8 +315,8 @@ static void fill_quote_request(uint64_t *buf)
  */
 static void fill_buffer(void)
 {
-    uint64_t *buf = (uint64_t *)(SCRATCH_START +
-                                 ((rnd() % HOT_PAGES) << PAGE_SHIFT));
+    uint64_t *buf = shared_va((void *)(SCRATCH_START +
+                                       ((rnd() % HOT_PAGES) << PAGE_SHIFT)));
     uint64_t i, words = PICK(fill_words);
 
     if (rnd() % 16 == 0) {

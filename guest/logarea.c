@@ -81,7 +81,7 @@ uint32_t logarea_enable(uint8_t level, uint8_t *reply)
             copy(shared_pages + i * PAGE, provisional[i], PAGE);
         }
         /* The page's GPA without the shared bit (logging.rs) */
-        st64(reply + 8 + 16 * i, (uint64_t)(shared_pages + i * PAGE));
+        st64(reply + 8 + 16 * i, shared_dma(shared_pages + i * PAGE));
         st64(reply + 16 + 16 * i, PAGE);
     }
     max_level = level;

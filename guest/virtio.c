@@ -251,9 +251,9 @@ int virtq_init(struct virtio_dev *v, struct virtq *q, uint16_t index)
     q->desc = ring;
     q->avail = ring + AVAIL_OFF;
     q->used = ring + USED_OFF;
-    mmio_write(v->common + COMMON_Q_DESC, 8, (uint64_t)q->desc);
-    mmio_write(v->common + COMMON_Q_AVAIL, 8, (uint64_t)q->avail);
-    mmio_write(v->common + COMMON_Q_USED, 8, (uint64_t)q->used);
+    mmio_write(v->common + COMMON_Q_DESC, 8, shared_dma(q->desc));
+    mmio_write(v->common + COMMON_Q_AVAIL, 8, shared_dma(q->avail));
+    mmio_write(v->common + COMMON_Q_USED, 8, shared_dma(q->used));
     for (i = 0; i < VQ_SIZE; i++) {
         q->next[i] = i + 1;
         if (i + 1 < VQ_SIZE) {
@@ -318,7 +318,7 @@ int virtq_add(struct virtq *q, const struct vbuf *b, unsigned n)
         }
         q->len[d] = b[i].len;
         q->flags[d] = DESC_F_NEXT | (b[i].data ? 0 : DESC_F_WRITE);
-        st64((uint8_t *)desc, (uint64_t)virtq_page(q, d));
+        st64((uint8_t *)desc, shared_dma(virtq_page(q, d)));
         st32((uint8_t *)desc + 8, b[i].len);
         st16(desc + 12, q->flags[d]);
         st16(desc + 14, q->next[d]);
