@@ -16,6 +16,8 @@
 #include "crash.h"
 #include "smp.h"
 #include "ve.h"
+#include "shared.h"
+#include "cfv.h"
 
 #define SENTINEL(n)     (0x5e5e000000000000ULL | ((uint64_t)(n) << 32) | 0xd00d)
 
@@ -645,6 +647,83 @@ static void check_ept_violation(volatile uint64_t *pde)
     ve_expect_ept_violation(0);
 }
 
+/*
+ * Private RAM the TD has not accepted is a PENDING page of the secure EPT,
+ * and a page MapGPA made shared is no longer the TD's private page:
+ * touching either through the private mapping is an EPT violation: a #VE
+ * without SEPT_VE_DISABLE (ATTRIBUTES bit 28). With it (tdx-emu's default,
+ * as QEMU's tdx-guest) the VMM kills the TD instead, as KVM does: the stub
+ * then touches no such page, unless its configuration volume starts with
+ * "tdx-emu pending" (pending_if_requested(), the last thing it does).
+ */
+#define PENDING_GPA         0xc00000UL          /* 12 MiB: never accepted */
+#define PENDING_MODE_GPA    (PENDING_GPA + 4096)
+#define CONVERTED_GPA       (SHARED_GPA + 4096) /* check_vmm_calls' MapGPA */
+#define SEPT_VE_DISABLE     (1ULL << 28)
+
+static uint64_t load_through_ve(uint64_t va)
+{
+    uint64_t v;
+
+    ve_expect_ept_violation(3);
+    asm volatile(".byte 0x48, 0x8b, 0x07"       /* movq (%rdi), %rax */
+                 : "=a"(v) : "D"(va) : "memory");
+    ve_expect_ept_violation(0);
+    return v;
+}
+
+static int ve_was_ept_violation(uint64_t count, uint64_t gpa)
+{
+    const struct ve_info *ve = ve_last();
+
+    return ve_count() == count + 1 &&
+           ve->exit_reason == EXIT_REASON_EPT_VIOLATION &&
+           ve->exit_qual == EPT_QUAL_READ_GLA && ve->gla == gpa &&
+           ve->gpa == gpa;
+}
+
+static int sept_ve_disabled(void)
+{
+    struct tdx_regs r = { .rax = TDG_VP_INFO };
+
+    tdcall(&r);
+    return !!(r.rdx & SEPT_VE_DISABLE);
+}
+
+static void check_pending_pages(void)
+{
+    uint64_t count = ve_count();
+
+    if (!ve_enabled || sept_ve_disabled()) {
+        guest_printf("  pending pages: not touched (%s)\n", ve_enabled ?
+                     "SEPT_VE_DISABLE: the VMM would kill the TD" : "ve=off");
+        return;
+    }
+    check(load_through_ve(PENDING_GPA) == ~0ULL &&
+          ve_was_ept_violation(count, PENDING_GPA),
+          "#VE: a load from private RAM not accepted yet, EPT violation 48 "
+          "with GLA and GPA");
+    check(accept(PENDING_GPA) == TDX_SUCCESS &&
+          *(volatile uint64_t *)PENDING_GPA == 0,
+          "once accepted, the page reads as zeros");
+    check(load_through_ve(CONVERTED_GPA) == ~0ULL &&
+          ve_was_ept_violation(count + 1, CONVERTED_GPA),
+          "#VE: a load through the private mapping of a page MapGPA made "
+          "shared");
+}
+
+static void pending_if_requested(void)
+{
+    if (!cfv_starts_with("tdx-emu pending")) {
+        return;
+    }
+    guest_printf("tdx-emu guest: pending mode: a load from GPA 0x%lx, never "
+                 "accepted (SEPT_VE_DISABLE %s)\n", PENDING_MODE_GPA,
+                 sept_ve_disabled() ? "set" : "clear");
+    check(load_through_ve(PENDING_MODE_GPA) == ~0ULL,
+          "pending mode: the load took a #VE");
+}
+
 static void check_shared_paging(void)
 {
     uint64_t cr3;
@@ -739,6 +818,9 @@ void guest_main(int is_td, uint64_t boot_tdcalls)
         .tdcalls = boot_tdcalls,            /* boot.S's accept loop */
     };
     cpu_init();
+    if (is_td) {
+        shared_window_init();
+    }
     if (!is_td || !tdcall_works()) {
         guest_printf("tdx-emu guest: TDCALL raised #UD: not a TD "
                      "(no tdx-emu device)\n");
@@ -757,6 +839,7 @@ void guest_main(int is_td, uint64_t boot_tdcalls)
     check_legacy_window();
     check_vmm_calls();
     check_ve();
+    check_pending_pages();
     check_shared_paging();
     check_faults();
     check_report();
@@ -770,5 +853,6 @@ void guest_main(int is_td, uint64_t boot_tdcalls)
                  res->passed, res->failed, res->tdcalls);
     guest_printf("RESULT: %s\n", res->failed ? "FAIL" : "PASS");
     crash_if_requested();
+    pending_if_requested();
     guest_finish(res->failed ? GUEST_STATE_FAIL : GUEST_STATE_PASS);
 }

@@ -140,6 +140,8 @@ def failure(vm, info):
         fatal = info["fatal-error"]
         return (f"the TD reported fatal error {fatal['code']:#x}: "
                 f"{fatal['message']}")
+    if info and "killed" in info:
+        return f"the VMM killed the TD: {info['killed']}"
     return None
 
 

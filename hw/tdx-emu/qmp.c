@@ -177,6 +177,7 @@ TdxEmuInfo *qmp_query_tdx_emu(Error **errp)
         info->fatal_error->message = g_strdup(s->fatal.message);
     }
     info->crash = crash_info(&s->crash);
+    info->killed = g_strdup(qatomic_read(&s->killed));
     if (s->wfr.pending) {
         info->wait_for_request = g_new0(TdxEmuWaitForRequest, 1);
         info->wait_for_request->gpa = s->wfr.buf.gpa;

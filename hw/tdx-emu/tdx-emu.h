@@ -111,6 +111,7 @@ typedef struct TdxEmuMemory {
     unsigned long *shared;
     unsigned long *split_2m;    /* 2 MiB blocks mapped as 4 KiB pages */
     unsigned long *split_1g;    /* 1 GiB blocks mapped as smaller pages */
+    uint64_t below_4g_pages;    /* RAM pages below 4 GiB */
 } TdxEmuMemory;
 
 /* A vmcall-raw buffer the TD handed over, and where to signal it */
@@ -291,6 +292,7 @@ struct TdxEmuState {
     uint64_t vmcall_counts[TDX_EMU_NR_VMCALL_SLOTS];
     TdxEmuMemory mem;
     TdxEmuVeInfo *ve_info;      /* per vCPU */
+    char *killed;               /* why the VMM killed the TD (ve.c) */
     TdxEmuFatal fatal;
     TdxEmuCrashState crash;
     TdxEmuLiveness live;

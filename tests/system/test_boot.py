@@ -263,6 +263,19 @@ def test_run_crash(tdx_emu, guest, tmp_path):
     assert off["fatal_error"] == {"code": 0, "message": ""}, off
 
 
+def test_run_pending_killed(tdx_emu, guest, tmp_path):
+    """./tdx-emu run: with SEPT_VE_DISABLE (the default attributes) a load
+    from a private page never accepted kills the TD, as KVM does: QEMU
+    stops (internal-error) and the JSON names the vCPU and GPA"""
+    img = patched(guest, tmp_path / "pending.bin", STUB_CFV,
+                  b"tdx-emu pending")
+    r = tdx_emu("run", "--firmware", img, "--until-ready", "--timeout", "60")
+    assert r.status == 1 and r.json, r
+    assert r.json["reason"] == ("the VMM killed the TD: vCPU 0 accessed GPA "
+                                "0xc01000 before accepting it "
+                                "(SEPT_VE_DISABLE)"), r
+
+
 def test_migrate_crash(tdx_emu, guest, tmp_path):
     """./tdx-emu migrate --crash-msrs: a MigTD panic is the error, with
     its text"""
@@ -277,9 +290,11 @@ def test_migrate_crash(tdx_emu, guest, tmp_path):
 
 
 def test_run_triple_fault(tdx_emu, tmp_path):
-    """./tdx-emu run: a triple-faulting TD fails with the reason"""
+    """./tdx-emu run: a triple-faulting TD fails with the reason (lidt of
+    the zeros at the image's start, an empty IDT, then ud2)"""
     img = tmp_path / "ud2.bin"
-    img.write_bytes(bytes(65520) + b"\x0f\x0b" + bytes(14))
+    img.write_bytes(bytes(65520) + bytes.fromhex("0f011d0000ffff0f0b") +
+                    bytes(7))
     r = tdx_emu("run", "--firmware", img, "--until-ready", "--timeout", "30")
     assert r.status not in (0, 124), f"succeeded: {r}"
     assert "triple fault" in r.out + r.err, r

@@ -1,7 +1,9 @@
 # SPDX-License-Identifier: GPL-2.0-or-later
 """#VE (docs/tdx-module.md "#VE"): the guest stub's #VE handler sees
 CPUID, RDMSR, port I/O and an EPT violation as the TDX module reports
-them (VEINFO.GET), the device traces each, and ve=off turns #VE off."""
+them (VEINFO.GET), the device traces each, and ve=off turns #VE off. A
+private page the TD has not accepted is a #VE without SEPT_VE_DISABLE;
+with it the VMM kills the TD (test_boot.py)."""
 
 import re
 import time
@@ -16,6 +18,11 @@ VE_CHECKS = ["#VE: CPUID 0x40000000", "#VE: RDMSR IA32_APIC_BASE",
              "#VE: OUT imm8", "#VE: IN DX",
              "#VE: a load from an unbacked shared GPA",
              "TDG.VP.VEINFO.GET after the handler read it"]
+PENDING_CHECKS = ["#VE: a load from private RAM not accepted yet, EPT "
+                  "violation 48 with GLA and GPA",
+                  "once accepted, the page reads as zeros",
+                  "#VE: a load through the private mapping of a page MapGPA "
+                  "made shared"]
 
 
 def stub(qemu, guest_args, tmp_path, device, *args):
@@ -33,6 +40,22 @@ def test_stub_ve(qemu, guest_args, tmp_path):
     assert r.status == 33 and "RESULT: PASS" in serial, \
         f"{r}\n{serial[-2000:]}"
     for check in VE_CHECKS:
+        assert re.search(r"^ok - " + re.escape(check), serial, re.M), \
+            f"{check}: {serial[-2000:]}"
+    # the default attributes have SEPT_VE_DISABLE: no pending page touched
+    assert "pending pages: not touched (SEPT_VE_DISABLE" in serial, \
+        serial[-2000:]
+
+
+def test_stub_ve_pending(qemu, guest_args, tmp_path):
+    """attributes=0 (no SEPT_VE_DISABLE, as MigTD): a load from private RAM
+    never accepted, and one through the private mapping of a page MapGPA
+    made shared, are EPT-violation #VEs with the GPA; once accepted the
+    page reads as zeros"""
+    r, serial = stub(qemu, guest_args, tmp_path, "tdx-emu,attributes=0")
+    assert r.status == 33 and "RESULT: PASS" in serial, \
+        f"{r}\n{serial[-2000:]}"
+    for check in PENDING_CHECKS:
         assert re.search(r"^ok - " + re.escape(check), serial, re.M), \
             f"{check}: {serial[-2000:]}"
 

@@ -3,7 +3,9 @@
 """A 64 KiB firmware whose TD dies at once, for run's and migrate's
 dead-TD reports: it makes a TDG.VP.VMCALL that fails (sub-function 0,
 unknown: TDG.VP.VMCALL_INVALID_OPERAND), then, per MODE,
-  triple-fault  ud2 with no IDT
+  triple-fault  ud2 with an empty IDT (limit 0: #UD, #GP and #DF find no
+                gate; a TD's IDT at GPA 0, which it never accepted, would
+                instead get it killed for touching a pending page)
   power-off     ACPI S5 as a TD reaches it: in long mode (page tables and
                 a GDT in the image), TDG.VP.VMCALL<Instruction.IO> sets the
                 ICH9 LPC's PMBASE to 0x600 and enables ACPI (0:1f.0
@@ -20,7 +22,7 @@ import struct
 import sys
 
 BASE = 0xFFFF0000
-PML4, PDPT, GDT, GDTR = 0x0000, 0x1000, 0x2000, 0x2010
+PML4, PDPT, GDT, GDTR, EMPTY_IDTR = 0x0000, 0x1000, 0x2000, 0x2010, 0x2020
 CODE64 = 0xE000
 CODE32 = 0xFF80
 RESET = 0xFFF0
@@ -29,7 +31,9 @@ FAILING_VMCALL_32 = bytes.fromhex(
     "31c0"              # xor eax, eax       TDG.VP.VMCALL
     "31c9"              # xor ecx, ecx       no GPR exposed: R10 = R11 = 0
     "660f01cc")         # tdcall
-TRIPLE_FAULT = bytes.fromhex("0f0b")                    # ud2
+TRIPLE_FAULT = (bytes.fromhex("0f011d") +               # lidt [EMPTY_IDTR]
+                struct.pack("<I", BASE + EMPTY_IDTR) +
+                bytes.fromhex("0f0b"))                  # ud2
 
 # 32-bit: GDT, CR3, CR4.PAE, CR0.PG, far jump to 64-bit code
 TO_LONG_MODE = (bytes.fromhex("0f0115") + struct.pack("<I", BASE + GDTR) +

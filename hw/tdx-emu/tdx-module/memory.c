@@ -11,17 +11,21 @@
  *   accepted again.
  * - An access through the alias to a GPA where nothing is (no RAM, no
  *   device) is an EPT violation: a #VE (ve.c).
- *
- * Under TCG the TD's private accesses are not checked against these states
- * (a TD without SEPT_VE_DISABLE would take a #VE on an unaccepted page);
- * the states are the TDX module's bookkeeping and are what ACCEPT and
- * MapGPA answer from.
+ * - With ve=on, the TD's accesses to private RAM it has not accepted (never,
+ *   or not since MapGPA took the page away) are EPT violations too: ve.c
+ *   asks tdx_emu_page_pending() as the vCPU maps each page into its TLB
+ *   (qemu-patches/0011), and MapGPA flushes the TLBs when it takes away
+ *   pages the TD had accepted, as the VMM's TDH.MEM.TRACK and the module's
+ *   TLB tracking do before the pages go.
  *
  * SPDX-License-Identifier: GPL-2.0-or-later
  */
 
 #include "qemu/osdep.h"
 #include "qapi/error.h"
+#include "exec/cputlb.h"
+#include "hw/core/cpu.h"
+#include "system/tcg.h"
 #include "qemu/bitmap.h"
 #include "qemu/cutils.h"
 #include "qemu/log.h"
@@ -67,6 +71,7 @@ void tdx_emu_memory_realize(TdxEmuState *s)
     s->mem.shared = bitmap_new(s->mem.nr_pages);
     s->mem.split_2m = bitmap_new(DIV_ROUND_UP(s->mem.nr_pages, PAGES_PER_2M));
     s->mem.split_1g = bitmap_new(DIV_ROUND_UP(s->mem.nr_pages, PAGES_PER_1G));
+    s->mem.below_4g_pages = x86ms->below_4g_mem_size / PAGE_4K;
 }
 
 /* A new TD: all of its RAM is private and not yet accepted (PAGE.AUG) */
@@ -185,6 +190,44 @@ static uint64_t accept_1g(TdxEmuState *s, uint64_t page)
     return TDX_SUCCESS;
 }
 
+/*
+ * Whether @gpa is private RAM the TD may not touch: not accepted, or
+ * converted to shared. Called by each vCPU, without the BQL, as it maps a
+ * page: a bitmap lookup.
+ */
+bool tdx_emu_page_pending(TdxEmuState *s, uint64_t gpa)
+{
+    uint64_t page = gpa / PAGE_4K;
+
+    if (gpa & ~(tdx_emu_shared_bit(s) - 1) || page >= s->mem.nr_pages ||
+        (page >= s->mem.below_4g_pages && gpa < 4 * GiB)) {
+        return false;       /* shared, or not RAM */
+    }
+    return !test_bit(page, s->mem.accepted);
+}
+
+static void flush_tlb_work(CPUState *cs, run_on_cpu_data data)
+{
+    tlb_flush(cs);
+}
+
+/* No vCPU may keep a page the TD can no longer touch in its TLB */
+static void flush_tlbs(void)
+{
+    CPUState *cs;
+
+    if (!tcg_enabled()) {
+        return;
+    }
+    CPU_FOREACH(cs) {
+        if (cs == current_cpu) {
+            tlb_flush(cs);
+        } else {
+            async_run_on_cpu(cs, flush_tlb_work, RUN_ON_CPU_NULL);
+        }
+    }
+}
+
 static uint64_t (*const accept_level[])(TdxEmuState *s, uint64_t page) = {
     accept_4k, accept_2m, accept_1g,
 };
@@ -259,7 +302,11 @@ uint64_t tdx_emu_vmcall_map_gpa(TdxEmuState *s, X86CPU *cpu, uint64_t *vmm)
     count = MIN(len / PAGE_4K, s->mem.nr_pages > first ?
                                s->mem.nr_pages - first : 0);
     /* Converting either way discards the page from the private set */
-    bitmap_clear(s->mem.accepted, first, count);
+    if (find_next_bit(s->mem.accepted, first + count, first) <
+        first + count) {
+        bitmap_clear(s->mem.accepted, first, count);
+        flush_tlbs();
+    }
     if (start & shared) {
         bitmap_set(s->mem.shared, first, count);
     } else {

@@ -55,6 +55,7 @@ uint64_t tdx_emu_vmcall_map_gpa(TdxEmuState *s, X86CPU *cpu, uint64_t *vmm);
 uint64_t tdx_emu_accepted_pages(TdxEmuState *s);
 uint64_t tdx_emu_shared_pages(TdxEmuState *s);
 void tdx_emu_zero_range(uint64_t gpa, uint64_t len);
+bool tdx_emu_page_pending(TdxEmuState *s, uint64_t gpa);
 void tdx_emu_mark_added(TdxEmuState *s, uint64_t gpa, uint64_t len);
 bool tdx_emu_ram_range(TdxEmuState *s, uint64_t gpa, uint64_t len);
 

@@ -7,7 +7,11 @@
  * virtualizes itself and turns the rest into a #VE (vector 20) (TDX module
  * ABI, "Virtualization Exception", and its CPUID and MSR virtualization
  * tables); so does an access to a shared GPA the VMM has not mapped (an
- * EPT violation). The TD reads why with TDG.VP.VEINFO.GET and asks the VMM
+ * EPT violation), and one to private RAM the TD has not accepted (a
+ * PENDING page in the secure EPT; with SEPT_VE_DISABLE the module exits to
+ * the VMM instead, and KVM kills the TD: arch/x86/kvm/vmx/tdx.c
+ * tdx_handle_ept_violation(), "Guest access before accepting"). The TD
+ * reads why with TDG.VP.VEINFO.GET and asks the VMM
  * with TDG.VP.VMCALL (GHCI 1.5, "#VE"), as Linux
  * arch/x86/coco/tdx/tdx.c virt_exception_kernel(), edk2 OvmfPkg CcExitLib
  * CcExitHandleVe() and td-shim td-exception do. A #VE the module would
@@ -21,7 +25,9 @@
  */
 
 #include "qemu/osdep.h"
+#include "qemu/error-report.h"
 #include "qemu/log.h"
+#include "system/runstate.h"
 #include "hw/tdx-emu/tdx-emu.h"
 #include "tdx-module.h"
 #include "hw/tdx-emu/tdx-abi.h"
@@ -132,6 +138,41 @@ static bool ve_ept_violation(TdxEmuState *s, const X86TdExit *exit)
     return exit->gpa >= shared && exit->gpa < 2 * shared;
 }
 
+/*
+ * As KVM on an exit for a pending page: the TD is dead (its vCPUs never
+ * run again) and QEMU stops as on a failed KVM_RUN (internal-error)
+ */
+static X86TdExitAction kill_td(TdxEmuState *s, X86CPU *cpu,
+                               const X86TdExit *exit)
+{
+    char *why = g_strdup_printf("vCPU %d accessed GPA 0x%" PRIx64
+                                " before accepting it (SEPT_VE_DISABLE)",
+                                CPU(cpu)->cpu_index, exit->gpa);
+
+    if (qatomic_cmpxchg(&s->killed, NULL, why) == NULL) {
+        error_report("tdx-emu: the TD is dead: %s", why);
+        trace_tdx_emu_td_killed(CPU(cpu)->cpu_index, exit->gpa);
+        qemu_system_vmstop_request_prepare();
+        qemu_system_vmstop_request(RUN_STATE_INTERNAL_ERROR);
+    } else {
+        g_free(why);
+    }
+    return X86_TD_EXIT_STOP;
+}
+
+/* A vCPU is about to map the page of a private access */
+static X86TdExitAction ve_page_fill(TdxEmuState *s, X86CPU *cpu,
+                                    const X86TdExit *exit)
+{
+    if (!tdx_emu_page_pending(s, exit->gpa)) {
+        return X86_TD_EXIT_NATIVE;
+    }
+    if (s->attributes & TDX_TD_ATTR_SEPT_VE_DISABLE) {
+        return kill_td(s, cpu, exit);
+    }
+    return ve_inject(s, cpu, exit);
+}
+
 static X86TdExitAction tdx_emu_ve_exit(void *opaque, X86CPU *cpu,
                                        const X86TdExit *exit)
 {
@@ -157,6 +198,9 @@ static X86TdExitAction tdx_emu_ve_exit(void *opaque, X86CPU *cpu,
         action = td_msr_action(env->regs[R_ECX]);
         break;
     case X86_TD_EXIT_EPT_VIOLATION:
+        if (exit->page_fill) {
+            return ve_page_fill(s, cpu, exit);
+        }
         if (!ve_ept_violation(s, exit)) {
             return X86_TD_EXIT_NATIVE;
         }
@@ -196,10 +240,12 @@ void tdx_emu_ve_realize(TdxEmuState *s)
     }
 }
 
-/* A new TD: no #VE pending on any vCPU */
+/* A new TD: no #VE pending on any vCPU, not killed */
 void tdx_emu_ve_reset(TdxEmuState *s)
 {
     uint32_t i;
+
+    g_free(qatomic_xchg(&s->killed, NULL));
 
     for (i = 0; i < s->max_vcpus; i++) {
         s->ve_info[i].valid = false;
