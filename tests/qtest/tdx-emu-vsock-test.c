@@ -52,6 +52,7 @@ typedef struct Vs {
     QVirtioPCIDevice *dev;
     QVirtQueue *rx, *tx;
     uint64_t rx_buf;            /* the one receive buffer posted, or 0 */
+    uint64_t src_cid;           /* the source CID of the guest's packets */
     int peer;
     char *dir, *path;
 } Vs;
@@ -102,6 +103,25 @@ static void report_status(QTestState *qts, int id)
     g_assert_cmphex(service(qts, rs, sizeof(rs)), ==, 0);
 }
 
+/* The driver's side of device initialization (virtio 1.2 section 3.1) */
+static void vs_init_device(Vs *vs)
+{
+    uint64_t features;
+
+    qvirtio_start_device(&vs->dev->vdev);
+    features = qvirtio_get_features(&vs->dev->vdev);
+    g_assert(features & (1ull << VIRTIO_F_VERSION_1));
+    g_assert(features & (1ull << VIRTIO_F_ACCESS_PLATFORM));
+    qvirtio_set_features(&vs->dev->vdev, features &
+                         ((1ull << VIRTIO_F_VERSION_1) |
+                          (1ull << VIRTIO_F_ACCESS_PLATFORM)));
+    g_assert_cmpuint(qvirtio_config_readq(&vs->dev->vdev, 0), ==,
+                     GUEST_CID);
+    vs->rx = qvirtqueue_setup(&vs->dev->vdev, &vs->alloc, 0);
+    vs->tx = qvirtqueue_setup(&vs->dev->vdev, &vs->alloc, 1);
+    qvirtio_set_driver_ok(&vs->dev->vdev);
+}
+
 /* A VM with the device and a running start-migration to 18:1234 */
 static void vs_start(Vs *vs)
 {
@@ -109,7 +129,6 @@ static void vs_start(Vs *vs)
     struct timeval tv = { .tv_sec = 10 };
     QPCIAddress pci = { .devfn = QPCI_DEVFN(SLOT, 0) };
     g_autofree char *extra = NULL;
-    uint64_t features;
 
     vs->dir = g_dir_make_tmp("tdx-emu-XXXXXX", NULL);
     vs->path = g_strdup_printf("%s/mig.sock", vs->dir);
@@ -130,27 +149,25 @@ static void vs_start(Vs *vs)
     g_assert_cmphex(qpci_config_readw(vs->dev->pdev, PCI_DEVICE_ID), ==,
                     0x1053);
     qvirtio_pci_device_enable(vs->dev);
-    qvirtio_start_device(&vs->dev->vdev);
-    features = qvirtio_get_features(&vs->dev->vdev);
-    g_assert(features & (1ull << VIRTIO_F_VERSION_1));
-    g_assert(features & (1ull << VIRTIO_F_ACCESS_PLATFORM));
-    qvirtio_set_features(&vs->dev->vdev, features &
-                         ((1ull << VIRTIO_F_VERSION_1) |
-                          (1ull << VIRTIO_F_ACCESS_PLATFORM)));
-    g_assert_cmpuint(qvirtio_config_readq(&vs->dev->vdev, 0), ==,
-                     GUEST_CID);
-    vs->rx = qvirtqueue_setup(&vs->dev->vdev, &vs->alloc, 0);
-    vs->tx = qvirtqueue_setup(&vs->dev->vdev, &vs->alloc, 1);
-    qvirtio_set_driver_ok(&vs->dev->vdev);
-
+    vs->src_cid = GUEST_CID;
+    vs_init_device(vs);
     start_migration(vs->qts, 3);
+}
+
+static void vs_free_queues(Vs *vs)
+{
+    qvirtqueue_cleanup(vs->dev->vdev.bus, vs->rx, &vs->alloc);
+    qvirtqueue_cleanup(vs->dev->vdev.bus, vs->tx, &vs->alloc);
+    if (vs->rx_buf) {
+        guest_free(&vs->alloc, vs->rx_buf);
+        vs->rx_buf = 0;
+    }
 }
 
 static void vs_stop(Vs *vs)
 {
     close(vs->peer);
-    qvirtqueue_cleanup(vs->dev->vdev.bus, vs->rx, &vs->alloc);
-    qvirtqueue_cleanup(vs->dev->vdev.bus, vs->tx, &vs->alloc);
+    vs_free_queues(vs);
     qvirtio_pci_device_disable(vs->dev);
     g_free(vs->dev);
     qpci_free_pc(vs->bus);
@@ -186,7 +203,7 @@ static void vs_send(Vs *vs, uint32_t src_port, uint32_t dst_port,
     uint64_t gpa = guest_alloc(&vs->alloc, HDR + len + 1);
     uint32_t used, head;
 
-    stq_le_p(h, GUEST_CID);
+    stq_le_p(h, vs->src_cid);
     stq_le_p(h + 8, HOST_CID);
     stl_le_p(h + 16, src_port);
     stl_le_p(h + 20, dst_port);
@@ -276,6 +293,11 @@ static void test_vsock_pci(void)
     vs_send_short(&vs);
     vs_send(&vs, GUEST_PORT, HOST_PORT, OP_REQUEST, NULL, 0, 100, 0);
     g_assert_cmpuint(vs_recv(&vs, pkt, 100), ==, 0);
+    /* From a CID that is not the guest's: dropped, as vhost-vsock does */
+    vs.src_cid = GUEST_CID + 1;
+    vs_send(&vs, GUEST_PORT, HOST_PORT, OP_REQUEST, NULL, 0, 0, 0);
+    g_assert_cmpuint(vs_recv(&vs, pkt, 100), ==, 0);
+    vs.src_cid = GUEST_CID;
 
     /* Connect with no room for data (buf_alloc 0): accepted */
     vs_send(&vs, GUEST_PORT, HOST_PORT, OP_REQUEST, NULL, 0, 0, 0);
@@ -339,11 +361,42 @@ static void test_vsock_pci_next_request(void)
     vs_stop(&vs);
 }
 
+/*
+ * A device reset closes the connection: after the driver sets the device
+ * up again, data on it is answered RST, and the guest connects anew
+ */
+static void test_vsock_pci_reset(void)
+{
+    Vs vs = { 0 };
+    uint8_t pkt[RX_SIZE];
+
+    vs_start(&vs);
+    vs_send(&vs, GUEST_PORT, HOST_PORT, OP_REQUEST, NULL, 0, 0, 4096);
+    g_assert_cmpuint(vs_recv(&vs, pkt, 5000), ==, HDR);
+    g_assert_cmpuint(op_of(pkt), ==, OP_RESPONSE);
+
+    qvirtio_reset(&vs.dev->vdev);
+    vs_free_queues(&vs);
+    vs_init_device(&vs);
+    vs_send(&vs, GUEST_PORT, HOST_PORT, OP_RW, "stale", 5, 5, 4096);
+    g_assert_cmpuint(vs_recv(&vs, pkt, 5000), ==, HDR);
+    g_assert_cmpuint(op_of(pkt), ==, OP_RST);
+
+    vs_send(&vs, GUEST_PORT, HOST_PORT, OP_REQUEST, NULL, 0, 0, 4096);
+    g_assert_cmpuint(vs_recv(&vs, pkt, 5000), ==, HDR);
+    g_assert_cmpuint(op_of(pkt), ==, OP_RESPONSE);
+    g_assert_cmpint(write(vs.peer, "again", 5), ==, 5);
+    g_assert_cmpuint(vs_recv(&vs, pkt, 5000), ==, HDR + 5);
+    g_assert_cmpmem(pkt + HDR, 5, "again", 5);
+    vs_stop(&vs);
+}
+
 int main(int argc, char **argv)
 {
     g_test_init(&argc, &argv, NULL);
     qtest_add_func("/tdx-emu/vsock/pci", test_vsock_pci);
     qtest_add_func("/tdx-emu/vsock/pci-next-request",
                    test_vsock_pci_next_request);
+    qtest_add_func("/tdx-emu/vsock/pci-reset", test_vsock_pci_reset);
     return g_test_run();
 }

@@ -8,7 +8,9 @@
  * end of the migration stream, and fills the guest's receive buffers
  * from it. Modern-only virtio-pci (PCI 1af4:1053); queues receive (0),
  * transmit (1), event (2, never used); the configuration is the guest's
- * CID (property guest-cid). It needs -device tdx-emu before it.
+ * CID (property guest-cid). As Linux's vhost-vsock (drivers/vhost/vsock.c),
+ * it drops a packet whose source is not the guest's CID, and a reset of
+ * the device closes every connection. It needs -device tdx-emu before it.
  *
  * SPDX-License-Identifier: GPL-2.0-or-later
  */
@@ -96,8 +98,12 @@ static void vvsock_tx(VirtIODevice *vdev, VirtQueue *vq)
         if (size > PKT_MAX) {
             qemu_log_mask(LOG_GUEST_ERROR, "tdx-emu-vsock: packet of %zu "
                           "bytes dropped (at most %u)\n", size, PKT_MAX);
+        } else if (iov_to_buf(elem->out_sg, elem->out_num, 0, pkt, size) >=
+                   sizeof(uint64_t) && ldq_le_p(pkt) != d->guest_cid) {
+            qemu_log_mask(LOG_GUEST_ERROR, "tdx-emu-vsock: packet from CID "
+                          "%" PRIu64 " dropped (the guest's is %" PRIu64
+                          ")\n", ldq_le_p(pkt), d->guest_cid);
         } else {
-            iov_to_buf(elem->out_sg, elem->out_num, 0, pkt, size);
             tdx_emu_vsock_from_guest(d->tdx, pkt, size);
         }
         virtqueue_push(vq, elem, 0);
@@ -126,6 +132,11 @@ static void vvsock_set_status(VirtIODevice *vdev, uint8_t status)
     if (status & VIRTIO_CONFIG_S_DRIVER_OK) {
         vvsock_fill_rx(TDX_EMU_VSOCK(vdev));
     }
+}
+
+static void vvsock_reset(VirtIODevice *vdev)
+{
+    tdx_emu_vsock_reset(TDX_EMU_VSOCK(vdev)->tdx);
 }
 
 static void vvsock_realize(DeviceState *dev, Error **errp)
@@ -180,6 +191,7 @@ static void vvsock_class_init(ObjectClass *klass, void *data)
     vdc->get_config = vvsock_get_config;
     vdc->get_features = vvsock_get_features;
     vdc->set_status = vvsock_set_status;
+    vdc->reset = vvsock_reset;
 }
 
 static const TypeInfo vvsock_info = {
