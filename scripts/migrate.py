@@ -108,8 +108,14 @@ class Side:
                    for c in chardevs)
 
     def check_alive(self):
-        """Raise if the VM stopped or its TD is dead (vCPU 0 parked)"""
+        """Raise if the VM stopped or its TD is dead (vCPU 0 parked, or
+        killed by the VMM: QEMU stops in internal-error)"""
         for event in self.vm.events:
+            if event["event"] == "STOP" and \
+                    "killed" in (self.last_words() or {}):
+                raise QmpError(f"the {self.name} TD is dead: the VMM "
+                               f"killed it: {self.last_words()['killed']}",
+                               self.name)
             if parked(event):
                 raise QmpError(f"the {self.name} TD is dead: "
                                f"{parked(event)}", self.name)

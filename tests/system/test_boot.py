@@ -264,16 +264,21 @@ def test_run_crash(tdx_emu, guest, tmp_path):
 
 
 def test_run_pending_killed(tdx_emu, guest, tmp_path):
-    """./tdx-emu run: with SEPT_VE_DISABLE (the default attributes) a load
-    from a private page never accepted kills the TD, as KVM does: QEMU
-    stops (internal-error) and the JSON names the vCPU and GPA"""
+    """./tdx-emu run/migrate: with SEPT_VE_DISABLE (the default attributes)
+    a load from a private page never accepted kills the TD, as KVM does:
+    QEMU stops (internal-error) and the JSON names the vCPU and GPA"""
     img = patched(guest, tmp_path / "pending.bin", STUB_CFV,
                   b"tdx-emu pending")
+    why = "vCPU 0 accessed GPA 0xc01000 before accepting it (SEPT_VE_DISABLE)"
     r = tdx_emu("run", "--firmware", img, "--until-ready", "--timeout", "60")
     assert r.status == 1 and r.json, r
-    assert r.json["reason"] == ("the VMM killed the TD: vCPU 0 accessed GPA "
-                                "0xc01000 before accepting it "
-                                "(SEPT_VE_DISABLE)"), r
+    assert r.json["reason"] == f"the VMM killed the TD: {why}", r
+    m = tdx_emu("migrate", "--dst-firmware", img, "--timeout", "60")
+    j = m.json
+    assert j and j["result"] == "failure" and \
+        j["failed_vm"] == "destination" and j["step"] == "boot" and \
+        f"the destination TD is dead: the VMM killed it: {why}" in \
+        j["error"], m
 
 
 def test_migrate_crash(tdx_emu, guest, tmp_path):
