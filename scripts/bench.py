@@ -39,6 +39,7 @@ STUB = os.path.join(HERE, "..", "build", "guest", "guest",
                     "tdx-emu-guest.bin")
 TDX_EMU = os.path.join(HERE, "..", "tdx-emu")
 sys.path.insert(0, os.path.join(HERE, "..", "firmware"))
+import cli  # noqa: E402
 import ovmf_image  # noqa: E402
 CFV_OFFSET = 0xF000         # the stub's CFV in its image (boot.ld)
 
@@ -220,7 +221,7 @@ def main():
     parser = argparse.ArgumentParser(prog="./tdx-emu bench")
     parser.add_argument("--qemu", required=True, help=argparse.SUPPRESS)
     parser.add_argument("--firmware", help="also time this image's boot")
-    parser.add_argument("--runs", type=int, default=5)
+    parser.add_argument("--runs", type=cli.count, default=5)
     args = parser.parse_args()
     work = tempfile.mkdtemp(prefix="tdx-emu-bench-")
     image = bench_image(work)

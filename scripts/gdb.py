@@ -45,6 +45,7 @@ import tempfile
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import cli  # noqa: E402
 from qmp import Qemu, QmpError  # noqa: E402
 from run import qemu_args  # noqa: E402
 
@@ -190,7 +191,7 @@ def main():
                         action="append", default=[], metavar="SUBFN",
                         help="stop after every TDG.VP.VMCALL<SUBFN>")
     parser.add_argument("--batch", help="gdb commands separated by ';'")
-    parser.add_argument("--timeout", type=float, default=60)
+    parser.add_argument("--timeout", type=cli.seconds, default=60)
     parser.add_argument("--log-dir")
     args = parser.parse_args()
     places = symbol_places(args.symbols if args.symbols is not None else (

@@ -34,6 +34,7 @@ import time
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
 sys.path.insert(0, os.path.join(ROOT, "firmware"))
+import cli  # noqa: E402
 import ovmf_image  # noqa: E402
 from linux_image import FetchError, prepare  # noqa: E402
 from qmp import Qemu, QmpError  # noqa: E402
@@ -222,14 +223,14 @@ def main():
                         help="a TD without NO_RBP_MOD, for firmware whose "
                         "TDVMCALLs expose RBP (edk2 before 0xffcc, e.g. "
                         "Debian 12's /usr/share/ovmf/OVMF.fd)")
-    parser.add_argument("--smp", type=int, default=1)
+    parser.add_argument("--smp", type=cli.count, default=1)
     parser.add_argument("--memory", default="1G")
     parser.add_argument("--no-ve", action="store_true",
                         help="-device tdx-emu,ve=off: the VMM serves what "
                         "the TD would take a #VE for (docs/linux-td.md)")
     parser.add_argument("--append", default="",
                         help="more kernel command line")
-    parser.add_argument("--timeout", type=float, default=120,
+    parser.add_argument("--timeout", type=cli.seconds, default=120,
                         help="seconds before giving up (default 120)")
     parser.add_argument("--log-dir", help="where serial.log goes")
     parser.add_argument("--gdb", type=int, metavar="PORT",

@@ -39,6 +39,7 @@ import time
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)),
                                 "..", "migtd"))    # logarea, transports
+import cli  # noqa: E402
 from qmp import Qemu, QmpError  # noqa: E402
 from logarea import LEVELS, LogArea, level_number  # noqa: E402
 from run import panic_text, parked, qemu_args, shutdown  # noqa: E402
@@ -475,7 +476,7 @@ def main():
     parser.add_argument("--src-firmware")
     parser.add_argument("--dst-firmware")
     parser.add_argument("--request-id", type=int, default=1)
-    parser.add_argument("--timeout", type=float, default=120)
+    parser.add_argument("--timeout", type=cli.seconds, default=120)
     parser.add_argument("--log-dir")
     parser.add_argument("--side", choices=("source", "destination"),
                         help="run only this side; the peer is --peer")
@@ -488,7 +489,7 @@ def main():
         here, "..", "build", "testpki"), help="the test PKI both VMs share "
         "with --quote testpki (default build/testpki, as ./tdx-emu enroll "
         "--root-ca testpki)")
-    parser.add_argument("--smp", type=int, default=1,
+    parser.add_argument("--smp", type=cli.count, default=1,
                         help="vCPUs of each MigTD (default 1)")
     parser.add_argument("--crash-msrs", action="store_true",
                         help="offer both MigTDs the Hyper-V crash MSRs "

@@ -31,6 +31,7 @@ import time
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)),
                                 "..", "migtd"))    # logarea, transports
+import cli  # noqa: E402
 from qmp import Qemu, QmpError  # noqa: E402
 from logarea import LEVELS, LogArea, level_number  # noqa: E402
 from tdparams import image_gpaw  # noqa: E402
@@ -262,7 +263,7 @@ def main():
     parser.add_argument("--until-serial", metavar="REGEX",
                         help="exit 0 once the serial console shows REGEX "
                         "(any TD guest: OVMF's 'Shell>', a kernel's line)")
-    parser.add_argument("--timeout", type=float, default=60,
+    parser.add_argument("--timeout", type=cli.seconds, default=60,
                         help="seconds before giving up (default 60)")
     parser.add_argument("--log-dir", help="where serial.log and "
                         "td-logarea.log go")
@@ -270,7 +271,7 @@ def main():
                         help="a MigTD's log area: EnableLogArea at this "
                         "level once it waits for requests, its entries "
                         "into td-logarea.log (default info; off: none)")
-    parser.add_argument("--smp", type=int, default=1,
+    parser.add_argument("--smp", type=cli.count, default=1,
                         help="vCPUs (the guest stub brings up its APs "
                         "through td-shim's mailbox)")
     parser.add_argument("--crash-msrs", action="store_true",

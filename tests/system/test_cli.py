@@ -4,6 +4,8 @@ start-up errors."""
 
 import re
 
+import pytest
+
 from tdxtest import run
 
 TD_CPU = ["-cpu", "max,phys-bits=48"]
@@ -17,6 +19,22 @@ def test_help_and_unknown_command(tdx_emu):
     assert any(line.startswith("  test") for line in lines), help
     assert any(line.startswith("  migrate") for line in lines), help
     assert tdx_emu("no-such-command").status != 0
+
+
+@pytest.mark.parametrize("args,why", [
+    (("run", "--smp", "0"), "argument --smp: 0 must be above 0"),
+    (("run", "--timeout", "-1"), "argument --timeout: -1 must be above 0"),
+    (("migrate", "--smp", "x"), "argument --smp: 'x' is not a whole number"),
+    (("linux", "--timeout", "0"), "argument --timeout: 0 must be above 0"),
+    (("gdb", "--timeout", "nan"), "argument --timeout: nan must be above 0"),
+    (("bench", "--runs", "0"), "argument --runs: 0 must be above 0")],
+    ids=["run-smp", "run-timeout", "migrate-smp", "linux-timeout",
+         "gdb-timeout", "bench-runs"])
+def test_bad_counts_and_timeouts(args, why, tdx_emu):
+    """A count or a timeout that is not a positive number: argparse says
+    which (no traceback, no QEMU started)"""
+    r = tdx_emu(*args, timeout=60)
+    assert r.status == 2 and why in r.err and "Traceback" not in r.err, r
 
 
 def test_phys_bits_message(tdx_emu):
