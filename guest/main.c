@@ -617,13 +617,26 @@ static void check_report(void)
 #define PD3_OFFSET          (5 * 4096)  /* boot.S: PML4, PDPT, PD0..PD3 */
 
 /*
- * A load through the shared bit from a GPA where nothing is: an EPT
- * violation, which the TDX module's TD takes as a #VE with the access
+ * A load through the shared bit from a GPA where nothing is, or a device
+ * (the VMM maps only RAM in the shared EPT): an EPT violation, which the
+ * TDX module's TD takes as a #VE with the access
  * (read, GLA valid, translated address: qualification 0x181), GLA and GPA
  * (Intel SDM vol. 3, "Exit Qualification for EPT Violations").
  */
 #define UNBACKED_GPA        0x200000000ULL      /* 8 GiB: no RAM, no device */
+#define IOAPIC_GPA          0xfec00000ULL       /* a device: no RAM */
 #define EPT_QUAL_READ_GLA   0x181
+
+static uint64_t load_through_ve(uint64_t va)
+{
+    uint64_t v;
+
+    ve_expect_ept_violation(3);
+    asm volatile(".byte 0x48, 0x8b, 0x07"       /* movq (%rdi), %rax */
+                 : "=a"(v) : "D"(va) : "memory");
+    ve_expect_ept_violation(0);
+    return v;
+}
 
 static void check_ept_violation(volatile uint64_t *pde)
 {
@@ -635,16 +648,21 @@ static void check_ept_violation(volatile uint64_t *pde)
     }
     *pde = UNBACKED_GPA | SHARED_BIT | 0x87;
     asm volatile("invlpg (%0)" : : "r"(SHARED_VA) : "memory");
-    ve_expect_ept_violation(3);
-    asm volatile(".byte 0x48, 0x8b, 0x07"       /* movq (%rdi), %rax */
-                 : "=a"(v) : "D"(SHARED_VA) : "memory");
+    v = load_through_ve(SHARED_VA);
     check(ve_count() == count + 1 &&
           ve->exit_reason == EXIT_REASON_EPT_VIOLATION &&
           ve->exit_qual == EPT_QUAL_READ_GLA && ve->gla == SHARED_VA &&
           ve->gpa == (UNBACKED_GPA | SHARED_BIT) && v == ~0ULL,
           "#VE: a load from an unbacked shared GPA, EPT violation 48 "
           "with GLA and GPA");
-    ve_expect_ept_violation(0);
+
+    *pde = IOAPIC_GPA | SHARED_BIT | 0x87;
+    asm volatile("invlpg (%0)" : : "r"(SHARED_VA) : "memory");
+    check(load_through_ve(SHARED_VA) == ~0ULL &&
+          ve_count() == count + 2 && ve->gla == SHARED_VA &&
+          ve->gpa == (IOAPIC_GPA | SHARED_BIT),
+          "#VE: a load from a device at a shared GPA (the VMM maps only "
+          "RAM there)");
 }
 
 /*
@@ -660,17 +678,6 @@ static void check_ept_violation(volatile uint64_t *pde)
 #define PENDING_MODE_GPA    (PENDING_GPA + 4096)
 #define CONVERTED_GPA       (SHARED_GPA + 4096) /* check_vmm_calls' MapGPA */
 #define SEPT_VE_DISABLE     (1ULL << 28)
-
-static uint64_t load_through_ve(uint64_t va)
-{
-    uint64_t v;
-
-    ve_expect_ept_violation(3);
-    asm volatile(".byte 0x48, 0x8b, 0x07"       /* movq (%rdi), %rax */
-                 : "=a"(v) : "D"(va) : "memory");
-    ve_expect_ept_violation(0);
-    return v;
-}
 
 static int ve_was_ept_violation(uint64_t count, uint64_t gpa)
 {

@@ -17,6 +17,7 @@ DEBUG_EXIT = ["-device", "isa-debug-exit,iobase=0xf4,iosize=1"]
 VE_CHECKS = ["#VE: CPUID 0x40000000", "#VE: RDMSR IA32_APIC_BASE",
              "#VE: OUT imm8", "#VE: IN DX",
              "#VE: a load from an unbacked shared GPA",
+             "#VE: a load from a device at a shared GPA",
              "TDG.VP.VEINFO.GET after the handler read it"]
 PENDING_CHECKS = ["#VE: a load from private RAM not accepted yet, EPT "
                   "violation 48 with GLA and GPA",

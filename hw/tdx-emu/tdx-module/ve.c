@@ -6,20 +6,23 @@
  * VMCALL exit to the TDX module, which answers CPUID leaves and MSRs it
  * virtualizes itself and turns the rest into a #VE (vector 20) (TDX module
  * ABI, "Virtualization Exception", and its CPUID and MSR virtualization
- * tables); so does an access to a shared GPA the VMM has not mapped (an
- * EPT violation), and one to private RAM the TD has not accepted (a
- * PENDING page in the secure EPT; with SEPT_VE_DISABLE the module exits to
- * the VMM instead, and KVM kills the TD: arch/x86/kvm/vmx/tdx.c
- * tdx_handle_ept_violation(), "Guest access before accepting"). The TD
- * reads why with TDG.VP.VEINFO.GET and asks the VMM
+ * tables); so does an EPT violation: an access to a shared GPA the VMM
+ * has not mapped (KVM maps RAM there and leaves emulated devices unmapped,
+ * so that the TD asks for MMIO with TDG.VP.VMCALL<#VE.RequestMMIO>), and
+ * one to private RAM the TD has not accepted (a PENDING page in the secure
+ * EPT; with SEPT_VE_DISABLE the module exits to the VMM instead, and KVM
+ * kills the TD: arch/x86/kvm/vmx/tdx.c tdx_handle_ept_violation(), "Guest
+ * access before accepting"). The TD reads why with TDG.VP.VEINFO.GET and
+ * asks the VMM
  * with TDG.VP.VMCALL (GHCI 1.5, "#VE"), as Linux
  * arch/x86/coco/tdx/tdx.c virt_exception_kernel(), edk2 OvmfPkg CcExitLib
  * CcExitHandleVe() and td-shim td-exception do. A #VE the module would
  * inject while the vCPU's #VE info is still valid (not yet read) becomes a
  * #DF, as in the module's tdx_inject_ve().
  *
- * qemu-patches/0010 hands these instructions to tdx_emu_ve_exit() when the
- * device has ve=on (the default).
+ * qemu-patches/0010 hands these instructions, and 0011 each page a vCPU is
+ * about to map, to tdx_emu_ve_exit() when the device has ve=on (the
+ * default).
  *
  * SPDX-License-Identifier: GPL-2.0-or-later
  */
@@ -27,6 +30,9 @@
 #include "qemu/osdep.h"
 #include "qemu/error-report.h"
 #include "qemu/log.h"
+#include "qemu/rcu.h"
+#include "exec/address-spaces.h"
+#include "exec/memory.h"
 #include "system/runstate.h"
 #include "hw/tdx-emu/tdx-emu.h"
 #include "tdx-module.h"
@@ -130,12 +136,16 @@ static X86TdExitAction ve_inject(TdxEmuState *s, X86CPU *cpu,
     return X86_TD_EXIT_VE;
 }
 
-/* An EPT violation is a #VE for a shared GPA that nothing backs */
-static bool ve_ept_violation(TdxEmuState *s, const X86TdExit *exit)
+/* Whether the VMM maps @gpa in the shared EPT: RAM, or ROM read as RAM */
+static bool shared_gpa_mapped(uint64_t gpa)
 {
-    uint64_t shared = tdx_emu_shared_bit(s);
+    MemoryRegion *mr;
+    hwaddr xlat, len = 1;
 
-    return exit->gpa >= shared && exit->gpa < 2 * shared;
+    RCU_READ_LOCK_GUARD();
+    mr = address_space_translate(&address_space_memory, gpa, &xlat, &len,
+                                 false, MEMTXATTRS_UNSPECIFIED);
+    return memory_region_is_ram(mr) || memory_region_is_romd(mr);
 }
 
 /*
@@ -160,10 +170,14 @@ static X86TdExitAction kill_td(TdxEmuState *s, X86CPU *cpu,
     return X86_TD_EXIT_STOP;
 }
 
-/* A vCPU is about to map the page of a private access */
-static X86TdExitAction ve_page_fill(TdxEmuState *s, X86CPU *cpu,
-                                    const X86TdExit *exit)
+/* A vCPU is about to map the page of an access (qemu-patches/0011) */
+static X86TdExitAction ve_ept_violation(TdxEmuState *s, X86CPU *cpu,
+                                        const X86TdExit *exit)
 {
+    if (exit->gpa & tdx_emu_shared_bit(s)) {
+        return shared_gpa_mapped(exit->gpa) ? X86_TD_EXIT_NATIVE :
+               ve_inject(s, cpu, exit);
+    }
     if (!tdx_emu_page_pending(s, exit->gpa)) {
         return X86_TD_EXIT_NATIVE;
     }
@@ -198,13 +212,7 @@ static X86TdExitAction tdx_emu_ve_exit(void *opaque, X86CPU *cpu,
         action = td_msr_action(env->regs[R_ECX]);
         break;
     case X86_TD_EXIT_EPT_VIOLATION:
-        if (exit->page_fill) {
-            return ve_page_fill(s, cpu, exit);
-        }
-        if (!ve_ept_violation(s, exit)) {
-            return X86_TD_EXIT_NATIVE;
-        }
-        break;
+        return ve_ept_violation(s, cpu, exit);
     }
     return action == X86_TD_EXIT_VE ? ve_inject(s, cpu, exit) : action;
 }
