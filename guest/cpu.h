@@ -10,6 +10,7 @@
 #include <stdint.h>
 
 #define VECTOR_UD   6
+#define VECTOR_DF   8
 #define VECTOR_GP   13
 #define NO_FAULT    0xff
 

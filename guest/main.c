@@ -463,6 +463,40 @@ static void check_cpuid_virtualized(void)
           ecx == 0x20202020, "CPUID 0x21: \"IntelTDX    \"");
 }
 
+/*
+ * A #VE due while the vCPU's #VE info is still valid (its handler has not
+ * called TDG.VP.VEINFO.GET) becomes a #DF (TDX module ABI; the module's
+ * tdx_inject_ve()). The first CPUID's #VE is left unread; the second
+ * CPUID gets #DF(0); VEINFO.GET then still reports the first.
+ */
+extern const char ve_second_cpuid[];
+void ve_twice(void);
+asm(".pushsection .text\n"
+    "ve_twice:\n"
+    "    push %rbx\n"
+    "    mov $0x40000000, %eax\n"
+    "    xor %ecx, %ecx\n"
+    "    cpuid\n"
+    "ve_second_cpuid:\n"
+    "    cpuid\n"
+    "    pop %rbx\n"
+    "    ret\n"
+    ".popsection");
+
+static void check_ve_double_fault(void)
+{
+    struct tdx_regs r = { .rax = TDG_VP_VEINFO_GET };
+    struct fault_record rec;
+
+    ve_leave_unread(2);
+    run_expecting_fault(ve_twice, (uintptr_t)ve_second_cpuid, 2, &rec);
+    tdcall(&r);
+    check(rec.vector == VECTOR_DF && rec.error_code == 0 &&
+          r.rax == TDX_SUCCESS && r.rcx == EXIT_REASON_CPUID,
+          "#VE while the last #VE's info is unread: #DF(0); VEINFO.GET "
+          "then reports the first");
+}
+
 static void check_ve(void)
 {
     uint64_t count = ve_count();
@@ -494,10 +528,11 @@ static void check_ve(void)
     asm volatile("inw %%dx, %%ax" : "=a"(word) : "d"(0x61));
     check(ve_was(count, EXIT_REASON_IO, 0x61 << 16 | IO_QUAL_IN | 1, 2),
           "#VE: IN DX 16-bit, qualification port|in|size 2");
-    r = (struct tdx_regs) { .rax = 3, .rcx = 1, .r8 = 1 };
+    r = (struct tdx_regs) { .rax = TDG_VP_VEINFO_GET, .rcx = 1, .r8 = 1 };
     tdcall(&r);
     check(r.rax == TDX_NO_VALID_VE_INFO && !r.rcx && !r.r8,
           "TDG.VP.VEINFO.GET after the handler read it: no valid info");
+    check_ve_double_fault();
     guest_printf("  #VE: %lu so far\n", ve_count());
 }
 

@@ -13,8 +13,6 @@
 #include "ve.h"
 #include "tdx.h"
 
-#define TDG_VP_VEINFO_GET       3
-
 #define IO_QUAL_SIZE(q)         (((q) & 7) + 1)
 #define IO_QUAL_IN(q)           ((q) & (1 << 3))
 #define IO_QUAL_STRING(q)       ((q) & (1 << 4))
@@ -23,10 +21,16 @@
 static uint64_t count;
 static struct ve_info last;
 static unsigned ept_insn_len;
+static unsigned unread_insn_len;
 
 void ve_expect_ept_violation(unsigned len)
 {
     ept_insn_len = len;
+}
+
+void ve_leave_unread(unsigned len)
+{
+    unread_insn_len = len;
 }
 
 uint64_t ve_count(void)
@@ -151,6 +155,12 @@ void ve_handle(struct exception_frame *f)
 {
     struct tdx_regs r = { .rax = TDG_VP_VEINFO_GET };
 
+    if (unread_insn_len) {
+        count++;
+        f->rip += unread_insn_len;
+        unread_insn_len = 0;
+        return;
+    }
     tdcall(&r);
     count++;
     last = (struct ve_info) {

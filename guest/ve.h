@@ -12,6 +12,7 @@
 #include "cpu.h"
 
 #define VE_VECTOR               20
+#define TDG_VP_VEINFO_GET       3
 
 /* Basic exit reasons TDG.VP.VEINFO.GET reports (Intel SDM appendix C) */
 #define EXIT_REASON_CPUID       10
@@ -35,6 +36,13 @@ void ve_handle(struct exception_frame *f);
  * that loads into RAX: it reads all ones, as from a GPA nothing backs
  */
 void ve_expect_ept_violation(unsigned len);
+
+/*
+ * The next #VE is taken on an instruction of @len bytes and skipped
+ * without TDG.VP.VEINFO.GET, so that its info stays valid (for the #DF
+ * the module raises on a #VE due while it is)
+ */
+void ve_leave_unread(unsigned len);
 
 /* How many #VEs the stub took, and the last one's info */
 uint64_t ve_count(void);

@@ -18,7 +18,8 @@ VE_CHECKS = ["#VE: CPUID 0x40000000", "#VE: RDMSR IA32_APIC_BASE",
              "#VE: OUT imm8", "#VE: IN DX",
              "#VE: a load from an unbacked shared GPA",
              "#VE: a load from a device at a shared GPA",
-             "TDG.VP.VEINFO.GET after the handler read it"]
+             "TDG.VP.VEINFO.GET after the handler read it",
+             "#VE while the last #VE's info is unread: #DF(0)"]
 PENDING_CHECKS = ["#VE: a load from private RAM not accepted yet, EPT "
                   "violation 48 with GLA and GPA",
                   "once accepted, the page reads as zeros",
