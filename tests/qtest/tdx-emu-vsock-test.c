@@ -267,6 +267,28 @@ static uint16_t op_of(const uint8_t *pkt)
     return lduw_le_p(pkt + 30);
 }
 
+/* The guest connects (buf_alloc 4096) and the request accepts */
+static void vs_connect(Vs *vs)
+{
+    uint8_t pkt[RX_SIZE];
+
+    vs_send(vs, GUEST_PORT, HOST_PORT, OP_REQUEST, NULL, 0, 0, 4096);
+    g_assert_cmpuint(vs_recv(vs, pkt, 5000), ==, HDR);
+    g_assert_cmpuint(op_of(pkt), ==, OP_RESPONSE);
+}
+
+/* The peer's @text reaches the guest in one RW packet */
+static void vs_peer_to_guest(Vs *vs, const char *text)
+{
+    uint8_t pkt[RX_SIZE];
+    size_t len = strlen(text);
+
+    g_assert_cmpint(write(vs->peer, text, len), ==, len);
+    g_assert_cmpuint(vs_recv(vs, pkt, 5000), ==, HDR + len);
+    g_assert_cmpuint(op_of(pkt), ==, OP_RW);
+    g_assert_cmpmem(pkt + HDR, len, text, len);
+}
+
 /*
  * One connection over tdx-emu-vsock-pci: RST for an unknown port,
  * malformed packets dropped, connect, credit stall and release, bytes
@@ -343,21 +365,14 @@ static void test_vsock_pci_next_request(void)
     uint8_t pkt[RX_SIZE];
 
     vs_start(&vs);
-    vs_send(&vs, GUEST_PORT, HOST_PORT, OP_REQUEST, NULL, 0, 0, 4096);
-    g_assert_cmpuint(vs_recv(&vs, pkt, 5000), ==, HDR);
-    g_assert_cmpuint(op_of(pkt), ==, OP_RESPONSE);
+    vs_connect(&vs);
     report_status(vs.qts, 3);
     g_assert_cmpuint(vs_recv(&vs, pkt, 5000), ==, HDR);
     g_assert_cmpuint(op_of(pkt), ==, OP_SHUTDOWN);
 
     start_migration(vs.qts, 4);
-    vs_send(&vs, GUEST_PORT, HOST_PORT, OP_REQUEST, NULL, 0, 0, 4096);
-    g_assert_cmpuint(vs_recv(&vs, pkt, 5000), ==, HDR);
-    g_assert_cmpuint(op_of(pkt), ==, OP_RESPONSE);
-    g_assert_cmpint(write(vs.peer, "next", 4), ==, 4);
-    g_assert_cmpuint(vs_recv(&vs, pkt, 5000), ==, HDR + 4);
-    g_assert_cmpuint(op_of(pkt), ==, OP_RW);
-    g_assert_cmpmem(pkt + HDR, 4, "next", 4);
+    vs_connect(&vs);
+    vs_peer_to_guest(&vs, "next");
     vs_stop(&vs);
 }
 
@@ -371,9 +386,7 @@ static void test_vsock_pci_reset(void)
     uint8_t pkt[RX_SIZE];
 
     vs_start(&vs);
-    vs_send(&vs, GUEST_PORT, HOST_PORT, OP_REQUEST, NULL, 0, 0, 4096);
-    g_assert_cmpuint(vs_recv(&vs, pkt, 5000), ==, HDR);
-    g_assert_cmpuint(op_of(pkt), ==, OP_RESPONSE);
+    vs_connect(&vs);
 
     qvirtio_reset(&vs.dev->vdev);
     vs_free_queues(&vs);
@@ -382,12 +395,8 @@ static void test_vsock_pci_reset(void)
     g_assert_cmpuint(vs_recv(&vs, pkt, 5000), ==, HDR);
     g_assert_cmpuint(op_of(pkt), ==, OP_RST);
 
-    vs_send(&vs, GUEST_PORT, HOST_PORT, OP_REQUEST, NULL, 0, 0, 4096);
-    g_assert_cmpuint(vs_recv(&vs, pkt, 5000), ==, HDR);
-    g_assert_cmpuint(op_of(pkt), ==, OP_RESPONSE);
-    g_assert_cmpint(write(vs.peer, "again", 5), ==, 5);
-    g_assert_cmpuint(vs_recv(&vs, pkt, 5000), ==, HDR + 5);
-    g_assert_cmpmem(pkt + HDR, 5, "again", 5);
+    vs_connect(&vs);
+    vs_peer_to_guest(&vs, "again");
     vs_stop(&vs);
 }
 
