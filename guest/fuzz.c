@@ -21,7 +21,10 @@
  * but a fixed interrupt on vectors 32-255, no device MMIO write that could
  * raise an NMI, INIT or DMA; no I/O write to the PICs, isa-debug-exit or a
  * port that resets or powers off the machine. Any interrupt a call makes
- * the VMM raise lands on a handler that only acknowledges it.
+ * the VMM raise lands on a handler that only acknowledges it. The TD has
+ * no SEPT_VE_DISABLE (scripts/fuzz.py): a TDCALL whose memory operand
+ * lies in a scratch page the calls left unaccepted takes a #VE, whose
+ * handler accepts the page and runs the TDCALL again.
  *
  * SPDX-License-Identifier: GPL-2.0-or-later
  */
@@ -29,6 +32,7 @@
 #include "cpu.h"
 #include "tdx.h"
 #include "fuzz.h"
+#include "ve.h"
 #include "shared.h"
 
 #define ARRAY_SIZE(a)       (sizeof(a) / sizeof((a)[0]))
@@ -646,6 +650,7 @@ void fuzz_run(uint64_t seed, uint64_t calls)
     rng_state = seed ? seed : 1;
     asm volatile("cli" : : : "memory");     /* whatever the checks left */
     idt_catch_all();
+    ve_accept_pending(1);
     io_write8(PIC1_DATA, 0xff);         /* no ExtINT from the PICs */
     io_write8(PIC2_DATA, 0xff);
     for (i = 0; i < calls; i++) {

@@ -711,6 +711,7 @@ static void check_ept_violation(volatile uint64_t *pde)
  */
 #define PENDING_GPA         0xc00000UL          /* 12 MiB: never accepted */
 #define PENDING_MODE_GPA    (PENDING_GPA + 4096)
+#define PENDING_REPORT_GPA  (PENDING_GPA + 2 * 4096)
 #define CONVERTED_GPA       (SHARED_GPA + 4096) /* check_vmm_calls' MapGPA */
 #define SEPT_VE_DISABLE     (1ULL << 28)
 
@@ -730,6 +731,30 @@ static int sept_ve_disabled(void)
 
     tdcall(&r);
     return !!(r.rdx & SEPT_VE_DISABLE);
+}
+
+/*
+ * The module walks a TDCALL's memory operand as the CPU would: TDG.MR.REPORT
+ * into a page not accepted yet takes a #VE on the TDCALL (read and write,
+ * no GLA, the GPA); the handler accepts the page and the TDCALL runs again
+ */
+static void check_pending_operand(uint64_t count)
+{
+    struct tdx_regs r = {
+        .rax = TDG_MR_REPORT, .rcx = PENDING_REPORT_GPA,
+        .rdx = (uint64_t)reportdata,
+    };
+    const struct ve_info *ve = ve_last();
+
+    ve_accept_pending(1);
+    tdcall(&r);
+    ve_accept_pending(0);
+    check(r.rax == TDX_SUCCESS && ve_count() == count + 1 &&
+          ve->exit_reason == EXIT_REASON_EPT_VIOLATION &&
+          ve->exit_qual == 3 && !ve->gla && ve->gpa == PENDING_REPORT_GPA &&
+          *(volatile uint8_t *)PENDING_REPORT_GPA == 0x81,
+          "#VE: TDG.MR.REPORT into a page not accepted yet, on the TDCALL; "
+          "accepted, the TDCALL runs again");
 }
 
 static void check_pending_pages(void)
@@ -752,6 +777,7 @@ static void check_pending_pages(void)
           ve_was_ept_violation(count + 1, CONVERTED_GPA),
           "#VE: a load through the private mapping of a page MapGPA made "
           "shared");
+    check_pending_operand(count + 2);
 }
 
 static void pending_if_requested(void)

@@ -22,10 +22,16 @@ static uint64_t count;
 static struct ve_info last;
 static unsigned ept_insn_len;
 static unsigned unread_insn_len;
+static int accept_pending;
 
 void ve_expect_ept_violation(unsigned len)
 {
     ept_insn_len = len;
+}
+
+void ve_accept_pending(int on)
+{
+    accept_pending = on;
 }
 
 void ve_leave_unread(unsigned len)
@@ -121,8 +127,24 @@ static int ve_hlt(struct exception_frame *f)
            TDVMCALL_SUCCESS;
 }
 
+/* The page accepted (4 KiB), the instruction to run again */
+static int ve_accept(void)
+{
+    struct tdx_regs r = {
+        .rax = TDG_MEM_PAGE_ACCEPT,
+        .rcx = last.gpa & ~0xfffULL,
+    };
+
+    tdcall(&r);
+    last.insn_len = 0;
+    return r.rax == TDX_SUCCESS;
+}
+
 static int ve_ept_violation(struct exception_frame *f)
 {
+    if (accept_pending && !(last.gpa & SHARED_BIT)) {
+        return ve_accept();
+    }
     if (!ept_insn_len) {
         return 0;
     }

@@ -44,6 +44,13 @@ void ve_expect_ept_violation(unsigned len);
  */
 void ve_leave_unread(unsigned len);
 
+/*
+ * While @on, an EPT-violation #VE at a private GPA is taken as a TD that
+ * accepts memory when first touched would: the handler accepts the page
+ * and the instruction (a TDCALL whose operand it was) runs again
+ */
+void ve_accept_pending(int on);
+
 /* How many #VEs the stub took, and the last one's info */
 uint64_t ve_count(void);
 const struct ve_info *ve_last(void);

@@ -4,6 +4,8 @@
  * TDCALL buffer operands are private GPAs (TDX module ABI: "without the
  * shared bit") and must be backed by the TD's memory. A GPA with the shared
  * bit, or one that reaches MMIO or unbacked space, is an invalid operand.
+ * A page the TD has not accepted is an EPT violation on the TDCALL, as the
+ * module walks the operand (ve.c, tdx_emu_ve_operand()).
  * Buffers a TD shares with the VMM through a TDG.VP.VMCALL are read the
  * same way, from RAM only.
  *
@@ -33,27 +35,28 @@ static bool range_is_ram(uint64_t gpa, size_t len, bool write)
     return ok;
 }
 
-static bool private_range_is_ram(TdxEmuState *s, uint64_t gpa, size_t len,
-                                 bool write)
+static bool private_range_is_ram(TdxEmuState *s, X86CPU *cpu, uint64_t gpa,
+                                 size_t len, bool write)
 {
     uint64_t shared_bit = tdx_emu_shared_bit(s);
 
     return !(gpa & shared_bit) && len <= shared_bit - gpa &&
-           range_is_ram(gpa, len, write);
+           range_is_ram(gpa, len, write) &&
+           !tdx_emu_ve_operand(s, cpu, gpa, len, write);
 }
 
-bool tdx_emu_read_private(TdxEmuState *s, uint64_t gpa, void *buf,
-                          size_t len)
+bool tdx_emu_read_private(TdxEmuState *s, X86CPU *cpu, uint64_t gpa,
+                          void *buf, size_t len)
 {
-    return private_range_is_ram(s, gpa, len, false) &&
+    return private_range_is_ram(s, cpu, gpa, len, false) &&
            address_space_read(&address_space_memory, gpa,
                               MEMTXATTRS_UNSPECIFIED, buf, len) == MEMTX_OK;
 }
 
-bool tdx_emu_write_private(TdxEmuState *s, uint64_t gpa, const void *buf,
-                           size_t len)
+bool tdx_emu_write_private(TdxEmuState *s, X86CPU *cpu, uint64_t gpa,
+                           const void *buf, size_t len)
 {
-    return private_range_is_ram(s, gpa, len, true) &&
+    return private_range_is_ram(s, cpu, gpa, len, true) &&
            address_space_write(&address_space_memory, gpa,
                                MEMTXATTRS_UNSPECIFIED, buf, len) == MEMTX_OK;
 }

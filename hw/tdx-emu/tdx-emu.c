@@ -48,7 +48,8 @@ static X86TdcallAction tdx_emu_handle_tdcall(void *opaque, X86CPU *cpu,
         return tdx_emu_tdcall(s, cpu, regs);
     }
     action = tdx_emu_tdcall(s, cpu, regs);
-    return tdx_emu_catch_hit(s, cpu, rax, r11) ? X86_TDCALL_DEBUG : action;
+    return tdx_emu_tdcall_completes(action) &&
+           tdx_emu_catch_hit(s, cpu, rax, r11) ? X86_TDCALL_DEBUG : action;
 }
 
 static bool tdx_emu_check_machine(TdxEmuState *s, Error **errp)

@@ -328,10 +328,10 @@ TdxEmuFailedVmcall *tdx_emu_last_failed_vmcall(TdxEmuState *s);
 uint32List *tdx_emu_parked_vcpus(TdxEmuState *s);
 
 /* guest-mem.c: TD-private buffers named by TDCALL operands */
-bool tdx_emu_read_private(TdxEmuState *s, uint64_t gpa, void *buf,
-                          size_t len);
-bool tdx_emu_write_private(TdxEmuState *s, uint64_t gpa, const void *buf,
-                           size_t len);
+bool tdx_emu_read_private(TdxEmuState *s, X86CPU *cpu, uint64_t gpa,
+                          void *buf, size_t len);
+bool tdx_emu_write_private(TdxEmuState *s, X86CPU *cpu, uint64_t gpa,
+                           const void *buf, size_t len);
 bool tdx_emu_read_shared(TdxEmuState *s, uint64_t gpa, void *buf, size_t len);
 bool tdx_emu_write_shared(TdxEmuState *s, uint64_t gpa, const void *buf,
                           size_t len);

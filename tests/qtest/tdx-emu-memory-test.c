@@ -10,7 +10,6 @@
 #include "libqtest.h"
 #include "tdx-emu-util.h"
 
-#define TDG_MEM_PAGE_ACCEPT         6
 #define TDVMCALL_MAP_GPA            0x10001
 #define TDX_PAGE_ALREADY_ACCEPTED   0x00000B0A00000000ULL
 #define TDX_PAGE_SIZE_MISMATCH      0xC0000B0B00000000ULL
@@ -26,17 +25,6 @@ static QTestState *memory_init(void)
     return qtest_initf("-machine q35 -cpu max,phys-bits=48 -m 128M "
                        "-nodefaults -device tdx-emu,mailbox=0x%llx",
                        MAILBOX_GPA);
-}
-
-static uint64_t page_accept(QTestState *qts, uint64_t rcx)
-{
-    uint64_t in[NR_GPRS], out[NR_GPRS];
-
-    sentinel_regs(in);
-    in[RAX] = TDG_MEM_PAGE_ACCEPT;
-    in[RCX] = rcx;
-    tdcall(qts, 0, in, out, OUT(RAX));
-    return out[RAX];
 }
 
 /* MapGPA's R10; *next = R11 (where to go on after RETRY) if not NULL */

@@ -417,6 +417,7 @@ static void mr_report(QTestState *qts, uint8_t *report)
     for (i = 0; i < 64; i++) {
         reportdata[i] = i;
     }
+    page_accept(qts, REPORT_GPA);           /* once per VM: then already */
     qtest_memwrite(qts, REPORT_GPA + 1024, reportdata, sizeof(reportdata));
     in[RAX] = TDG_MR_REPORT;
     in[RCX] = REPORT_GPA;

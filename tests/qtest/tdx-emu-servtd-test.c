@@ -583,6 +583,14 @@ static void test_init_tdinfo(void)
 #define REPORTDATA_GPA  0x101000ULL
 #define DIGEST_GPA      0x102000ULL
 
+/* The TD accepted the pages its report and digest buffers lie in */
+static void accept_buffers(QTestState *qts)
+{
+    g_assert_cmphex(page_accept(qts, REPORT_GPA), ==, TDX_SUCCESS);
+    g_assert_cmphex(page_accept(qts, REPORTDATA_GPA), ==, TDX_SUCCESS);
+    g_assert_cmphex(page_accept(qts, DIGEST_GPA), ==, TDX_SUCCESS);
+}
+
 static uint64_t mr_report(QTestState *qts, uint64_t out_gpa, uint64_t rd_gpa,
                           uint64_t subtype)
 {
@@ -620,6 +628,7 @@ static void test_report(void)
     for (i = 0; i < 64; i++) {
         reportdata[i] = i * 3;
     }
+    accept_buffers(qts);
     qtest_memwrite(qts, REPORTDATA_GPA, reportdata, sizeof(reportdata));
     g_assert_cmphex(mr_report(qts, REPORT_GPA, REPORTDATA_GPA, 0), ==,
                     TDX_SUCCESS);
@@ -665,6 +674,7 @@ static void test_report(void)
 
     /* A new boot has a new MAC key: the old report no longer verifies */
     qtest_system_reset(qts);
+    accept_buffers(qts);                    /* the new TD's memory */
     qtest_memwrite(qts, REPORT_GPA, report, 256);
     g_assert_cmphex(verify_report(qts, REPORT_GPA), ==,
                     TDX_INVALID_REPORTMACSTRUCT);
@@ -696,6 +706,7 @@ static void test_rtmr_extend(void)
     for (i = 0; i < 48; i++) {
         digest[i] = 0xc0 + i;
     }
+    accept_buffers(qts);
     qtest_memwrite(qts, DIGEST_GPA, digest, sizeof(digest));
     g_assert_cmphex(rtmr_extend(qts, DIGEST_GPA, 2), ==, TDX_SUCCESS);
 
@@ -724,6 +735,78 @@ static void test_rtmr_extend(void)
                     TDX_OPERAND_INVALID_RDX);
     g_assert_cmphex(rtmr_extend(qts, DIGEST_GPA + 32, 0), ==,
                     TDX_OPERAND_INVALID_RCX);
+    qtest_quit(qts);
+}
+
+/*
+ * The module walks a TDCALL's memory operand as the CPU would: in a page
+ * the TD has not accepted it is an EPT violation on the TDCALL, which does
+ * not complete (every register as it was) and leaves #VE info: exit
+ * reason 48, the access (1 read, 3 read and write), no GLA, the GPA
+ */
+static void expect_operand_ve(QTestState *qts, const uint64_t *in,
+                              uint64_t qual, uint64_t gpa)
+{
+    uint64_t out[NR_GPRS], ve_in[NR_GPRS];
+
+    tdcall(qts, 0, in, out, 0);
+    sentinel_regs(ve_in);
+    ve_in[RAX] = TDG_VP_VEINFO_GET;
+    tdcall(qts, 0, ve_in, out,
+           OUT(RAX) | OUT(RCX) | OUT(RDX) | OUT(R8) | OUT(R9) | OUT(R10));
+    g_assert_cmphex(out[RAX], ==, TDX_SUCCESS);
+    g_assert_cmphex(out[RCX], ==, 48);
+    g_assert_cmphex(out[RDX], ==, qual);
+    g_assert_cmphex(out[R8], ==, 0);
+    g_assert_cmphex(out[R9], ==, gpa);
+}
+
+static void test_operand_pending(void)
+{
+    QTestState *qts = mailbox_init(",attributes=0");
+    uint64_t in[NR_GPRS];
+
+    sentinel_regs(in);
+    in[RAX] = TDG_MR_REPORT;
+    in[RCX] = REPORT_GPA;
+    in[RDX] = REPORTDATA_GPA;
+    in[R8] = 0;
+    expect_operand_ve(qts, in, 1, REPORTDATA_GPA);
+    g_assert_cmphex(page_accept(qts, REPORTDATA_GPA), ==, TDX_SUCCESS);
+    expect_operand_ve(qts, in, 3, REPORT_GPA);
+    g_assert_cmphex(page_accept(qts, REPORT_GPA), ==, TDX_SUCCESS);
+    g_assert_cmphex(mr_report(qts, REPORT_GPA, REPORTDATA_GPA, 0), ==,
+                    TDX_SUCCESS);
+
+    sentinel_regs(in);
+    in[RAX] = TDG_MR_RTMR_EXTEND;
+    in[RCX] = DIGEST_GPA;
+    in[RDX] = 2;
+    expect_operand_ve(qts, in, 1, DIGEST_GPA);
+    qtest_quit(qts);
+}
+
+/* With SEPT_VE_DISABLE the VMM kills the TD instead, as KVM does */
+static void test_operand_pending_killed(void)
+{
+    QTestState *qts = mailbox_init(NULL);
+    uint64_t in[NR_GPRS], out[NR_GPRS];
+    QDict *info, *status;
+
+    sentinel_regs(in);
+    in[RAX] = TDG_MR_RTMR_EXTEND;
+    in[RCX] = DIGEST_GPA;
+    in[RDX] = 2;
+    tdcall(qts, 0, in, out, 0);
+    info = query_tdx_emu(qts);
+    g_assert_cmpstr(qdict_get_str(info, "killed"), ==,
+                    "vCPU 0 accessed GPA 0x102000 before accepting it "
+                    "(SEPT_VE_DISABLE)");
+    qobject_unref(info);
+    status = qtest_qmp_assert_success_ref(qts,
+                                          "{'execute': 'query-status'}");
+    g_assert_cmpstr(qdict_get_str(status, "status"), ==, "internal-error");
+    qobject_unref(status);
     qtest_quit(qts);
 }
 
@@ -808,6 +891,9 @@ int main(int argc, char **argv)
     qtest_add_func("/tdx-emu/report", test_report);
     qtest_add_func("/tdx-emu/rtmr-extend", test_rtmr_extend);
     qtest_add_func("/tdx-emu/veinfo-get", test_veinfo_get);
+    qtest_add_func("/tdx-emu/operand-pending", test_operand_pending);
+    qtest_add_func("/tdx-emu/operand-pending-killed",
+                   test_operand_pending_killed);
     qtest_add_func("/tdx-emu/qmp", test_qmp);
     return g_test_run();
 }

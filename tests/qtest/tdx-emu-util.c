@@ -63,6 +63,17 @@ void tdcall(QTestState *qts, int vcpu, const uint64_t *in, uint64_t *out,
     }
 }
 
+uint64_t page_accept(QTestState *qts, uint64_t rcx)
+{
+    uint64_t in[NR_GPRS], out[NR_GPRS];
+
+    sentinel_regs(in);
+    in[RAX] = TDG_MEM_PAGE_ACCEPT;
+    in[RCX] = rcx;
+    tdcall(qts, 0, in, out, OUT(RAX));
+    return out[RAX];
+}
+
 void vmcall_regs(uint64_t *regs, uint64_t subfn)
 {
     sentinel_regs(regs);

@@ -21,6 +21,7 @@ enum { RAX, RCX, RDX, RBX, RSP, RBP, RSI, RDI,
 
 #define OUT(r) (1u << (r))
 
+#define TDG_MEM_PAGE_ACCEPT         6
 #define TDX_SUCCESS                 0ULL
 #define TDX_OPERAND_INVALID         0xC000010000000000ULL
 #define TDX_OPERAND_INVALID_RCX     (TDX_OPERAND_INVALID + RCX)
@@ -49,6 +50,12 @@ void sentinel_regs(uint64_t *regs);
  */
 void tdcall(QTestState *qts, int vcpu, const uint64_t *in, uint64_t *out,
             uint32_t outputs);
+
+/*
+ * TDG.MEM.PAGE.ACCEPT of @rcx (GPA | level) as vCPU 0: its RAX. TDCALL
+ * memory operands must lie in accepted pages, as a TD's do.
+ */
+uint64_t page_accept(QTestState *qts, uint64_t rcx);
 
 /* Sentinels, then RAX = TDG.VP.VMCALL, RCX = 0xFC00, R10 = 0, R11 = @subfn */
 void vmcall_regs(uint64_t *regs, uint64_t subfn);

@@ -68,7 +68,8 @@ def test_fuzz_guest_replay(qemu_san, guest, tmp_path):
             '"-nodefaults", "-no-reboot", "-device", '
             '"isa-debug-exit,iobase=0xf4,iosize=1"')
     td, no_td = tmp_path / "td.fuzz", tmp_path / "no-td.fuzz"
-    td.write_text(f'args [{args}, "-device", "tdx-emu"]\nguest 5 1000\n')
+    td.write_text(f'args [{args}, "-device", "tdx-emu,attributes=0"]\n'
+                  'guest 5 1000\n')
     no_td.write_text(f"args [{args}]\nguest 5 1000\n")
 
     def replay(case):

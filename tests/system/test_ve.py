@@ -24,7 +24,9 @@ PENDING_CHECKS = ["#VE: a load from private RAM not accepted yet, EPT "
                   "violation 48 with GLA and GPA",
                   "once accepted, the page reads as zeros",
                   "#VE: a load through the private mapping of a page MapGPA "
-                  "made shared"]
+                  "made shared",
+                  "#VE: TDG.MR.REPORT into a page not accepted yet, on the "
+                  "TDCALL; accepted, the TDCALL runs again"]
 
 
 def stub(qemu, guest_args, tmp_path, device, *args):
@@ -51,9 +53,10 @@ def test_stub_ve(qemu, guest_args, tmp_path):
 
 def test_stub_ve_pending(qemu, guest_args, tmp_path):
     """attributes=0 (no SEPT_VE_DISABLE, as MigTD): a load from private RAM
-    never accepted, and one through the private mapping of a page MapGPA
-    made shared, are EPT-violation #VEs with the GPA; once accepted the
-    page reads as zeros"""
+    never accepted, one through the private mapping of a page MapGPA made
+    shared, and a TDCALL whose memory operand lies in a page not accepted
+    are EPT-violation #VEs with the GPA; once accepted the page reads as
+    zeros, and the TDCALL runs again"""
     r, serial = stub(qemu, guest_args, tmp_path, "tdx-emu,attributes=0")
     assert r.status == 33 and "RESULT: PASS" in serial, \
         f"{r}\n{serial[-2000:]}"

@@ -153,7 +153,7 @@ uint64_t tdx_emu_rtmr_extend(TdxEmuState *s, X86CPU *cpu, uint64_t *regs)
     uint64_t index = regs[R_EDX];
 
     if (!QEMU_IS_ALIGNED(regs[R_ECX], 64) ||
-        !tdx_emu_read_private(s, regs[R_ECX], buf + TDX_SHA384_SIZE,
+        !tdx_emu_read_private(s, cpu, regs[R_ECX], buf + TDX_SHA384_SIZE,
                               TDX_SHA384_SIZE)) {
         return TDX_OPERAND_INVALID + TDX_OPERAND_ID_RCX;
     }
@@ -204,7 +204,7 @@ uint64_t tdx_emu_mr_report(TdxEmuState *s, X86CPU *cpu, uint64_t *regs)
         return TDX_OPERAND_INVALID + TDX_OPERAND_ID_RCX;
     }
     if (!QEMU_IS_ALIGNED(regs[R_EDX], REPORTDATA_SIZE) ||
-        !tdx_emu_read_private(s, regs[R_EDX], reportdata,
+        !tdx_emu_read_private(s, cpu, regs[R_EDX], reportdata,
                               sizeof(reportdata))) {
         return TDX_OPERAND_INVALID + TDX_OPERAND_ID_RDX;
     }
@@ -212,7 +212,8 @@ uint64_t tdx_emu_mr_report(TdxEmuState *s, X86CPU *cpu, uint64_t *regs)
         return TDX_OPERAND_INVALID + TDX_OPERAND_ID_R8;
     }
     build_report(s, reportdata, &report);
-    if (!tdx_emu_write_private(s, regs[R_ECX], &report, sizeof(report))) {
+    if (!tdx_emu_write_private(s, cpu, regs[R_ECX], &report,
+                               sizeof(report))) {
         return TDX_OPERAND_INVALID + TDX_OPERAND_ID_RCX;
     }
     return TDX_SUCCESS;
@@ -263,7 +264,7 @@ uint64_t tdx_emu_verify_report(TdxEmuState *s, X86CPU *cpu, uint64_t *regs)
     uint8_t mac[MAC_SIZE];
 
     if (!QEMU_IS_ALIGNED(regs[R_ECX], REPORTMACSTRUCT_SIZE) ||
-        !tdx_emu_read_private(s, regs[R_ECX], &rm, sizeof(rm))) {
+        !tdx_emu_read_private(s, cpu, regs[R_ECX], &rm, sizeof(rm))) {
         return TDX_OPERAND_INVALID + TDX_OPERAND_ID_RCX;
     }
     report_mac(s, &rm, mac);

@@ -115,13 +115,22 @@ static void tdcall_run(TdxEmuState *s, X86CPU *cpu, const TdxLeaf *leaf,
     trace_tdx_emu_tdcall_done(cpu_index, name, regs[R_EAX]);
 }
 
+/* Not when a memory operand met an EPT violation (the #VE is on it) */
+bool tdx_emu_tdcall_completes(X86TdcallAction action)
+{
+    return action != X86_TDCALL_VE && action != X86_TDCALL_DF &&
+           action != X86_TDCALL_STOP;
+}
+
 /*
  * Called on the vCPU thread without the BQL (the mailbox calls it with the
  * BQL held): vCPU-local leaves run as they are, the rest under the BQL.
+ * A TDCALL that does not complete leaves the registers as they were.
  */
 X86TdcallAction tdx_emu_tdcall(TdxEmuState *s, X86CPU *cpu, uint64_t *regs)
 {
     const TdxLeaf *leaf = tdcall_decode(regs[R_EAX]);
+    uint64_t in[TDX_EMU_NR_GPRS];
     X86TdcallAction action;
     uint64_t *count = &s->leaf_counts[cpu->parent_obj.cpu_index]
                           [leaf ? leaf - tdcall_leaves
@@ -136,9 +145,13 @@ X86TdcallAction tdx_emu_tdcall(TdxEmuState *s, X86CPU *cpu, uint64_t *regs)
     BQL_LOCK_GUARD();
     tdx_emu_vcpu_running(s, cpu->parent_obj.cpu_index);
     tdx_emu_payload_observe(s, cpu);
+    memcpy(in, regs, sizeof(in));
     tdcall_run(s, cpu, leaf, regs);
     action = s->halt;
     s->halt = X86_TDCALL_CONTINUE;
+    if (!tdx_emu_tdcall_completes(action)) {
+        memcpy(regs, in, sizeof(in));
+    }
     return action;
 }
 

@@ -12,9 +12,12 @@
 
 /*
  * tdcall.c: execute one TDCALL for @cpu on the register file @regs; says
- * whether the vCPU halts afterwards (Instruction.HLT)
+ * whether the vCPU halts afterwards (Instruction.HLT), or, when a memory
+ * operand met an EPT violation, takes #VE or #DF on the TDCALL, which did
+ * not complete, or parks (the VMM killed the TD)
  */
 X86TdcallAction tdx_emu_tdcall(TdxEmuState *s, X86CPU *cpu, uint64_t *regs);
+bool tdx_emu_tdcall_completes(X86TdcallAction action);
 bool tdx_emu_tdcall_leaf_exists(uint64_t leaf);
 void tdx_emu_tdcall_realize(TdxEmuState *s);
 uint64_t tdx_emu_tdcall_total(TdxEmuState *s);
@@ -79,6 +82,8 @@ void tdx_emu_ve_realize(TdxEmuState *s);
 void tdx_emu_ve_reset(TdxEmuState *s);
 uint64_t tdx_emu_veinfo_get(TdxEmuState *s, X86CPU *cpu, uint64_t *regs);
 uint64_t tdx_emu_ve_total(TdxEmuState *s);
+bool tdx_emu_ve_operand(TdxEmuState *s, X86CPU *cpu, uint64_t gpa,
+                        uint64_t len, bool write);
 
 /* cpuid.c: CPUID as the TDX module virtualizes it */
 bool tdx_emu_cpuid_leaf_virtualized(CPUX86State *env, uint32_t leaf);

@@ -136,6 +136,10 @@ static X86TdExitAction ve_inject(TdxEmuState *s, X86CPU *cpu,
     return X86_TD_EXIT_VE;
 }
 
+/* EPT violation exit qualification: the access (Intel SDM vol. 3) */
+#define EPT_QUAL_READ       (1 << 0)
+#define EPT_QUAL_WRITE      (1 << 1)
+
 /* Whether the VMM maps @gpa in the shared EPT: RAM, or ROM read as RAM */
 static bool shared_gpa_mapped(uint64_t gpa)
 {
@@ -170,6 +174,16 @@ static X86TdExitAction kill_td(TdxEmuState *s, X86CPU *cpu,
     return X86_TD_EXIT_STOP;
 }
 
+/* An access to a page the TD has not accepted */
+static X86TdExitAction ve_pending(TdxEmuState *s, X86CPU *cpu,
+                                  const X86TdExit *exit)
+{
+    if (s->attributes & TDX_TD_ATTR_SEPT_VE_DISABLE) {
+        return kill_td(s, cpu, exit);
+    }
+    return ve_inject(s, cpu, exit);
+}
+
 /* A vCPU is about to map the page of an access (qemu-patches/0011) */
 static X86TdExitAction ve_ept_violation(TdxEmuState *s, X86CPU *cpu,
                                         const X86TdExit *exit)
@@ -178,13 +192,44 @@ static X86TdExitAction ve_ept_violation(TdxEmuState *s, X86CPU *cpu,
         return shared_gpa_mapped(exit->gpa) ? X86_TD_EXIT_NATIVE :
                ve_inject(s, cpu, exit);
     }
-    if (!tdx_emu_page_pending(s, exit->gpa)) {
-        return X86_TD_EXIT_NATIVE;
+    return tdx_emu_page_pending(s, exit->gpa) ? ve_pending(s, cpu, exit) :
+           X86_TD_EXIT_NATIVE;
+}
+
+/*
+ * The module walks a TDCALL's memory operand as the CPU would (its
+ * check_walk_and_map_guest_side_gpa()): a page the TD has not accepted is
+ * an EPT violation on the TDCALL, which does not complete; the #VE reports
+ * the operand's GPA, the access (read, or read and write) and no GLA.
+ * Whether it is one, setting the TDCALL's action (tdcall.c puts the
+ * registers back). Only with ve=on, as for the TD's own accesses.
+ */
+bool tdx_emu_ve_operand(TdxEmuState *s, X86CPU *cpu, uint64_t gpa,
+                        uint64_t len, bool write)
+{
+    static const X86TdcallAction tdcall_action[] = {
+        [X86_TD_EXIT_VE] = X86_TDCALL_VE,
+        [X86_TD_EXIT_DF] = X86_TDCALL_DF,
+        [X86_TD_EXIT_STOP] = X86_TDCALL_STOP,
+    };
+    X86TdExit exit = {
+        .reason = X86_TD_EXIT_EPT_VIOLATION,
+        .qualification = EPT_QUAL_READ | (write ? EPT_QUAL_WRITE : 0),
+    };
+    uint64_t page;
+
+    if (!s->ve) {
+        return false;
     }
-    if (s->attributes & TDX_TD_ATTR_SEPT_VE_DISABLE) {
-        return kill_td(s, cpu, exit);
+    for (page = QEMU_ALIGN_DOWN(gpa, TARGET_PAGE_SIZE); page < gpa + len;
+         page += TARGET_PAGE_SIZE) {
+        if (tdx_emu_page_pending(s, page)) {
+            exit.gpa = MAX(gpa, page);
+            s->halt = tdcall_action[ve_pending(s, cpu, &exit)];
+            return true;
+        }
     }
-    return ve_inject(s, cpu, exit);
+    return false;
 }
 
 static X86TdExitAction tdx_emu_ve_exit(void *opaque, X86CPU *cpu,
