@@ -712,6 +712,8 @@ static void check_ept_violation(volatile uint64_t *pde)
 #define PENDING_GPA         0xc00000UL          /* 12 MiB: never accepted */
 #define PENDING_MODE_GPA    (PENDING_GPA + 4096)
 #define PENDING_REPORT_GPA  (PENDING_GPA + 2 * 4096)
+#define PENDING_WALK_GPA    (PENDING_GPA + 3 * 4096)
+#define EPT_QUAL_READ_WALK  0x81    /* read, GLA valid, a paging structure */
 #define CONVERTED_GPA       (SHARED_GPA + 4096) /* check_vmm_calls' MapGPA */
 #define SEPT_VE_DISABLE     (1ULL << 28)
 
@@ -757,6 +759,38 @@ static void check_pending_operand(uint64_t count)
           "accepted, the TDCALL runs again");
 }
 
+/* The PDE that maps SHARED_VA (boot.S: the first entry of PD3) */
+static volatile uint64_t *shared_va_pde(void)
+{
+    uint64_t cr3;
+
+    asm volatile("mov %%cr3, %0" : "=r"(cr3));
+    return (volatile uint64_t *)((cr3 & ~0xfffUL) + PD3_OFFSET);
+}
+
+/*
+ * The CPU's page walk reads paging-structure entries from the TD's memory
+ * too: a page table in a page not accepted yet is an EPT violation on the
+ * walk (GLA valid, not the translated address; the GPA of the entry)
+ */
+static void check_pending_walk(uint64_t count)
+{
+    volatile uint64_t *pde = shared_va_pde();
+    const struct ve_info *ve = ve_last();
+    uint64_t saved = *pde;
+
+    *pde = PENDING_WALK_GPA | 0x7;          /* P | RW | US: a page table */
+    asm volatile("invlpg (%0)" : : "r"(SHARED_VA) : "memory");
+    check(load_through_ve(SHARED_VA) == ~0ULL && ve_count() == count + 1 &&
+          ve->exit_reason == EXIT_REASON_EPT_VIOLATION &&
+          ve->exit_qual == EPT_QUAL_READ_WALK && ve->gla == SHARED_VA &&
+          ve->gpa == PENDING_WALK_GPA,
+          "#VE: a page walk through a page table not accepted yet, on the "
+          "entry's GPA");
+    *pde = saved;
+    asm volatile("invlpg (%0)" : : "r"(SHARED_VA) : "memory");
+}
+
 static void check_pending_pages(void)
 {
     uint64_t count = ve_count();
@@ -778,6 +812,7 @@ static void check_pending_pages(void)
           "#VE: a load through the private mapping of a page MapGPA made "
           "shared");
     check_pending_operand(count + 2);
+    check_pending_walk(count + 3);
 }
 
 static void pending_if_requested(void)
@@ -794,13 +829,10 @@ static void pending_if_requested(void)
 
 static void check_shared_paging(void)
 {
-    uint64_t cr3;
-    volatile uint64_t *pde;
+    volatile uint64_t *pde = shared_va_pde();
     volatile uint64_t *shared = (volatile uint64_t *)SHARED_VA;
     volatile uint64_t *private = (volatile uint64_t *)SHARED_GPA;
 
-    asm volatile("mov %%cr3, %0" : "=r"(cr3));
-    pde = (volatile uint64_t *)((cr3 & ~0xfffUL) + PD3_OFFSET);
     *pde = SHARED_GPA | SHARED_BIT | 0x87;    /* P | RW | US | PS */
     asm volatile("invlpg (%0)" : : "r"(SHARED_VA) : "memory");
     shared[3] = 0x5ea4ed0123456789ULL;

@@ -26,7 +26,8 @@ PENDING_CHECKS = ["#VE: a load from private RAM not accepted yet, EPT "
                   "#VE: a load through the private mapping of a page MapGPA "
                   "made shared",
                   "#VE: TDG.MR.REPORT into a page not accepted yet, on the "
-                  "TDCALL; accepted, the TDCALL runs again"]
+                  "TDCALL; accepted, the TDCALL runs again",
+                  "#VE: a page walk through a page table not accepted yet"]
 
 
 def stub(qemu, guest_args, tmp_path, device, *args):

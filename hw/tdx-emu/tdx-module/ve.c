@@ -184,7 +184,10 @@ static X86TdExitAction ve_pending(TdxEmuState *s, X86CPU *cpu,
     return ve_inject(s, cpu, exit);
 }
 
-/* A vCPU is about to map the page of an access (qemu-patches/0011) */
+/*
+ * A vCPU is about to map the page of an access, or its page walk reads a
+ * paging-structure entry (qemu-patches/0011)
+ */
 static X86TdExitAction ve_ept_violation(TdxEmuState *s, X86CPU *cpu,
                                         const X86TdExit *exit)
 {
