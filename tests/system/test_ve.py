@@ -38,15 +38,22 @@ def stub(qemu, guest_args, tmp_path, device, *args):
     return r, read(serial)
 
 
+def stub_passes(qemu, guest_args, tmp_path, device, checks):
+    """The stub on @device passes, each of @checks among its ok lines; its
+    serial log"""
+    r, serial = stub(qemu, guest_args, tmp_path, device)
+    assert r.status == 33 and "RESULT: PASS" in serial, \
+        f"{r}\n{serial[-2000:]}"
+    for check in checks:
+        assert re.search(r"^ok - " + re.escape(check), serial, re.M), \
+            f"{check}: {serial[-2000:]}"
+    return serial
+
+
 def test_stub_ve(qemu, guest_args, tmp_path):
     """ve=on (default): each #VE kind reaches the stub's handler with the
     exit reason, qualification, length, GLA and GPA it checks"""
-    r, serial = stub(qemu, guest_args, tmp_path, "tdx-emu")
-    assert r.status == 33 and "RESULT: PASS" in serial, \
-        f"{r}\n{serial[-2000:]}"
-    for check in VE_CHECKS:
-        assert re.search(r"^ok - " + re.escape(check), serial, re.M), \
-            f"{check}: {serial[-2000:]}"
+    serial = stub_passes(qemu, guest_args, tmp_path, "tdx-emu", VE_CHECKS)
     # the default attributes have SEPT_VE_DISABLE: no pending page touched
     assert "pending pages: not touched (SEPT_VE_DISABLE" in serial, \
         serial[-2000:]
@@ -58,20 +65,14 @@ def test_stub_ve_pending(qemu, guest_args, tmp_path):
     shared, and a TDCALL whose memory operand lies in a page not accepted
     are EPT-violation #VEs with the GPA; once accepted the page reads as
     zeros, and the TDCALL runs again"""
-    r, serial = stub(qemu, guest_args, tmp_path, "tdx-emu,attributes=0")
-    assert r.status == 33 and "RESULT: PASS" in serial, \
-        f"{r}\n{serial[-2000:]}"
-    for check in PENDING_CHECKS:
-        assert re.search(r"^ok - " + re.escape(check), serial, re.M), \
-            f"{check}: {serial[-2000:]}"
+    stub_passes(qemu, guest_args, tmp_path, "tdx-emu,attributes=0",
+                PENDING_CHECKS)
 
 
 def test_stub_ve_off(qemu, guest_args, tmp_path):
     """ve=off: no #VE; TCG runs CPUID, RDMSR and port I/O, and the stub
     still passes"""
-    r, serial = stub(qemu, guest_args, tmp_path, "tdx-emu,ve=off")
-    assert r.status == 33 and "RESULT: PASS" in serial, \
-        f"{r}\n{serial[-2000:]}"
+    serial = stub_passes(qemu, guest_args, tmp_path, "tdx-emu,ve=off", [])
     assert "#VE: none (the device has ve=off)" in serial, serial[-2000:]
 
 
