@@ -13,16 +13,16 @@
  * EPT; with SEPT_VE_DISABLE the module exits to the VMM instead, and KVM
  * kills the TD: arch/x86/kvm/vmx/tdx.c tdx_handle_ept_violation(), "Guest
  * access before accepting"). The TD reads why with TDG.VP.VEINFO.GET and
- * asks the VMM
- * with TDG.VP.VMCALL (GHCI 1.5, "#VE"), as Linux
+ * asks the VMM with TDG.VP.VMCALL (GHCI 1.5, "#VE"), as Linux
  * arch/x86/coco/tdx/tdx.c virt_exception_kernel(), edk2 OvmfPkg CcExitLib
  * CcExitHandleVe() and td-shim td-exception do. A #VE the module would
  * inject while the vCPU's #VE info is still valid (not yet read) becomes a
  * #DF, as in the module's tdx_inject_ve().
  *
  * qemu-patches/0010 hands these instructions, and 0011 each page a vCPU is
- * about to map, to tdx_emu_ve_exit() when the device has ve=on (the
- * default).
+ * about to map and each paging-structure entry it walks, to
+ * tdx_emu_ve_exit() when the device has ve=on (the default); TDCALL memory
+ * operands come through tdx_emu_ve_operand().
  *
  * SPDX-License-Identifier: GPL-2.0-or-later
  */
