@@ -25,7 +25,8 @@ chrome://tracing open it; docs/timeline.md):
                entries, payload found, fatal errors) and QMP events
     vCPU N     every TDCALL, with the TDG.VP.VMCALL it made nested in it,
                and the time the vCPU was halted by Instruction.HLT
-  and the counters "TDCALLs/s" and "TDG.VP.VMCALLs/s", one series per vCPU
+  and the counters "TDCALLs/s", "TDG.VP.VMCALLs/s" and "#VEs/s" (the #VEs
+  the TDX module raised), one series per vCPU
 
 All slices are complete events ("ph": "X") with a duration; a slice still
 open when a trace ends lasts to the trace's end and says "unfinished".
@@ -81,6 +82,8 @@ INSTANTS = {
     "tdx_emu_quote_failure": "quote failure",
     "tdx_emu_stream_drop": "stream bytes dropped",
     "tdx_emu_catch": "catchpoint",
+    "tdx_emu_ve_df": "#DF (#VE info unread)",
+    "tdx_emu_td_killed": "TD killed (page not accepted)",
 }
 
 COUNTER_BINS = 400          # at most, over a VM's traced time
@@ -205,6 +208,9 @@ class VmTrace:
             if r10 and vmcall and key in self.open and \
                     self.open[key].start == vmcall.start:
                 del self.open[key]
+
+    def on_ve(self, ts, text):
+        self.calls.setdefault(("#VEs/s", fields(text)["cpu"]), []).append(ts)
 
     def on_wait_for_request(self, ts, text):
         self.mark("wait-for-request", ts)      # one the VMM took

@@ -176,7 +176,8 @@ def test_timeline_svg(migration, tmp_path):
 
 def test_run_timeline(qemu, tmp_path):
     """run --until-ready --timeline: one TD process, booted to its first
-    WaitForRequest; without --timeline nothing is traced"""
+    WaitForRequest, with the #VEs its checks took counted; without
+    --timeline nothing is traced"""
     r = python(RUN, "--qemu", qemu, "--until-ready", "--log-dir", tmp_path,
                "--timeline", tmp_path / "run.json", timeout=120)
     assert r.status == 0 and r.json["ready"], r
@@ -185,6 +186,9 @@ def test_run_timeline(qemu, tmp_path):
     boot = {e["name"] for e in slices(trace, "td VM", "boot")}
     assert "serving requests" in boot, boot
     assert slices(trace, "td VM", "vCPU 0")
+    ves = [e["args"]["vCPU 0"] for e in trace["traceEvents"]
+           if e["ph"] == "C" and e["name"] == "#VEs/s"]
+    assert ves and max(ves) > 0, ves
     r = python(RUN, "--qemu", qemu, "--until-ready", "--log-dir",
                tmp_path / "plain", timeout=120)
     assert r.status == 0, r
