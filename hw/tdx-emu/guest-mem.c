@@ -91,3 +91,25 @@ bool tdx_emu_write_shared(TdxEmuState *s, uint64_t gpa, const void *buf,
                                gpa & ~tdx_emu_shared_bit(s),
                                MEMTXATTRS_UNSPECIFIED, buf, len) == MEMTX_OK;
 }
+
+/*
+ * An operand the module walks in either EPT (its
+ * check_walk_and_map_guest_side_gpa() with PRIVATE_OR_SHARED:
+ * TDG.MR.REPORT's TDREPORT and REPORTDATA): private as above, or shared
+ * RAM
+ */
+bool tdx_emu_read_td(TdxEmuState *s, X86CPU *cpu, uint64_t gpa, void *buf,
+                     size_t len)
+{
+    return gpa & tdx_emu_shared_bit(s) ?
+           tdx_emu_read_shared(s, gpa, buf, len) :
+           tdx_emu_read_private(s, cpu, gpa, buf, len);
+}
+
+bool tdx_emu_write_td(TdxEmuState *s, X86CPU *cpu, uint64_t gpa,
+                      const void *buf, size_t len)
+{
+    return gpa & tdx_emu_shared_bit(s) ?
+           tdx_emu_write_shared(s, gpa, buf, len) :
+           tdx_emu_write_private(s, cpu, gpa, buf, len);
+}

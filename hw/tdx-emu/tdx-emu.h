@@ -335,6 +335,10 @@ bool tdx_emu_write_private(TdxEmuState *s, X86CPU *cpu, uint64_t gpa,
 bool tdx_emu_read_shared(TdxEmuState *s, uint64_t gpa, void *buf, size_t len);
 bool tdx_emu_write_shared(TdxEmuState *s, uint64_t gpa, const void *buf,
                           size_t len);
+bool tdx_emu_read_td(TdxEmuState *s, X86CPU *cpu, uint64_t gpa, void *buf,
+                     size_t len);
+bool tdx_emu_write_td(TdxEmuState *s, X86CPU *cpu, uint64_t gpa,
+                      const void *buf, size_t len);
 
 /* catch.c: TDCALL catchpoints; @rax and @r11 are the TDCALL's inputs */
 bool tdx_emu_catch_hit(TdxEmuState *s, X86CPU *cpu, uint64_t rax,

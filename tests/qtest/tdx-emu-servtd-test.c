@@ -663,6 +663,14 @@ static void test_report(void)
                     TDX_OPERAND_INVALID_RCX);
     g_assert_cmphex(verify_report(qts, REPORT_GPA | (1ULL << 47)), ==,
                     TDX_OPERAND_INVALID_RCX);       /* shared bit, gpaw 48 */
+    /* TDG.MR.REPORT's GPAs may be shared (the module walks either EPT) */
+    qtest_memset(qts, DIGEST_GPA, 0, 1024);
+    g_assert_cmphex(mr_report(qts, DIGEST_GPA | (1ULL << 47),
+                              REPORTDATA_GPA | (1ULL << 47), 0), ==,
+                    TDX_SUCCESS);
+    g_assert_cmphex(qtest_readb(qts, DIGEST_GPA), ==, 0x81);
+    g_assert_cmphex(qtest_readb(qts, DIGEST_GPA + 128), ==, 0);
+    g_assert_cmphex(qtest_readb(qts, DIGEST_GPA + 129), ==, 3);
     g_assert_cmphex(mr_report(qts, REPORT_GPA + 0x200, REPORTDATA_GPA, 0), ==,
                     TDX_OPERAND_INVALID_RCX);
     g_assert_cmphex(mr_report(qts, REPORT_GPA, REPORTDATA_GPA + 8, 0), ==,

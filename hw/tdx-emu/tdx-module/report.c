@@ -193,7 +193,8 @@ static void build_report(TdxEmuState *s, const uint8_t *reportdata,
 /*
  * TDG.MR.REPORT (leaf 4, TDX module ABI): RCX = GPA of the 1024-byte aligned
  * TDREPORT to write, RDX = GPA of the 64-byte aligned REPORTDATA, R8 =
- * report subtype (0).
+ * report subtype (0). Both GPAs private or shared, REPORTDATA walked first
+ * (the TDX module's tdg_mr_report.c).
  */
 uint64_t tdx_emu_mr_report(TdxEmuState *s, X86CPU *cpu, uint64_t *regs)
 {
@@ -204,16 +205,15 @@ uint64_t tdx_emu_mr_report(TdxEmuState *s, X86CPU *cpu, uint64_t *regs)
         return TDX_OPERAND_INVALID + TDX_OPERAND_ID_RCX;
     }
     if (!QEMU_IS_ALIGNED(regs[R_EDX], REPORTDATA_SIZE) ||
-        !tdx_emu_read_private(s, cpu, regs[R_EDX], reportdata,
-                              sizeof(reportdata))) {
+        !tdx_emu_read_td(s, cpu, regs[R_EDX], reportdata,
+                         sizeof(reportdata))) {
         return TDX_OPERAND_INVALID + TDX_OPERAND_ID_RDX;
     }
     if (regs[R_R8]) {
         return TDX_OPERAND_INVALID + TDX_OPERAND_ID_R8;
     }
     build_report(s, reportdata, &report);
-    if (!tdx_emu_write_private(s, cpu, regs[R_ECX], &report,
-                               sizeof(report))) {
+    if (!tdx_emu_write_td(s, cpu, regs[R_ECX], &report, sizeof(report))) {
         return TDX_OPERAND_INVALID + TDX_OPERAND_ID_RCX;
     }
     return TDX_SUCCESS;
